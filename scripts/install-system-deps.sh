@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the test suite drives for real: Chromium (browser tests),
+# nginx (`nginx -t`), Prometheus (promtool, scraping), poppler (pdftotext).
+# Installs only what is missing; needs root (CI and dev machines here are root).
+set -euo pipefail
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v nginx >/dev/null 2>&1 || need+=(nginx)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" != "0" ]; then
+  echo "install-system-deps: missing ${need[*]}; run as root or install them" >&2
+  exit 0
+fi
+echo "install-system-deps: installing ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,130 @@
+"""Pure ASGI middleware: request id, body size limit, access log and metrics.
+
+Written as raw ASGI rather than BaseHTTPMiddleware: it runs on every request
+(including status polls), and this keeps it cheap and streaming-safe.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from memoai import metrics
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("memoai_api.access")
+_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
+
+
+class _BodyTooLarge(StarletteHTTPException):
+    """An HTTPException so FastAPI's body parser re-raises it (as 413) instead of a 400."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body exceeds {limit:,} bytes.")
+
+
+class RequestContextMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, service: str, max_body: int, access_log: bool = True
+    ) -> None:
+        self.app = app
+        self.service = service
+        self.max_body = max_body
+        self.access_log = access_log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode("latin-1")),
+                ]
+            await send(message)
+
+        declared = headers.get(b"content-length")
+        try:
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+                raise _BodyTooLarge(self.max_body)
+            await self.app(scope, self._limited(receive), send_wrapper)
+        except _BodyTooLarge:
+            if not response_started:
+                status = 413
+                await self._too_large(send, request_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            template = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            metrics.HTTP_REQUESTS.labels(self.service, method, template, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self.service, method, template).observe(elapsed)
+            if self.access_log and template not in ("/metrics", "/health"):
+                log.info(
+                    "http.request",
+                    method=method,
+                    path=scope["path"],
+                    route=template,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                )
+
+    def _limited(self, receive: Receive) -> Receive:
+        received = 0
+        limit = self.max_body
+
+        async def wrapper() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _BodyTooLarge(limit)
+            return message
+
+        return wrapper
+
+    async def _too_large(self, send: Send, request_id: str) -> None:
+        body = json.dumps(
+            {
+                "data": None,
+                "meta": {"timestamp": datetime.now(UTC).isoformat(), "request_id": request_id},
+                "errors": [
+                    {
+                        "code": "payload_too_large",
+                        "message": f"The request body exceeds {self.max_body:,} bytes.",
+                    }
+                ],
+            }
+        ).encode()
+        start: dict[str, Any] = {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode("latin-1")),
+                (b"connection", b"close"),
+            ],
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": body})

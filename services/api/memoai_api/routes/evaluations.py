@@ -1,0 +1,82 @@
+"""Submit memos and read their evaluations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path, Query
+from memoai.db import session_scope
+from memoai.evaluation import service
+from memoai.evaluation.schemas import (
+    EvaluationPage,
+    EvaluationResult,
+    EvaluationSubmit,
+    StatusPublic,
+    SubmitResult,
+)
+
+from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep
+from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
+
+router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+
+EvaluationId = Annotated[str, Path(max_length=64, description="The evaluation's id")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorEnvelope, "description": "No valid session"},
+    404: {"model": ErrorEnvelope, "description": "Not found, or not yours"},
+}
+
+
+@router.post(
+    "/submit",
+    status_code=202,
+    response_model=Envelope[SubmitResult],
+    dependencies=[JsonBody],
+    responses={
+        **ERRORS,
+        413: {"model": ErrorEnvelope, "description": "Body larger than the limit"},
+        415: {"model": ErrorEnvelope, "description": "Body is not JSON"},
+        422: {"model": ErrorEnvelope, "description": "Empty, too long or invalid text"},
+    },
+)
+def submit(
+    body: EvaluationSubmit, principal: PrincipalDep, settings: SettingsDep
+) -> Envelope[SubmitResult]:
+    """Store a memo and queue its evaluation; poll the status until it completes."""
+    with session_scope() as db:
+        result = service.submit(db, settings, principal, body, request_id())
+    return ok(result)
+
+
+@router.get("/{evaluation_id}/status", response_model=Envelope[StatusPublic], responses=ERRORS)
+def get_status(
+    evaluation_id: EvaluationId, principal: PrincipalDep, settings: SettingsDep
+) -> Envelope[StatusPublic]:
+    """Status and progress of an evaluation."""
+    with session_scope(write=False) as db:
+        return ok(service.status(db, settings, principal, evaluation_id))
+
+
+@router.get(
+    "/{evaluation_id}",
+    response_model=Envelope[EvaluationResult],
+    responses={**ERRORS, 425: {"model": ErrorEnvelope, "description": "Not finished yet"}},
+)
+def get_evaluation(
+    evaluation_id: EvaluationId, principal: PrincipalDep
+) -> Envelope[EvaluationResult]:
+    """The finished evaluation (425 while it is queued or processing)."""
+    with session_scope(write=False) as db:
+        return ok(EvaluationResult(evaluation=service.result(db, principal, evaluation_id)))
+
+
+@router.get("", response_model=Envelope[EvaluationPage], responses={401: ERRORS[401]})
+def list_evaluations(
+    principal: PrincipalDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    status: Literal["queued", "processing", "completed", "failed"] | None = None,
+) -> Envelope[EvaluationPage]:
+    """Your evaluations, newest first."""
+    with session_scope(write=False) as db:
+        return ok(service.list_own(db, principal, limit=limit, offset=offset, status=status))

@@ -1,0 +1,1 @@
+"""memoai_worker"""

@@ -1,0 +1,47 @@
+"""Per-process set-up for the worker: logging, database engine, metrics endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from celery import signals
+from memoai import metrics
+from memoai.config import get_settings
+from memoai.db import dispose_engine
+from prometheus_client import start_http_server
+
+log = structlog.get_logger(__name__)
+
+
+@signals.setup_logging.connect
+def _setup_logging(**_: Any) -> None:
+    # Connecting to this signal stops Celery from configuring logging itself;
+    # ours was set up when the app module was imported.
+    return None
+
+
+@signals.worker_process_init.connect
+def _child_init(**_: Any) -> None:
+    # A forked child must not reuse the parent's database connections.
+    dispose_engine()
+
+
+@signals.worker_init.connect
+def _worker_init(**_: Any) -> None:
+    settings = get_settings()
+    port = settings.monitoring.metrics.worker_port
+    if settings.monitoring.metrics.enabled and port:
+        start_http_server(port, addr=settings.runtime.api_host, registry=metrics.registry())
+        log.info("worker.metrics_listening", port=port)
+
+
+@signals.worker_ready.connect
+def _ready(**_: Any) -> None:
+    settings = get_settings()
+    log.info(
+        "worker.ready",
+        provider=settings.llm_provider,
+        broker="embedded" if settings.uses_embedded_broker else "redis",
+        database="sqlite" if settings.is_sqlite else "postgresql",
+    )

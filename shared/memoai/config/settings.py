@@ -1,0 +1,353 @@
+"""The one settings object, and the hot-reloaded business configuration.
+
+System files (auth, security, database, …) are read once per process: changing
+them needs a restart. Business files (rubric, frameworks, context, prompt) are
+re-read when they change on disk, so the next evaluation in every process uses
+the new content without a restart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import structlog
+
+from memoai.config import schemas as s
+from memoai.config.interpolate import Lookup, env_lookup
+from memoai.config.loader import ConfigError, ConfigProblem, load_file, read_file, validate_text
+from memoai.config.schemas import BUSINESS_FILES, SYSTEM_FILES
+
+log = structlog.get_logger(__name__)
+
+AppEnv = Literal["development", "staging", "production"]
+
+# Defaults that differ by APP_ENV (seed §7.1). They apply only where the
+# environment does not set the variable, and before a file's inline default.
+PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
+    "development": {"AUTH_ENABLED": "false", "DEBUG_MODE": "true", "LOG_LEVEL": "INFO"},
+    "staging": {"AUTH_ENABLED": "true", "DEBUG_MODE": "false", "LOG_LEVEL": "INFO"},
+    "production": {
+        "AUTH_ENABLED": "true",
+        "DEBUG_MODE": "false",
+        "LOG_LEVEL": "WARNING",
+        "HTTPS_ONLY": "true",
+        "SECURE_COOKIES": "true",
+    },
+}
+
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", "dev-secret"}
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Process-level settings that come from the environment, not from a file."""
+
+    app_env: AppEnv
+    data_dir: Path
+    config_dir: Path
+    api_host: str
+    api_port: int
+    web_host: str
+    web_port: int
+    api_url: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    runtime: Runtime
+    auth: s.AuthFile
+    security: s.Security
+    frontend: s.Frontend
+    backend: s.Backend
+    database: s.Database
+    llm: s.Llm
+    logging: s.Logging
+    monitoring: s.Monitoring
+    performance: s.Performance
+    environ: Mapping[str, str] = field(repr=False, compare=False)
+
+    @property
+    def authentication(self) -> s.Authentication:
+        return self.auth.authentication
+
+    @property
+    def database_url(self) -> str:
+        url = self.database.connection.url
+        if not url:
+            return f"sqlite:///{self.runtime.data_dir / 'memoai.db'}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        if url.startswith("postgresql://"):
+            # psycopg 3 is the only Postgres driver we ship.
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def broker_url(self) -> str:
+        return self.backend.queue.broker_url or (
+            f"sqla+sqlite:///{self.runtime.data_dir / 'broker.db'}"
+        )
+
+    @property
+    def redis_url(self) -> str | None:
+        url = self.backend.queue.broker_url
+        return url if url and url.startswith(("redis://", "rediss://")) else None
+
+    @property
+    def uses_embedded_broker(self) -> bool:
+        return self.redis_url is None
+
+    @property
+    def debug_mode(self) -> bool:
+        return self.backend.features.debug_mode
+
+    @property
+    def llm_provider(self) -> s.ProviderName:
+        """The provider actually used: claude without a key falls back to offline."""
+        provider = self.llm.provider
+        if provider.name == "claude" and not provider.api_key:
+            return "offline"
+        return provider.name
+
+    @property
+    def temp_dir(self) -> Path:
+        configured = self.backend.file_serving.temporary_storage
+        return Path(configured) if configured else self.runtime.data_dir / "tmp"
+
+    @property
+    def backup_dir(self) -> Path:
+        configured = self.database.backup.directory
+        return Path(configured) if configured else self.runtime.data_dir / "backups"
+
+    def lookup(self) -> Lookup:
+        return env_lookup(self.environ, PROFILE_DEFAULTS[self.runtime.app_env])
+
+
+def _runtime(environ: Mapping[str, str]) -> Runtime:
+    app_env = environ.get("APP_ENV", "development").strip().lower() or "development"
+    if app_env not in PROFILE_DEFAULTS:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "environment",
+                    "APP_ENV",
+                    f"must be development, staging or production, not {app_env!r}",
+                )
+            ]
+        )
+    problems: list[ConfigProblem] = []
+
+    def port(name: str, default: int) -> int:
+        raw = environ.get(name, "").strip()
+        if not raw:
+            return default
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            problems.append(ConfigProblem("environment", name, f"not a valid port: {raw!r}"))
+            return default
+        return int(raw)
+
+    api_port = port("API_PORT", 8000)
+    web_port = port("WEB_PORT", 3000)
+    if problems:
+        raise ConfigError(problems)
+    data_dir = Path(environ.get("DATA_DIR") or "./data").expanduser().resolve()
+    config_dir = Path(environ.get("CONFIG_DIR") or "./config").expanduser().resolve()
+    api_host = environ.get("API_HOST") or "127.0.0.1"
+    return Runtime(
+        app_env=app_env,  # type: ignore[arg-type]
+        data_dir=data_dir,
+        config_dir=config_dir,
+        api_host=api_host,
+        api_port=api_port,
+        web_host=environ.get("WEB_HOST") or "127.0.0.1",
+        web_port=web_port,
+        api_url=(environ.get("API_URL") or f"http://127.0.0.1:{api_port}").rstrip("/"),
+    )
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Load and validate every file; raise ConfigError listing all problems."""
+    env = dict(os.environ if environ is None else environ)
+    runtime = _runtime(env)
+    lookup = env_lookup(env, PROFILE_DEFAULTS[runtime.app_env])
+    problems: list[ConfigProblem] = []
+    loaded: dict[str, Any] = {}
+    for name in SYSTEM_FILES:
+        try:
+            loaded[name] = load_file(runtime.config_dir, name, lookup, s.FILE_SCHEMAS[name])
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    # Business files are validated at start-up too, even though they reload later.
+    for name in BUSINESS_FILES:
+        try:
+            load_file(runtime.config_dir, name, lookup, s.FILE_SCHEMAS[name])
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    settings = Settings(
+        runtime=runtime,
+        auth=loaded["auth"],
+        security=loaded["security"].security,
+        frontend=loaded["frontend"].frontend,
+        backend=loaded["backend"].backend,
+        database=loaded["database"].database,
+        llm=loaded["llm"].llm,
+        logging=loaded["logging"].logging,
+        monitoring=loaded["monitoring"].monitoring,
+        performance=loaded["performance"].performance,
+        environ=env,
+    )
+    _check_production(settings)
+    return settings
+
+
+def _check_production(settings: Settings) -> None:
+    if settings.runtime.app_env != "production":
+        return
+    secret = settings.authentication.jwt.secret_key or ""
+    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "auth.yaml",
+                    "authentication.jwt.secret_key",
+                    "production needs JWT_SECRET_KEY (or JWT_SECRET_KEY_FILE): at least 32 "
+                    "random characters, not a placeholder",
+                )
+            ]
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+# ------------------------------------------------------------ business config
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: one object per loaded version
+class BusinessConfig:
+    rubric: s.Rubric
+    frameworks: tuple[s.Framework, ...]
+    context: s.Context
+    prompt: s.Prompt
+    version: str  # short hash of the four files' bytes, recorded with each evaluation
+    file_hashes: Mapping[str, str]
+
+    def criterion_names(self) -> list[str]:
+        return [c.name for c in self.rubric.criteria]
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _read_business(config_dir: Path, lookup: Lookup) -> BusinessConfig:
+    texts = {name: read_file(config_dir, name) for name in BUSINESS_FILES}
+    problems: list[ConfigProblem] = []
+    models: dict[str, Any] = {}
+    for name, text in texts.items():
+        try:
+            models[name] = validate_text(name, text, lookup)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    hashes = {name: content_hash(text) for name, text in texts.items()}
+    combined = hashlib.sha256("".join(hashes[n] for n in BUSINESS_FILES).encode()).hexdigest()
+    return BusinessConfig(
+        rubric=models["rubric"].rubric,
+        frameworks=tuple(models["frameworks"].frameworks),
+        context=models["context"].context,
+        prompt=models["prompt"].prompt,
+        version=combined[:12],
+        file_hashes=hashes,
+    )
+
+
+class BusinessConfigStore:
+    """Holds the current business configuration and reloads it when files change."""
+
+    def __init__(self, config_dir: Path, lookup: Lookup, check_interval: float) -> None:
+        self._dir = config_dir
+        self._lookup = lookup
+        self._interval = check_interval
+        self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
+        self._config = _read_business(config_dir, lookup)
+        self._checked_at = time.monotonic()
+
+    def _file_stamp(self) -> tuple[tuple[int, int, int], ...]:
+        stamps = []
+        for name in BUSINESS_FILES:
+            try:
+                st = (self._dir / f"{name}.yaml").stat()
+                stamps.append((st.st_mtime_ns, st.st_size, st.st_ino))
+            except OSError:
+                stamps.append((0, 0, 0))
+        return tuple(stamps)
+
+    def current(self, *, force_check: bool = False) -> BusinessConfig:
+        now = time.monotonic()
+        if self._interval == float("inf"):
+            return self._config  # hot reload switched off
+        if not force_check and now - self._checked_at < self._interval:
+            return self._config
+        with self._lock:
+            self._checked_at = now
+            stamp = self._file_stamp()
+            if stamp != self._stamp:
+                try:
+                    self._config = _read_business(self._dir, self._lookup)
+                    log.info("config.reloaded", version=self._config.version)
+                except ConfigError as exc:
+                    # Keep serving the last good configuration; the admin API never
+                    # writes an invalid file, so this is a manual edit gone wrong.
+                    log.error("config.reload_failed", problems=[str(p) for p in exc.problems])
+                self._stamp = stamp
+            return self._config
+
+
+_store: BusinessConfigStore | None = None
+_store_lock = threading.Lock()
+
+
+def business_config(*, force_check: bool = False) -> BusinessConfig:
+    """The live rubric, frameworks, context and prompt for this process."""
+    global _store
+    if _store is None:
+        with _store_lock:
+            if _store is None:
+                settings = get_settings()
+                mgmt = settings.backend.config_management
+                interval = (
+                    mgmt.reload_check_interval
+                    if mgmt.hot_reload_enabled and mgmt.hot_reload_business_logic
+                    else float("inf")
+                )
+                _store = BusinessConfigStore(
+                    settings.runtime.config_dir, settings.lookup(), interval
+                )
+    return _store.current(force_check=force_check)
+
+
+def reset_config_cache() -> None:
+    """Forget the loaded settings (tests, and `memoai config check`)."""
+    global _store
+    get_settings.cache_clear()
+    with _store_lock:
+        _store = None

@@ -1,0 +1,131 @@
+"""Engine per process and the one place sessions are opened, committed or rolled back."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from memoai.config import Settings, get_settings
+
+_lock = threading.Lock()
+_engine: Engine | None = None
+_factory: sessionmaker[Session] | None = None
+_ro_factory: sessionmaker[Session] | None = None
+_pid: int | None = None
+
+
+def build_engine(settings: Settings, url: str | None = None) -> Engine:
+    url = url or settings.database_url
+    conn = settings.database.connection
+    if url.startswith("sqlite"):
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        lite = settings.database.sqlite_settings
+        engine = create_engine(
+            url,
+            connect_args={"timeout": lite.busy_timeout_ms / 1000, "check_same_thread": False},
+            pool_size=conn.pool_size,
+            max_overflow=conn.max_overflow,
+            pool_timeout=conn.pool_timeout,
+        )
+        _configure_sqlite(engine, settings)
+        return engine
+    return create_engine(
+        url,
+        pool_size=conn.pool_size,
+        max_overflow=conn.max_overflow,
+        pool_timeout=conn.pool_timeout,
+        pool_recycle=conn.pool_recycle,
+        # A connection that died with a database restart is replaced, not handed out.
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": 5,
+            "options": f"-c statement_timeout={settings.database.performance.query_timeout * 1000}",
+        },
+    )
+
+
+def _configure_sqlite(engine: Engine, settings: Settings) -> None:
+    lite = settings.database.sqlite_settings
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # pysqlite's implicit BEGIN is disabled so that SQLAlchemy's "begin" event
+        # can issue BEGIN itself (see _begin below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if lite.wal_mode:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(lite.busy_timeout_ms)}")
+        cur.execute(f"PRAGMA synchronous={lite.synchronous}")
+        cur.execute(f"PRAGMA cache_size={int(lite.cache_size)}")
+        cur.execute(f"PRAGMA temp_store={lite.temp_store.upper()}")
+        cur.execute(f"PRAGMA journal_size_limit={int(lite.journal_size_limit)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        # BEGIN IMMEDIATE takes the write lock up front: a read-then-write
+        # transaction can then wait on busy_timeout instead of failing with
+        # "database is locked" when it upgrades its lock.
+        read_only = conn.get_execution_options().get("memoai_read_only", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def get_engine() -> Engine:
+    """The process's engine, rebuilt after fork (a pool must not cross processes)."""
+    global _engine, _factory, _ro_factory, _pid
+    if _engine is None or _pid != os.getpid():
+        with _lock:
+            if _engine is None or _pid != os.getpid():
+                _engine = build_engine(get_settings())
+                _factory = sessionmaker(_engine, expire_on_commit=False)
+                # Same pool; the option tells SQLite's begin hook not to take the
+                # write lock, so reads never queue behind writers (WAL).
+                ro_engine = _engine.execution_options(memoai_read_only=True)
+                _ro_factory = sessionmaker(ro_engine, expire_on_commit=False)
+                _pid = os.getpid()
+    return _engine
+
+
+def _session_factory(write: bool) -> sessionmaker[Session]:
+    get_engine()
+    factory = _factory if write else _ro_factory
+    assert factory is not None
+    return factory
+
+
+@contextmanager
+def session_scope(*, write: bool = True) -> Iterator[Session]:
+    """A unit of work: commit on success, roll back on any error."""
+    session = _session_factory(write)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def dispose_engine() -> None:
+    global _engine, _factory, _ro_factory, _pid
+    with _lock:
+        if _engine is not None:
+            _engine.dispose()
+        _engine = _factory = _ro_factory = _pid = None
+
+
+def ping() -> None:
+    with session_scope(write=False) as s:
+        s.execute(text("SELECT 1"))

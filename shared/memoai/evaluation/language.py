@@ -1,0 +1,246 @@
+"""Deterministic language detection from function words (no network, no model)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from memoai.evaluation.text import words
+
+_STOPWORDS: dict[str, frozenset[str]] = {
+    "en": frozenset(
+        [
+            "the",
+            "and",
+            "of",
+            "to",
+            "in",
+            "is",
+            "that",
+            "for",
+            "it",
+            "with",
+            "as",
+            "was",
+            "on",
+            "be",
+            "by",
+            "this",
+            "are",
+            "we",
+            "our",
+            "at",
+            "from",
+            "have",
+            "an",
+            "or",
+            "will",
+            "would",
+            "which",
+            "their",
+            "they",
+            "not",
+            "but",
+            "can",
+            "has",
+            "been",
+            "should",
+        ]
+    ),
+    "es": frozenset(
+        [
+            "el",
+            "la",
+            "los",
+            "las",
+            "de",
+            "del",
+            "que",
+            "y",
+            "en",
+            "un",
+            "una",
+            "es",
+            "por",
+            "con",
+            "para",
+            "se",
+            "no",
+            "al",
+            "lo",
+            "como",
+            "más",
+            "pero",
+            "sus",
+            "su",
+            "nuestro",
+            "nuestra",
+            "nuestros",
+            "este",
+            "esta",
+            "son",
+            "está",
+            "han",
+            "ha",
+            "muy",
+            "también",
+        ]
+    ),
+    "fr": frozenset(
+        [
+            "le",
+            "la",
+            "les",
+            "de",
+            "des",
+            "du",
+            "et",
+            "en",
+            "un",
+            "une",
+            "est",
+            "que",
+            "pour",
+            "dans",
+            "qui",
+            "pas",
+            "sur",
+            "au",
+            "aux",
+            "avec",
+            "ce",
+            "cette",
+            "nous",
+            "vous",
+            "sont",
+            "été",
+            "être",
+            "par",
+            "plus",
+        ]
+    ),
+    "de": frozenset(
+        [
+            "der",
+            "die",
+            "das",
+            "und",
+            "ist",
+            "nicht",
+            "ein",
+            "eine",
+            "zu",
+            "den",
+            "von",
+            "mit",
+            "sich",
+            "des",
+            "auf",
+            "für",
+            "im",
+            "dem",
+            "wir",
+            "sie",
+            "es",
+            "auch",
+            "werden",
+            "wird",
+            "sind",
+        ]
+    ),
+    "pt": frozenset(
+        [
+            "o",
+            "a",
+            "os",
+            "as",
+            "de",
+            "do",
+            "da",
+            "dos",
+            "das",
+            "e",
+            "em",
+            "um",
+            "uma",
+            "que",
+            "para",
+            "com",
+            "não",
+            "por",
+            "mais",
+            "se",
+            "na",
+            "no",
+            "nos",
+            "ao",
+            "são",
+            "foi",
+            "também",
+            "está",
+            "nossa",
+            "nosso",
+        ]
+    ),
+    "it": frozenset(
+        [
+            "il",
+            "lo",
+            "la",
+            "gli",
+            "le",
+            "di",
+            "del",
+            "della",
+            "e",
+            "è",
+            "che",
+            "per",
+            "in",
+            "un",
+            "una",
+            "non",
+            "con",
+            "sono",
+            "più",
+            "anche",
+            "nel",
+            "nella",
+            "questo",
+            "questa",
+            "siamo",
+        ]
+    ),
+}
+
+LANGUAGE_NAMES = {
+    "en": "English",
+    "es": "Spanish",
+    "fr": "French",
+    "de": "German",
+    "pt": "Portuguese",
+    "it": "Italian",
+}
+
+
+def detect_language(text: str, default: str = "en") -> tuple[str, float]:
+    """Return (ISO 639-1 code, confidence 0..1) for the memo."""
+    tokens = [w.lower() for w in words(text)]
+    if not tokens:
+        return default, 0.0
+    counts: Counter[str] = Counter()
+    for token in tokens:
+        for lang, stops in _STOPWORDS.items():
+            if token in stops:
+                counts[lang] += 1
+    if not counts:
+        return default, 0.0
+    (best, best_n), *rest = counts.most_common()
+    runner_up = rest[0][1] if rest else 0
+    confidence = (best_n - runner_up) / max(best_n, 1)
+    # Very short texts give little evidence; scale confidence by sample size.
+    confidence *= min(1.0, best_n / 10)
+    return best, round(confidence, 3)
+
+
+def language_name(code: str) -> str:
+    return LANGUAGE_NAMES.get(code, code)

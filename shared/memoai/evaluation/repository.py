@@ -1,0 +1,237 @@
+"""Every query on submissions and evaluations lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session as DbSession
+
+from memoai.identity import Principal
+from memoai.models import Evaluation, EvaluationStatus, Submission, new_id, utcnow
+
+Q = EvaluationStatus
+
+
+def add_submission(
+    db: DbSession,
+    *,
+    principal: Principal,
+    text: str,
+    text_sha256: str,
+    title: str | None,
+    language: str | None,
+    previous: Submission | None,
+) -> Submission:
+    if previous is None:
+        lineage_id = new_id()
+        version = 1
+    else:
+        lineage_id = previous.lineage_id
+        latest = db.scalar(
+            select(func.max(Submission.version_number)).where(Submission.lineage_id == lineage_id)
+        )
+        version = (latest or 0) + 1
+    row = Submission(
+        session_id=principal.session_id,
+        user_id=principal.user_id,
+        text_content=text,
+        text_sha256=text_sha256,
+        char_count=len(text),
+        title=title,
+        language=language,
+        lineage_id=lineage_id,
+        version_number=version,
+        previous_submission_id=previous.id if previous else None,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def add_evaluation(
+    db: DbSession,
+    *,
+    principal: Principal,
+    submission: Submission,
+    request_id: str | None,
+    batch_id: str | None = None,
+    callback_url: str | None = None,
+) -> Evaluation:
+    row = Evaluation(
+        submission_id=submission.id,
+        session_id=principal.session_id,
+        user_id=principal.user_id,
+        status=Q.QUEUED.value,
+        progress_percentage=0,
+        request_id=request_id,
+        batch_id=batch_id,
+        callback_url=callback_url,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def get_owned(db: DbSession, principal: Principal, evaluation_id: str) -> Evaluation | None:
+    return db.scalars(
+        select(Evaluation).where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
+    ).first()
+
+
+def get_owned_with_submission(
+    db: DbSession, principal: Principal, evaluation_id: str
+) -> tuple[Evaluation, Submission] | None:
+    row = db.execute(
+        select(Evaluation, Submission)
+        .join(Submission, Submission.id == Evaluation.submission_id)
+        .where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def list_owned(
+    db: DbSession, principal: Principal, *, limit: int, offset: int, status: str | None = None
+) -> tuple[Sequence[tuple[Evaluation, Submission]], int]:
+    conditions = [principal.owns(Evaluation)]
+    if status:
+        conditions.append(Evaluation.status == status)
+    total = db.scalar(select(func.count()).select_from(Evaluation).where(*conditions)) or 0
+    rows = db.execute(
+        select(Evaluation, Submission)
+        .join(Submission, Submission.id == Evaluation.submission_id)
+        .where(*conditions)
+        .order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return [(r[0], r[1]) for r in rows], total
+
+
+def mark_enqueued(db: DbSession, evaluation_ids: Sequence[str]) -> None:
+    db.execute(
+        update(Evaluation)
+        .where(Evaluation.id.in_(evaluation_ids), Evaluation.enqueued_at.is_(None))
+        .values(enqueued_at=utcnow())
+    )
+
+
+def recent_durations(db: DbSession, limit: int = 20) -> list[float]:
+    rows = db.scalars(
+        select(Evaluation.processing_time)
+        .where(Evaluation.status == Q.COMPLETED.value, Evaluation.processing_time.is_not(None))
+        .order_by(Evaluation.completed_at.desc())
+        .limit(limit)
+    ).all()
+    return [float(r) for r in rows if r is not None]
+
+
+def queue_depth(db: DbSession) -> int:
+    return db.scalar(select(func.count()).where(Evaluation.status == Q.QUEUED.value)) or 0
+
+
+# ----------------------------------------------------------------- worker side
+
+
+@dataclass(frozen=True)
+class Claimed:
+    evaluation_id: str
+    lease_token: str
+    text: str
+    created_at: datetime
+    started_at: datetime
+    attempts: int
+    request_id: str | None
+
+
+def claim(db: DbSession, evaluation_id: str, lease_seconds: float) -> Claimed | None:
+    """Take the evaluation for this worker, or None if it is done or held by a live lease.
+
+    One conditional UPDATE decides the race between duplicate deliveries: only
+    one of them matches the WHERE clause.
+    """
+    now = utcnow()
+    token = new_id()
+    result = db.execute(
+        update(Evaluation)
+        .where(
+            Evaluation.id == evaluation_id,
+            or_(
+                Evaluation.status == Q.QUEUED.value,
+                (Evaluation.status == Q.PROCESSING.value) & (Evaluation.lease_expires_at < now),
+            ),
+        )
+        .values(
+            status=Q.PROCESSING.value,
+            lease_token=token,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            started_at=now,
+            attempts=Evaluation.attempts + 1,
+            progress_percentage=5,
+            error_code=None,
+            error_message=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    row = db.execute(
+        select(
+            Evaluation.created_at,
+            Evaluation.attempts,
+            Evaluation.request_id,
+            Submission.text_content,
+        )
+        .join(Submission, Submission.id == Evaluation.submission_id)
+        .where(Evaluation.id == evaluation_id)
+    ).one()
+    return Claimed(
+        evaluation_id=evaluation_id,
+        lease_token=token,
+        text=row.text_content,
+        created_at=row.created_at,
+        started_at=now,
+        attempts=row.attempts,
+        request_id=row.request_id,
+    )
+
+
+def set_progress(db: DbSession, evaluation_id: str, lease_token: str, percent: int) -> None:
+    db.execute(
+        update(Evaluation)
+        .where(
+            Evaluation.id == evaluation_id,
+            Evaluation.lease_token == lease_token,
+            Evaluation.status == Q.PROCESSING.value,
+            Evaluation.progress_percentage < percent,
+        )
+        .values(progress_percentage=percent)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish(db: DbSession, evaluation_id: str, lease_token: str, values: dict[str, Any]) -> bool:
+    """Write the final state; only the current lease holder can (at-most-once write)."""
+    result = db.execute(
+        update(Evaluation)
+        .where(
+            Evaluation.id == evaluation_id,
+            Evaluation.lease_token == lease_token,
+            Evaluation.status == Q.PROCESSING.value,
+        )
+        .values(**values, lease_expires_at=None, completed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def set_timings(db: DbSession, evaluation_id: str, timings: dict[str, float]) -> None:
+    db.execute(
+        update(Evaluation)
+        .where(Evaluation.id == evaluation_id)
+        .values(timings=timings)
+        .execution_options(synchronize_session=False)
+    )

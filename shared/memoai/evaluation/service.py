@@ -1,0 +1,233 @@
+"""Submitting memos and reading evaluations (the API side of the pipeline)."""
+
+from __future__ import annotations
+
+import hashlib
+import statistics
+import threading
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session as DbSession
+
+from memoai.config import Settings
+from memoai.errors import NotFound, NotReady, ValidationFailed
+from memoai.evaluation import repository as repo
+from memoai.evaluation.language import detect_language
+from memoai.evaluation.schemas import (
+    EvaluationPage,
+    EvaluationPublic,
+    EvaluationSubmit,
+    EvaluationSummary,
+    SegmentFeedback,
+    StatusPublic,
+    SubmitResult,
+)
+from memoai.evaluation.text import guess_title
+from memoai.identity import Principal
+from memoai.models import Evaluation, EvaluationStatus, Submission, utcnow
+from memoai.queue import TaskName, enqueue_after_commit
+
+OFFLINE_NOTICE = (
+    "Offline evaluation: scored by the built-in rule-based evaluator because no LLM "
+    "provider is configured. Scores are indicative."
+)
+
+
+def validate_text(text: str, max_length: int) -> str:
+    """Reject what cannot be a memo; the text is otherwise stored verbatim."""
+    if "\x00" in text:
+        raise ValidationFailed("The memo contains a NUL character.", field="text_content")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationFailed(
+            "The memo contains invalid Unicode (an unpaired surrogate).", field="text_content"
+        ) from exc
+    if not text.strip():
+        raise ValidationFailed("The memo is empty.", field="text_content")
+    if len(text) > max_length:
+        raise ValidationFailed(
+            f"The memo is {len(text):,} characters; the limit is {max_length:,}.",
+            field="text_content",
+            details={"length": len(text), "max_length": max_length},
+        )
+    return text
+
+
+def submit(
+    db: DbSession,
+    settings: Settings,
+    principal: Principal,
+    body: EvaluationSubmit,
+    request_id: str | None,
+) -> SubmitResult:
+    text = validate_text(body.text_content, settings.security.input_validation.max_text_length)
+    previous: Submission | None = None
+    if body.previous_evaluation_id:
+        found = repo.get_owned_with_submission(db, principal, body.previous_evaluation_id)
+        if found is None:
+            raise NotFound(
+                "The evaluation to revise was not found.", field="previous_evaluation_id"
+            )
+        previous = found[1]
+    language, _ = detect_language(text)
+    submission = repo.add_submission(
+        db,
+        principal=principal,
+        text=text,
+        text_sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        title=guess_title(text),
+        language=language,
+        previous=previous,
+    )
+    evaluation = repo.add_evaluation(
+        db, principal=principal, submission=submission, request_id=request_id
+    )
+    # Set optimistically; cleared if the publish after commit fails (see queue.py).
+    evaluation.enqueued_at = utcnow()
+    enqueue_after_commit(db, TaskName.EVALUATE, evaluation_id=evaluation.id, request_id=request_id)
+    return SubmitResult(
+        evaluation_id=evaluation.id,
+        status="queued",
+        estimated_completion=utcnow() + timedelta(seconds=expected_seconds(db, settings)),
+        submission_id=submission.id,
+        version_number=submission.version_number,
+    )
+
+
+# Expected processing time, recomputed at most every few seconds per process.
+_estimate_lock = threading.Lock()
+_estimate: tuple[float, float] = (0.0, 0.0)  # (computed_at, seconds)
+
+
+def expected_seconds(db: DbSession, settings: Settings) -> float:
+    global _estimate
+    now = time.monotonic()
+    computed_at, value = _estimate
+    if now - computed_at < 10 and value:
+        return value
+    durations = repo.recent_durations(db)
+    if durations:
+        value = max(0.5, statistics.median(durations))
+    else:
+        value = 3.0 if settings.llm_provider == "offline" else 30.0
+    with _estimate_lock:
+        _estimate = (now, value)
+    return value
+
+
+def status(
+    db: DbSession, settings: Settings, principal: Principal, evaluation_id: str
+) -> StatusPublic:
+    evaluation = repo.get_owned(db, principal, evaluation_id)
+    if evaluation is None:
+        raise NotFound("Evaluation not found.", field="evaluation_id")
+    return _status_of(db, settings, evaluation)
+
+
+def _status_of(db: DbSession, settings: Settings, evaluation: Evaluation) -> StatusPublic:
+    state = EvaluationStatus(evaluation.status)
+    eta: datetime | None = None
+    if state is EvaluationStatus.QUEUED:
+        eta = utcnow() + timedelta(seconds=expected_seconds(db, settings))
+    elif state is EvaluationStatus.PROCESSING and evaluation.started_at is not None:
+        eta = max(
+            utcnow(),
+            evaluation.started_at + timedelta(seconds=expected_seconds(db, settings)),
+        )
+    return StatusPublic(
+        evaluation_id=evaluation.id,
+        status=state.value,
+        progress_percentage=100 if state.is_final else evaluation.progress_percentage,
+        estimated_completion=eta if not state.is_final else evaluation.completed_at,
+        completed_at=evaluation.completed_at,
+        error=evaluation.error_message,
+        error_code=evaluation.error_code,
+    )
+
+
+def result(db: DbSession, principal: Principal, evaluation_id: str) -> EvaluationPublic:
+    found = repo.get_owned_with_submission(db, principal, evaluation_id)
+    if found is None:
+        raise NotFound("Evaluation not found.", field="evaluation_id")
+    evaluation, submission = found
+    if not EvaluationStatus(evaluation.status).is_final:
+        raise NotReady(
+            f"The evaluation is {evaluation.status}; poll its status and fetch it when completed.",
+            details={
+                "status": evaluation.status,
+                "progress_percentage": evaluation.progress_percentage,
+            },
+            headers={"Retry-After": "1"},
+        )
+    return to_public(evaluation, submission)
+
+
+def to_public(evaluation: Evaluation, submission: Submission) -> EvaluationPublic:
+    offline = evaluation.llm_provider == "offline"
+    return EvaluationPublic(
+        id=evaluation.id,
+        status=evaluation.status,
+        overall_score=evaluation.overall_score,
+        strengths=evaluation.strengths or [],
+        opportunities=evaluation.opportunities or [],
+        rubric_scores=evaluation.rubric_scores or {},
+        segment_feedback=[SegmentFeedback(**s) for s in evaluation.segment_feedback or []],
+        language=evaluation.language,
+        llm_provider=evaluation.llm_provider,
+        llm_model=evaluation.llm_model,
+        offline=offline,
+        notice=OFFLINE_NOTICE if offline else None,
+        processing_time=evaluation.processing_time,
+        queue_wait=evaluation.queue_wait,
+        config_version=evaluation.config_version,
+        prompt_version=evaluation.prompt_version,
+        rubric=evaluation.rubric_snapshot,
+        text_content=submission.text_content,
+        submission_id=submission.id,
+        version_number=submission.version_number,
+        previous_submission_id=submission.previous_submission_id,
+        created_at=evaluation.created_at,
+        completed_at=evaluation.completed_at,
+        error=evaluation.error_message,
+        error_code=evaluation.error_code,
+        usage=_usage(evaluation),
+    )
+
+
+def _usage(evaluation: Evaluation) -> dict[str, Any]:
+    return {
+        "input_tokens": evaluation.input_tokens,
+        "output_tokens": evaluation.output_tokens,
+        "cache_read_tokens": evaluation.cache_read_tokens,
+        "cache_creation_tokens": evaluation.cache_creation_tokens,
+        "cost_usd": evaluation.cost_usd,
+    }
+
+
+def list_own(
+    db: DbSession, principal: Principal, *, limit: int, offset: int, status: str | None
+) -> EvaluationPage:
+    rows, total = repo.list_owned(db, principal, limit=limit, offset=offset, status=status)
+    return EvaluationPage(
+        items=[
+            EvaluationSummary(
+                id=e.id,
+                status=e.status,
+                overall_score=e.overall_score,
+                title=s.title,
+                language=e.language or s.language,
+                llm_provider=e.llm_provider,
+                version_number=s.version_number,
+                submission_id=s.id,
+                created_at=e.created_at,
+                completed_at=e.completed_at,
+            )
+            for e, s in rows
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )

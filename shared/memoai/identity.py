@@ -1,0 +1,27 @@
+"""Who is calling: a session, and the user behind it when logged in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement
+
+
+@dataclass(frozen=True)
+class Principal:
+    session_id: str  # internal session row id, never the secret token
+    user_id: str | None = None
+    username: str | None = None
+    is_admin: bool = False
+    auth_method: str = "session"  # session | cookie | bearer | api_token
+
+    @property
+    def owner_key(self) -> str:
+        return f"user:{self.user_id}" if self.user_id else f"session:{self.session_id}"
+
+    def owns(self, model: Any) -> ColumnElement[bool]:
+        """SQL filter: rows belonging to this caller (a user's rows span sessions)."""
+        if self.user_id:
+            return model.user_id == self.user_id  # type: ignore[no-any-return]
+        return model.session_id == self.session_id  # type: ignore[no-any-return]

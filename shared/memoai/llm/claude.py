@@ -1,0 +1,257 @@
+"""Claude through the official `anthropic` SDK. The only module that imports it.
+
+Sampling temperature is not sent: the Messages API of this SDK generation no
+longer takes it (llm.yaml's temperature applies to the openai provider).
+
+Retries are ours, not the SDK's (its max_retries is 0): we honour `retry-after`
+but never past the call's deadline, and every attempt is visible to metrics.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anthropic
+
+from memoai.llm.base import (
+    ChatRequest,
+    ChatResponse,
+    DeltaCallback,
+    LlmAuthError,
+    LlmBadOutput,
+    LlmBadRequest,
+    LlmError,
+    LlmRateLimited,
+    LlmTimeout,
+    LlmUnavailable,
+    ProgressCallback,
+    StructuredRequest,
+    StructuredResponse,
+    Usage,
+)
+from memoai.llm.jsonparse import extract_json
+from memoai.llm.retry import RetryPolicy, call_with_retries
+
+
+class ClaudeProvider:
+    name = "claude"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str,
+        base_url: str | None,
+        timeout: float,
+        retry: RetryPolicy,
+        structured_output: str = "json_schema",
+        streaming: bool = True,
+    ) -> None:
+        self.model = model
+        self._structured_output = structured_output
+        self._streaming = streaming
+        self._retry = retry
+        self._client = anthropic.Anthropic(
+            api_key=api_key,
+            base_url=base_url or None,
+            timeout=anthropic.Timeout(timeout, connect=min(5.0, timeout)),
+            max_retries=0,
+        )
+
+    # ------------------------------------------------------------ structured
+
+    def generate_structured(
+        self, request: StructuredRequest, on_progress: ProgressCallback | None = None
+    ) -> StructuredResponse:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            # The static part (instructions, rubric, frameworks, context) is
+            # identical across memos: mark it so the provider can cache it.
+            "system": [
+                {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+            ],
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        use_tool = self._structured_output == "tool"
+        if use_tool:
+            kwargs["tools"] = [
+                {
+                    "name": request.schema_name,
+                    "description": "Submit the complete evaluation of the memo.",
+                    "input_schema": request.schema,
+                }
+            ]
+            kwargs["tool_choice"] = {"type": "tool", "name": request.schema_name}
+        else:
+            kwargs["output_config"] = {"format": {"type": "json_schema", "schema": request.schema}}
+
+        started = time.monotonic()
+        message = call_with_retries(
+            lambda: self._send(kwargs, on_progress), self._retry, self.name, self.model
+        )
+        latency = time.monotonic() - started
+        usage = _usage(message)
+        if use_tool:
+            for block in message.content:
+                if block.type == "tool_use" and block.name == request.schema_name:
+                    data = block.input
+                    return StructuredResponse(
+                        data=data,
+                        text=_dumps(data),
+                        usage=usage,
+                        model=message.model or self.model,
+                        latency=latency,
+                    )
+            text = _text_of(message)
+            return StructuredResponse(
+                None, text, usage, message.model or self.model, latency, "the tool was not called"
+            )
+        text = _text_of(message)
+        data, error = extract_json(text)
+        if message.stop_reason == "max_tokens" and error:
+            error = "the answer was cut off at max_tokens"
+        return StructuredResponse(data, text, usage, message.model or self.model, latency, error)
+
+    def _send(self, kwargs: dict[str, Any], on_progress: ProgressCallback | None) -> Any:
+        try:
+            if not self._streaming:
+                return self._client.messages.create(**kwargs)
+            received = 0
+            with self._client.messages.stream(**kwargs) as stream:
+                for event in stream:
+                    if event.type == "text":
+                        received += len(event.text)
+                    elif event.type == "input_json":
+                        received += len(event.partial_json)
+                    else:
+                        continue
+                    if on_progress is not None:
+                        on_progress(received)
+                return stream.get_final_message()
+        except anthropic.APIError as exc:
+            raise _map_error(exc) from exc
+        except ValueError as exc:
+            # The SDK could not assemble the streamed tool input (malformed JSON).
+            raise LlmBadOutput(f"could not parse the streamed answer: {exc}") from exc
+
+    # ------------------------------------------------------------ chat
+
+    def chat(self, request: ChatRequest, on_delta: DeltaCallback | None = None) -> ChatResponse:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": request.max_tokens,
+            "system": [
+                {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+            ],
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+
+        def attempt() -> Any:
+            try:
+                with self._client.messages.stream(**kwargs) as stream:
+                    for text in stream.text_stream:
+                        if on_delta is not None and text:
+                            on_delta(text)
+                    return stream.get_final_message()
+            except anthropic.APIError as exc:
+                raise _map_error(exc) from exc
+
+        started = time.monotonic()
+        message = call_with_retries(attempt, self._retry, self.name, self.model)
+        return ChatResponse(
+            text=_text_of(message),
+            usage=_usage(message),
+            model=message.model or self.model,
+            latency=time.monotonic() - started,
+        )
+
+
+def _text_of(message: Any) -> str:
+    return "".join(str(block.text) for block in message.content if block.type == "text")
+
+
+def _usage(message: Any) -> Usage:
+    u = message.usage
+    return Usage(
+        input_tokens=u.input_tokens or 0,
+        output_tokens=u.output_tokens or 0,
+        cache_read_tokens=getattr(u, "cache_read_input_tokens", None) or 0,
+        cache_creation_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
+    )
+
+
+def _dumps(data: Any) -> str:
+    import json
+
+    return json.dumps(data, ensure_ascii=False)
+
+
+def _retry_after(exc: anthropic.APIStatusError) -> float | None:
+    headers = exc.response.headers
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw:
+            try:
+                return max(0.0, float(raw) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def _map_error(exc: anthropic.APIError) -> LlmError:
+    """Turn an SDK error into ours; messages never include request data or keys."""
+    if isinstance(exc, anthropic.APITimeoutError):
+        return LlmTimeout("Claude did not answer in time")
+    if isinstance(exc, anthropic.APIConnectionError):
+        return LlmUnavailable("could not connect to Claude")
+    if isinstance(exc, anthropic.APIStatusError):
+        status = exc.status_code
+        detail = _error_detail(exc)
+        if status < 400:
+            # An error event in the middle of a stream arrives with the stream's 200.
+            status = _STREAM_ERROR_STATUS.get(_error_type(exc), 500)
+        if status == 429:
+            return LlmRateLimited(f"Claude rate limit (429){detail}", retry_after=_retry_after(exc))
+        if status == 529:
+            return LlmUnavailable(
+                f"Claude is overloaded (529){detail}", retry_after=_retry_after(exc)
+            )
+        if status >= 500 or status in (408, 409):
+            return LlmUnavailable(
+                f"Claude server error ({status}){detail}", retry_after=_retry_after(exc)
+            )
+        if status in (401, 403):
+            return LlmAuthError(f"Claude rejected the API key ({status})")
+        return LlmBadRequest(f"Claude rejected the request ({status}){detail}")
+    return LlmUnavailable(f"Claude call failed: {type(exc).__name__}")
+
+
+_STREAM_ERROR_STATUS = {
+    "overloaded_error": 529,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "authentication_error": 401,
+    "permission_error": 403,
+    "invalid_request_error": 400,
+}
+
+
+def _error_type(exc: anthropic.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and isinstance(err.get("type"), str):
+            return str(err["type"])
+    return ""
+
+
+def _error_detail(exc: anthropic.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict) and isinstance(err.get("message"), str):
+            return f": {err['message'][:200]}"
+    return ""

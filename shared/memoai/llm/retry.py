@@ -1,0 +1,86 @@
+"""Retries with exponential backoff and full jitter, bounded by a deadline.
+
+The deadline comes from a context variable the caller sets for a whole
+evaluation, so retries and `retry-after` waits never outlive the task.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
+
+from memoai import metrics
+from memoai.llm.base import LlmError, LlmTimeout
+
+T = TypeVar("T")
+
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "llm_deadline", default=None
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3  # retries after the first try
+    base_delay: float = 1.0
+    max_delay: float = 20.0
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every LLM call inside this block must finish within ``seconds``."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def remaining() -> float | None:
+    end = _deadline.get()
+    return None if end is None else end - time.monotonic()
+
+
+def call_with_retries(
+    fn: Callable[[], T],
+    policy: RetryPolicy,
+    provider: str,
+    model: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    attempt = 0
+    while True:
+        left = remaining()
+        if left is not None and left <= 0:
+            raise LlmTimeout("the evaluation ran out of time waiting for the model")
+        started = time.monotonic()
+        try:
+            result = fn()
+        except LlmError as exc:
+            metrics.LLM_REQUESTS.labels(provider, model, exc.code.removeprefix("llm_")).inc()
+            metrics.LLM_LATENCY.labels(provider, model).observe(time.monotonic() - started)
+            if not exc.retryable or attempt >= policy.attempts:
+                raise
+            delay = _delay(policy, attempt, exc.retry_after)
+            left = remaining()
+            if left is not None and delay >= left:
+                raise  # waiting would pass the deadline: fail now with the real reason
+            attempt += 1
+            sleep(delay)
+            continue
+        metrics.LLM_REQUESTS.labels(provider, model, "ok").inc()
+        metrics.LLM_LATENCY.labels(provider, model).observe(time.monotonic() - started)
+        return result
+
+
+def _delay(policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:
+    if retry_after is not None:
+        # The server said when; add a little jitter so workers do not return together.
+        return retry_after + random.uniform(0, min(1.0, policy.base_delay))
+    ceiling = min(policy.max_delay, policy.base_delay * (2**attempt))
+    return random.uniform(ceiling / 2, ceiling)

@@ -1,0 +1,184 @@
+"""structlog set-up, once per entrypoint: JSON lines (or text) with request ids.
+
+Context (request_id, evaluation_id, …) lives in contextvars, so it follows a
+request through the API and a task through the worker, and every line carries it.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from collections.abc import MutableMapping
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from memoai.config import Settings
+
+# Values that must never reach a log line, whatever the key is called.
+_SECRET_PATTERNS = [
+    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"sk-[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),  # JWT
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{16,}"),
+    re.compile(r"(?i)(password|passwd|secret|api[_-]?key|token)=([^\s&]+)"),
+]
+_SECRET_KEYS = re.compile(
+    r"(?i)(password|passwd|secret|api[_-]?key|authorization|token|cookie|x-session-id)"
+)
+_REDACTED = "[redacted]"
+_extra_secrets: set[str] = set()
+
+
+def register_secret(value: str | None) -> None:
+    """Scrub this exact value (e.g. the configured API key) from every log line."""
+    if value and len(value) >= 8:
+        _extra_secrets.add(value)
+
+
+def scrub_text(text: str) -> str:
+    for secret in _extra_secrets:
+        if secret in text:
+            text = text.replace(secret, _REDACTED)
+    for pattern in _SECRET_PATTERNS:
+        if pattern.groups == 2:
+            text = pattern.sub(lambda m: f"{m.group(1)}={_REDACTED}", text)
+        elif pattern.groups == 1:
+            text = pattern.sub(lambda m: f"{m.group(1)}{_REDACTED}", text)
+        else:
+            text = pattern.sub(_REDACTED, text)
+    return text
+
+
+def scrub(value: Any, key: str | None = None) -> Any:
+    if key is not None and _SECRET_KEYS.search(key) and not key.endswith(("_count", "tokens")):
+        return _REDACTED if value not in (None, "", 0) else value
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {k: scrub(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(v) for v in value]
+    return value
+
+
+def _scrub_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    for key in list(event):
+        if key in ("timestamp", "level", "logger"):
+            continue
+        event[key] = scrub(event[key], key if key != "event" else None)
+    return event
+
+
+def configure_logging(settings: Settings, service: str) -> None:
+    cfg = settings.logging
+    register_secret(settings.llm.provider.api_key)
+    register_secret(settings.llm.fallback.secondary_api_key)
+    register_secret(settings.authentication.jwt.secret_key)
+
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+    ]
+    if cfg.structured.include_timestamp:
+        shared.append(structlog.processors.TimeStamper(fmt="iso", utc=True))
+    if cfg.structured.include_source_location:
+        shared.append(
+            structlog.processors.CallsiteParameterAdder(
+                {
+                    structlog.processors.CallsiteParameter.PATHNAME,
+                    structlog.processors.CallsiteParameter.LINENO,
+                }
+            )
+        )
+    shared += [_add_service(service), _scrub_processor]
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+
+    def formatter(fmt: str) -> logging.Formatter:
+        renderer: Any = (
+            structlog.processors.JSONRenderer()
+            if fmt == "json"
+            else structlog.dev.ConsoleRenderer(colors=False)
+        )
+        return structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=shared,
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                renderer,
+            ],
+        )
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    level = logging.getLevelName(cfg.level)
+    root.setLevel(level)
+
+    if cfg.outputs.console.enabled:
+        console = logging.StreamHandler(sys.stdout)
+        console.setLevel(logging.getLevelName(cfg.outputs.console.level or cfg.level))
+        console.setFormatter(formatter(cfg.outputs.console.format or cfg.format))
+        root.addHandler(console)
+
+    file_cfg = cfg.outputs.file
+    if file_cfg.enabled:
+        path = Path(file_cfg.path) if file_cfg.path else settings.runtime.data_dir / "logs"
+        if not path.suffix:
+            path = path / f"{service}.log"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        file_handler: logging.Handler
+        if file_cfg.rotation == "daily":
+            file_handler = logging.handlers.TimedRotatingFileHandler(
+                path, when="midnight", backupCount=cfg.retention.days, utc=True
+            )
+        else:
+            file_handler = logging.handlers.RotatingFileHandler(
+                path, maxBytes=file_cfg.max_size, backupCount=file_cfg.max_files
+            )
+        file_handler.setLevel(logging.getLevelName(file_cfg.level))
+        file_handler.setFormatter(formatter(cfg.format))
+        root.addHandler(file_handler)
+
+    # Third-party chatter stays at WARNING unless we are debugging everything.
+    quiet = logging.WARNING if level > logging.DEBUG else logging.INFO
+    for name in (
+        "httpx",
+        "httpx2",
+        "httpcore",
+        "anthropic",
+        "kombu",
+        "amqp",
+        "urllib3",
+        "multipart",
+        "alembic",
+    ):
+        logging.getLogger(name).setLevel(quiet)
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def _add_service(service: str) -> Any:
+    def processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+        event.setdefault("service", service)
+        return event
+
+    return processor
+
+
+def get_logger(name: str) -> Any:
+    return structlog.get_logger(name)

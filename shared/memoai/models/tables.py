@@ -1,0 +1,322 @@
+"""All ORM models on one metadata."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from memoai.models.base import Base, CreatedMixin, IdMixin, JsonType, utcnow
+
+
+class EvaluationStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (EvaluationStatus.COMPLETED, EvaluationStatus.FAILED)
+
+
+class User(IdMixin, CreatedMixin, Base):
+    __tablename__ = "users"
+
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Session(IdMixin, CreatedMixin, Base):
+    """An anonymous or logged-in session. Tokens are stored only as hashes."""
+
+    __tablename__ = "sessions"
+
+    kind: Mapped[str] = mapped_column(String(16), default="anonymous")  # anonymous | user
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    # The jti of the newest access token; refresh rotates it, so older tokens die.
+    current_jti: Mapped[str | None] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+
+    user: Mapped[User | None] = relationship(lazy="raise")
+
+
+class Submission(IdMixin, CreatedMixin, Base):
+    """One version of a memo's text. Revisions share a lineage."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("lineage_id", "version_number"),)
+
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    text_content: Mapped[str] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    char_count: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(8))
+    lineage_id: Mapped[str] = mapped_column(String(36), index=True)
+    version_number: Mapped[int] = mapped_column(Integer, default=1)
+    previous_submission_id: Mapped[str | None] = mapped_column(
+        ForeignKey("submissions.id", ondelete="SET NULL")
+    )
+
+
+class Batch(IdMixin, CreatedMixin, Base):
+    """A group of submissions evaluated together (bulk API)."""
+
+    __tablename__ = "batches"
+
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    provider_batch_id: Mapped[str | None] = mapped_column(String(128))
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+    completed_at: Mapped[datetime | None]
+
+
+class Evaluation(IdMixin, CreatedMixin, Base):
+    __tablename__ = "evaluations"
+    __table_args__ = (
+        Index("ix_evaluations_status_updated", "status", "updated_at"),
+        Index("ix_evaluations_session_created", "session_id", "created_at"),
+        Index("ix_evaluations_user_created", "user_id", "created_at"),
+    )
+
+    submission_id: Mapped[str] = mapped_column(
+        ForeignKey("submissions.id", ondelete="CASCADE"), index=True
+    )
+    # Owner, copied from the submission so every read can be scoped cheaply.
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="SET NULL"))
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    batch_id: Mapped[str | None] = mapped_column(
+        ForeignKey("batches.id", ondelete="SET NULL"), index=True
+    )
+
+    status: Mapped[str] = mapped_column(String(16), default=EvaluationStatus.QUEUED.value)
+    progress_percentage: Mapped[int] = mapped_column(Integer, default=0)
+    overall_score: Mapped[float | None] = mapped_column(Float)
+    rubric_scores: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    strengths: Mapped[list[str] | None] = mapped_column(JsonType)
+    opportunities: Mapped[list[str] | None] = mapped_column(JsonType)
+    segment_feedback: Mapped[list[dict[str, Any]] | None] = mapped_column(JsonType)
+    language: Mapped[str | None] = mapped_column(String(8))
+
+    llm_provider: Mapped[str | None] = mapped_column(String(32))
+    llm_model: Mapped[str | None] = mapped_column(String(100))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cache_creation_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+
+    processing_time: Mapped[float | None] = mapped_column(Float)  # seconds, claim → saved
+    queue_wait: Mapped[float | None] = mapped_column(Float)  # seconds, submit → claim
+    llm_time: Mapped[float | None] = mapped_column(Float)
+    timings: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+    config_version: Mapped[str | None] = mapped_column(String(32))
+    prompt_version: Mapped[str | None] = mapped_column(String(64))
+    rubric_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+    error_code: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    raw_prompt: Mapped[str | None] = mapped_column(Text)
+    raw_response: Mapped[str | None] = mapped_column(Text)
+
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker's claim: a second delivery cannot take the row while the lease lives,
+    # and only the lease holder may write the result (at-most-once write).
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    lease_expires_at: Mapped[datetime | None]
+    enqueued_at: Mapped[datetime | None]  # None: not yet handed to the broker
+    started_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    callback_url: Mapped[str | None] = mapped_column(String(2048))
+
+    submission: Mapped[Submission] = relationship(lazy="raise")
+
+
+class ChatSession(IdMixin, CreatedMixin, Base):
+    __tablename__ = "chat_sessions"
+
+    evaluation_id: Mapped[str] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[str | None] = mapped_column(
+        ForeignKey("sessions.id", ondelete="SET NULL"), index=True
+    )
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ChatMessage(IdMixin, CreatedMixin, Base):
+    __tablename__ = "chat_messages"
+    __table_args__ = (Index("ix_chat_messages_chat_created", "chat_session_id", "created_at"),)
+
+    chat_session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))  # user | assistant
+    content: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="completed")
+    reply_to_id: Mapped[str | None] = mapped_column(
+        ForeignKey("chat_messages.id", ondelete="CASCADE")
+    )
+    llm_provider: Mapped[str | None] = mapped_column(String(32))
+    llm_model: Mapped[str | None] = mapped_column(String(100))
+    input_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    output_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    error_message: Mapped[str | None] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    completed_at: Mapped[datetime | None]
+
+
+class ConfigVersion(CreatedMixin, Base):
+    """Every saved state of a configuration file: old and new bytes, who, why."""
+
+    __tablename__ = "config_versions"
+    __table_args__ = (UniqueConstraint("config_type", "version_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    config_type: Mapped[str] = mapped_column(String(32), index=True)
+    version_number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    previous_content: Mapped[str | None] = mapped_column(Text)
+    action: Mapped[str] = mapped_column(
+        String(16), default="update"
+    )  # initial|update|rollback|import
+    change_reason: Mapped[str | None] = mapped_column(Text)
+    changed_by: Mapped[str | None] = mapped_column(String(64))
+    changed_by_user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    rollback_of_version_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class AuthEvent(CreatedMixin, Base):
+    __tablename__ = "auth_events"
+    __table_args__ = (Index("ix_auth_events_created", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_type: Mapped[str] = mapped_column(String(32), index=True)
+    success: Mapped[bool] = mapped_column(Boolean, default=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    username: Mapped[str | None] = mapped_column(String(64))
+    session_id: Mapped[str | None] = mapped_column(String(36))
+    ip_address: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(512))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+class IdempotencyKey(CreatedMixin, Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("owner", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(80))  # "user:<id>" or "session:<id>"
+    key: Mapped[str] = mapped_column(String(255))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    evaluation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE")
+    )
+    batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AppSetting(Base):
+    """Runtime switches shared by every process (e.g. the debug toggle)."""
+
+    __tablename__ = "app_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[Any] = mapped_column(JsonType)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ApiToken(IdMixin, CreatedMixin, Base):
+    """Personal access token; only its hash is stored."""
+
+    __tablename__ = "api_tokens"
+
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JsonType)
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class WebhookEndpoint(IdMixin, CreatedMixin, Base):
+    __tablename__ = "webhook_endpoints"
+
+    user_id: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    session_id: Mapped[str | None] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(128))
+    events: Mapped[list[str]] = mapped_column(JsonType)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class WebhookDelivery(IdMixin, CreatedMixin, Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),)
+
+    evaluation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[str | None] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="SET NULL")
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    event: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
