@@ -114,7 +114,8 @@ class FakeAnthropic:
             return list(self.state.requests)
 
     def requests_for(self, memo_fragment: str) -> list[Recorded]:
-        return [r for r in self.requests if memo_fragment in json.dumps(r.body)]
+        """Requests whose user turns contain this text (e.g. a memo's unique tag)."""
+        return [r for r in self.requests if memo_fragment in _user_text(r.body)]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -138,7 +139,13 @@ class _Handler(BaseHTTPRequestHandler):
         behaviour = self.state.next_behaviour()
         with self.state.lock:
             self.state.requests.append(
-                Recorded(self.path, dict(self.headers.items()), body, behaviour, time.time())
+                Recorded(
+                    self.path,
+                    {k.lower(): v for k, v in self.headers.items()},
+                    body,
+                    behaviour,
+                    time.time(),
+                )
             )
         if self.state.latency:
             time.sleep(self.state.latency)

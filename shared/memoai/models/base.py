@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import JSON, DateTime, MetaData, String
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -49,7 +48,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-JsonType = JSON().with_variant(JSONB(), "postgresql")
+# Plain JSON, not JSONB, on Postgres too: JSONB reorders object keys, and the
+# order of rubric criteria in results must follow the rubric.
+JsonType = JSON()
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,35 @@
+"""Fixtures shared by every test layer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.support.stack import load_memos
+
+
+@pytest.fixture(scope="session")
+def memos() -> list[dict[str, Any]]:
+    """The sample memos of ../shared/memos with their manifest entries and text."""
+    return load_memos()
+
+
+@pytest.fixture(scope="session")
+def fake_anthropic() -> Iterator[FakeAnthropic]:
+    """One fake Messages API for the session; tests script it and read its requests."""
+    with FakeAnthropic() as fake:
+        fake.state.retry_after = "1"
+        yield fake
+
+
+@pytest.fixture
+def fake(fake_anthropic: FakeAnthropic) -> Iterator[FakeAnthropic]:
+    """The session's fake, reset before each test."""
+    fake_anthropic.reset()
+    fake_anthropic.state.latency = 0.0
+    fake_anthropic.state.slow_seconds = 5.0
+    yield fake_anthropic
+    fake_anthropic.reset()
