@@ -64,8 +64,10 @@ def test_success_stores_a_grounded_weighted_result(
     assert result["segment_feedback"], "the fake quotes real sentences"
     for seg in result["segment_feedback"]:
         assert text[seg["start"] : seg["end"]] == seg["segment"]
-    assert result["usage"]["input_tokens"] > 0 and result["usage"]["output_tokens"] > 0
-    assert result["config_version"] and result["prompt_version"]
+    assert result["usage"]["input_tokens"] > 0
+    assert result["usage"]["output_tokens"] > 0
+    assert result["config_version"]
+    assert result["prompt_version"]
 
     (request,) = fake.requests_for(text[-30:])
     body = request.body
@@ -79,7 +81,8 @@ def test_success_stores_a_grounded_weighted_result(
     assert text not in json.dumps(body["system"])
     user = body["messages"][0]["content"]
     boundary = user.split(text, 1)[0].rstrip().splitlines()[-1]
-    assert boundary.startswith("=====MEMO-") and user.count(boundary) == 2
+    assert boundary.startswith("=====MEMO-")
+    assert user.count(boundary) == 2
     schema = body["output_config"]["format"]["schema"]
     assert (
         schema["properties"]["rubric_scores"]["items"]["properties"]["criterion"]["enum"] == names
@@ -141,7 +144,7 @@ def test_malformed_output_is_repaired_once(
     text = _unique(memos[5]["text"])
     status, _ = _evaluate(stack, session, text)
     assert status["status"] == "completed", status
-    first, second = fake.requests_for(text[-30:])
+    _first, second = fake.requests_for(text[-30:])
     turns = second.body["messages"]
     assert [t["role"] for t in turns] == ["user", "assistant", "user"]
     assert "could not be used" in turns[2]["content"]
@@ -198,8 +201,9 @@ def test_api_key_never_reaches_logs_or_results(
 ) -> None:
     key = stack.env["CLAUDE_API_KEY"]
     fake.script("unauthorized")
-    status, eid = _evaluate(stack, session, _unique(memos[7]["text"]))
-    assert status["status"] == "failed" and status["error_code"] == "llm_auth_error"
+    status, _eid = _evaluate(stack, session, _unique(memos[7]["text"]))
+    assert status["status"] == "failed"
+    assert status["error_code"] == "llm_auth_error"
     for name in ("api", "worker"):
         assert key not in stack.log(name)
     assert key not in json.dumps(status)

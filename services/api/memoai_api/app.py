@@ -10,11 +10,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from memoai import __version__
+from memoai.asgi import RequestContextMiddleware
 from memoai.config import Settings, business_config, get_settings
 from memoai.logging import configure_logging
 
 from memoai_api import errors
-from memoai_api.middleware import RequestContextMiddleware
 from memoai_api.routes import evaluations, health, public_config, sessions
 
 log = structlog.get_logger(__name__)

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request id, body size limit, access log and metrics.
+"""Pure ASGI middleware shared by the api and web services: request id, body size
+limit, access log and metrics.
 
 Written as raw ASGI rather than BaseHTTPMiddleware: it runs on every request
 (including status polls), and this keeps it cheap and streaming-safe.
@@ -14,9 +15,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from memoai import metrics
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from memoai import metrics
 
 log = structlog.get_logger("memoai_api.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
