@@ -1,0 +1,64 @@
+// DOM helpers. Text only ever goes in through textContent: user and model text
+// is never parsed as HTML anywhere in the app.
+
+/**
+ * Create an element. `attrs` values are set as attributes (class via `class`);
+ * children are nodes or strings (strings become text nodes).
+ */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === false || value === null || value === undefined) continue;
+    node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, ...children);
+  return node;
+}
+
+export function append(node, ...children) {
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+/** An icon from the page's SVG sprite. */
+export function icon(name, cls = "icon") {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("class", cls);
+  svg.setAttribute("aria-hidden", "true");
+  svg.setAttribute("focusable", "false");
+  const use = document.createElementNS(ns, "use");
+  use.setAttribute("href", `#i-${name}`);
+  svg.append(use);
+  return svg;
+}
+
+export function clear(node) {
+  node.replaceChildren();
+  return node;
+}
+
+/** The element with data-slot=`name` inside `root`. */
+export function slot(root, name) {
+  return root.querySelector(`[data-slot="${name}"]`);
+}
+
+/** Show the child with data-state=`state` and hide its siblings (empty, loading, error, ready). */
+export function showState(container, state) {
+  for (const child of container.querySelectorAll(":scope > [data-state]")) {
+    child.hidden = child.dataset.state !== state;
+  }
+  container.dataset.view = state;
+}
+
+/** Put an error view's message in place and wire its retry button once. */
+export function showError(container, message, retry) {
+  const view = container.querySelector(":scope > [data-state='error']");
+  slot(view, "message").textContent = message;
+  const button = view.querySelector("[data-retry]");
+  button.onclick = retry;
+  showState(container, "error");
+}

@@ -1,0 +1,40 @@
+// Interface strings: the catalogue the server picked for this page (see i18n.py).
+
+let strings = {};
+let lang = "en";
+let numbers = new Intl.NumberFormat("en");
+
+export function setup(boot) {
+  strings = boot.strings;
+  lang = boot.lang;
+  numbers = new Intl.NumberFormat(lang);
+}
+
+export function language() {
+  return lang;
+}
+
+/** The string for `key` with {placeholders} filled in; the key itself if missing. */
+export function t(key, values = {}) {
+  const text = strings[key] ?? key;
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+}
+
+export function number(value, options) {
+  return options ? new Intl.NumberFormat(lang, options).format(value) : numbers.format(value);
+}
+
+/** "12 s", "2 min" - a short duration in the page's language. */
+export function duration(seconds) {
+  if (seconds < 60) {
+    return new Intl.NumberFormat(lang, { style: "unit", unit: "second", unitDisplay: "narrow" })
+      .format(Math.max(1, Math.round(seconds)));
+  }
+  return new Intl.NumberFormat(lang, { style: "unit", unit: "minute", unitDisplay: "short" })
+    .format(Math.round(seconds / 60));
+}
+
+export function dateTime(value) {
+  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" })
+    .format(new Date(value));
+}

@@ -1,0 +1,130 @@
+// Hash routes: #/<tab>[/<evaluation id>]. Every panel stays in the DOM, so a tab
+// switch only flips `hidden` - typed text, scroll position and results survive.
+
+import { t } from "./i18n.js";
+
+const panels = new Map();
+const links = new Map();
+let modules = {};
+let context = null;
+let current = null;
+let defaultTab = "write";
+let pageTitle = document.title;
+const allowed = new Set(["always"]);
+
+export function parse(hash) {
+  const [tab = "", ...rest] = hash.replace(/^#\/?/, "").split("/");
+  return { tab: decodeURIComponent(tab), param: rest.length ? decodeURIComponent(rest.join("/")) : null };
+}
+
+function visible(tab) {
+  const item = links.get(tab)?.closest("li");
+  return Boolean(item) && allowed.has(item.dataset.when);
+}
+
+/** Reveal tabs for a role or mode ("debug", "admin") once the app knows it applies. */
+export function allow(when) {
+  allowed.add(when);
+  for (const [, link] of links) {
+    const item = link.closest("li");
+    if (item.dataset.when === when) item.hidden = false;
+  }
+}
+
+export function currentTab() {
+  return current;
+}
+
+function show(tab, param, { focus = false } = {}) {
+  const target = visible(tab) ? tab : defaultTab;
+  const changed = target !== current;
+  for (const [id, panel] of panels) panel.hidden = id !== target;
+  for (const [id, link] of links) {
+    if (id === target) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const label = t(`tab.${target}`);
+  document.querySelector(".menu-current").textContent = label;
+  document.title = `${label} · ${pageTitle}`;
+  current = target;
+  modules[target]?.show?.(context, param, { changed });
+  if (focus) {
+    const heading = panels.get(target).querySelector("[data-autofocus]") ?? document.getElementById(`heading-${target}`);
+    heading?.focus({ preventScroll: false });
+  }
+  closeMenu();
+}
+
+/** Go to a tab (a new history entry); `focus` moves keyboard focus to it. */
+export function navigate(tab, param = null, { focus = true, replace = false } = {}) {
+  const hash = `#/${tab}${param ? `/${encodeURIComponent(param)}` : ""}`;
+  if (replace || location.hash === hash) {
+    history.replaceState(null, "", hash);
+    show(tab, param, { focus });
+  } else {
+    pendingFocus = focus;
+    location.hash = hash;
+  }
+}
+
+/** Keep the address in step with what is shown (deep links), without a history entry. */
+export function reflect(tab, param) {
+  const hash = `#/${tab}${param ? `/${encodeURIComponent(param)}` : ""}`;
+  if (location.hash !== hash) history.replaceState(null, "", hash);
+  const link = links.get(tab);
+  if (link && param) link.setAttribute("href", hash);
+}
+
+let pendingFocus = false;
+
+function onHashChange() {
+  const { tab, param } = parse(location.hash);
+  const focus = pendingFocus;
+  pendingFocus = false;
+  show(tab || defaultTab, param, { focus });
+}
+
+// ---------------------------------------------------------------- narrow screens
+
+const toggle = () => document.querySelector(".menu-toggle");
+
+function closeMenu() {
+  const button = toggle();
+  if (button?.getAttribute("aria-expanded") === "true") {
+    button.setAttribute("aria-expanded", "false");
+    document.querySelector(".tabs").classList.remove("open");
+  }
+}
+
+function setupMenu() {
+  const button = toggle();
+  const nav = document.querySelector(".tabs");
+  button.addEventListener("click", () => {
+    const open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(open));
+    nav.classList.toggle("open", open);
+    if (open) nav.querySelector("[aria-current='page']")?.focus();
+  });
+  nav.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
+      closeMenu();
+      button.focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    if (!nav.contains(event.target)) closeMenu();
+  });
+}
+
+export function start(ctx, tabModules) {
+  context = ctx;
+  modules = tabModules;
+  defaultTab = ctx.boot.defaultTab;
+  pageTitle = ctx.boot.frontend.ui_settings.page_title;
+  for (const panel of document.querySelectorAll("[data-panel]")) panels.set(panel.dataset.panel, panel);
+  for (const link of document.querySelectorAll("[data-tab]")) links.set(link.dataset.tab, link);
+  setupMenu();
+  window.addEventListener("hashchange", onHashChange);
+  const { tab, param } = parse(location.hash);
+  show(tab || defaultTab, param);
+}

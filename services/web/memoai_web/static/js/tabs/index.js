@@ -1,0 +1,11 @@
+// The tab modules, by tab id (see memoai_web/tabs.py). Each exports
+// init(ctx), called once at start-up, and show(ctx, param, {changed}), called
+// whenever its tab is shown. A later tab (Chat, Debug, Admin) adds itself here.
+
+import * as detailed from "./detailed.js";
+import * as help from "./help.js";
+import * as overall from "./overall.js";
+import * as progress from "./progress.js";
+import * as write from "./write.js";
+
+export const tabModules = { write, overall, detailed, progress, help };

@@ -1,0 +1,327 @@
+// Write: the memo, its live length, submitting and following the evaluation.
+
+import { ApiError } from "../core/api.js";
+import { slot } from "../core/dom.js";
+import { follow, load, submit } from "../core/evaluations.js";
+import { duration, number, t } from "../core/i18n.js";
+import { errorMessage, failureMessage } from "../core/messages.js";
+import { codePointLength } from "../core/segments.js";
+import { currentTab, navigate } from "../core/router.js";
+import { emit, on, setResult, state } from "../core/store.js";
+
+const DRAFT_KEY = "memoai.draft";
+const WARN_AT = 0.9;
+
+let form;
+let textarea;
+let count;
+let submitButton;
+let errorBox;
+let progressCard;
+let failureCard;
+let tips;
+let maxLength = 10_000;
+let job = null; // {text, previousId, id, controller}
+let revising = null; // {id, version}
+let ctx;
+
+function store(key, value) {
+  // sessionStorage: a reload (or a language switch) keeps the draft; closing the tab drops it.
+  try {
+    if (value === null) sessionStorage.removeItem(key);
+    else sessionStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    /* storage full or disabled: the draft simply is not kept */
+  }
+}
+
+function restore(key) {
+  try {
+    return JSON.parse(sessionStorage.getItem(key) ?? "null");
+  } catch {
+    return null;
+  }
+}
+
+function updateCount() {
+  const length = codePointLength(textarea.value);
+  count.textContent = t("write.count", { count: number(length), max: number(maxLength) });
+  const level = length > maxLength ? "over" : length >= maxLength * WARN_AT ? "near" : "ok";
+  count.dataset.level = level;
+  const blank = textarea.value.trim() === "";
+  submitButton.disabled = blank || level === "over" || job !== null;
+  document.getElementById("clear-btn").hidden = textarea.value === "";
+  if (level === "over") {
+    showError(t("write.error.tooLong", { over: number(length - maxLength), max: number(maxLength) }), "length");
+  } else if (errorBox.dataset.kind === "length") {
+    showError(null);
+  }
+}
+
+let saveTimer = null;
+function onInput() {
+  updateCount();
+  if (errorBox.dataset.kind === "server") showError(null);
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(saveDraft, 400);
+}
+
+function saveDraft() {
+  store(DRAFT_KEY, { text: textarea.value, revising });
+}
+
+function showError(message, kind = "") {
+  errorBox.hidden = !message;
+  errorBox.textContent = message ?? "";
+  errorBox.dataset.kind = message ? kind : "";
+  textarea.setAttribute("aria-invalid", message ? "true" : "false");
+}
+
+function setRevising(value) {
+  revising = value;
+  const note = document.getElementById("revise-note");
+  note.hidden = !value;
+  if (value) slot(note, "text").textContent = t("write.revising", { version: value.version + 1 });
+  saveDraft();
+}
+
+// ---------------------------------------------------------------- progress view
+
+function setProgress(status) {
+  const bar = document.getElementById("progress-bar");
+  const pct = Math.max(0, Math.min(100, Math.round(status.progress_percentage ?? 0)));
+  bar.setAttribute("aria-valuenow", String(pct));
+  bar.style.setProperty("--value", String(pct / 100));
+  document.getElementById("progress-pct").textContent = `${number(pct)}%`;
+  const label = {
+    queued: status.queue_position ? t("progress.queuedAt", { position: status.queue_position }) : t("progress.queued"),
+    processing: t("progress.processing"),
+    completed: t("progress.completed"),
+    failed: t("progress.failed"),
+  }[status.status];
+  document.getElementById("progress-label").textContent = label;
+  const order = ["queued", "processing", "completed"];
+  const reached = order.indexOf(status.status);
+  for (const item of document.querySelectorAll("#progress-steps [data-step]")) {
+    const index = order.indexOf(item.dataset.step);
+    item.dataset.done = String(index < reached || status.status === "completed");
+    item.dataset.active = String(index === reached && status.status !== "completed");
+  }
+  setEta(status);
+}
+
+function setEta(status) {
+  const eta = document.getElementById("progress-eta");
+  if (status.reconnecting) {
+    eta.textContent = t("progress.reconnecting");
+    return;
+  }
+  if (status.status === "completed") {
+    eta.textContent = t("progress.loading");
+    return;
+  }
+  const left = status.secondsLeft;
+  if (left === null || left === undefined) eta.textContent = "";
+  else if (left <= 1) eta.textContent = status.status === "queued" ? t("progress.soon") : t("progress.almost");
+  else eta.textContent = t("progress.eta", { time: duration(left) });
+}
+
+function setBusy(busy) {
+  form.setAttribute("aria-busy", String(busy));
+  textarea.readOnly = busy;
+  submitButton.classList.toggle("is-busy", busy);
+  submitButton.querySelector("span").textContent = t(busy ? "write.submitting" : "write.submit");
+  document.getElementById("tab-write").querySelector(".tab-badge").hidden = !busy;
+  updateCount();
+}
+
+function showFailure(message, detail, retryLabelKey) {
+  failureCard.hidden = false;
+  progressCard.hidden = true;
+  document.getElementById("failure-message").textContent = message;
+  const details = document.getElementById("failure-details");
+  details.hidden = !detail;
+  slot(details, "detail").textContent = detail ?? "";
+  document.getElementById("retry-btn").querySelector("span").textContent = t(retryLabelKey);
+  failureCard.focus();
+}
+
+// ---------------------------------------------------------------- the flow
+
+async function start(text, previousId) {
+  showError(null);
+  failureCard.hidden = true;
+  tips.hidden = true;
+  progressCard.hidden = false;
+  setProgress({ status: "queued", progress_percentage: 0, secondsLeft: null });
+  job = { text, previousId, id: null, controller: new AbortController() };
+  setBusy(true);
+  ctx.announce(t("progress.announceStart"));
+  try {
+    const accepted = await submit(text, previousId);
+    job.id = accepted.evaluation_id;
+    setProgress({ status: "queued", progress_percentage: 0, secondsLeft: secondsUntil(accepted) });
+    await track();
+  } catch (error) {
+    finish();
+    progressCard.hidden = true;
+    tips.hidden = false;
+    if (error instanceof ApiError && error.status === 401 && state.boot.authEnabled) {
+      emit("login-required");
+      showError(t("error.signIn"), "server");
+    } else if (error instanceof ApiError && error.field === "text_content" && error.status === 422) {
+      showError(describeInvalid(error), "server");
+    } else {
+      showError(errorMessage(error), "server");
+    }
+    textarea.focus();
+  }
+}
+
+function secondsUntil(accepted) {
+  if (!accepted.estimated_completion || !accepted.serverNow) return null;
+  return Math.max(0, (Date.parse(accepted.estimated_completion) - Date.parse(accepted.serverNow)) / 1000);
+}
+
+function describeInvalid(error) {
+  if (error.details?.max_length) {
+    return t("write.error.tooLong", {
+      over: number(error.details.length - error.details.max_length),
+      max: number(error.details.max_length),
+    });
+  }
+  return textarea.value.trim() === "" ? t("write.error.empty") : error.message;
+}
+
+/** Follow the submitted evaluation to its end (also used to resume after a network failure). */
+async function track() {
+  const interval = state.config?.limits?.polling_interval_ms ?? 2000;
+  let final;
+  try {
+    final = await follow(job.id, setProgress, { intervalMs: interval, signal: job.controller.signal });
+  } catch (error) {
+    if (error.name === "AbortError") return;
+    finish();
+    showFailure(errorMessage(error), null, "failure.resume");
+    failureCard.dataset.kind = "network";
+    return;
+  }
+  if (final.status === "failed") {
+    finish();
+    showFailure(failureMessage(final), final.error, "failure.retry");
+    failureCard.dataset.kind = "failed";
+    ctx.announce(t("progress.failed"));
+    return;
+  }
+  let evaluation;
+  try {
+    evaluation = await load(job.id);
+  } catch (error) {
+    finish();
+    showFailure(errorMessage(error), null, "failure.resume");
+    failureCard.dataset.kind = "network";
+    return;
+  }
+  finish();
+  progressCard.hidden = true;
+  tips.hidden = false;
+  setRevising(null);
+  setResult(evaluation);
+  job = null;
+  updateCount();
+  const scale = evaluation.rubric?.scale ?? state.config?.rubric?.scale ?? { max: 5 };
+  const summary = t("overall.ready", { score: number(evaluation.overall_score), max: scale.max });
+  if (currentTab() === "write") {
+    navigate("overall", evaluation.id);
+    ctx.announce(summary);
+  } else {
+    ctx.toast(summary, t("overall.view"), `#/overall/${evaluation.id}`);
+  }
+}
+
+function finish() {
+  setBusy(false);
+  if (job) job.controller.abort();
+}
+
+function retry() {
+  if (!job) return;
+  failureCard.hidden = true;
+  if (failureCard.dataset.kind === "network" && job.id) {
+    // The memo was accepted; only the connection failed. Keep following it.
+    progressCard.hidden = false;
+    job.controller = new AbortController();
+    setBusy(true);
+    track();
+  } else {
+    start(job.text, job.previousId);
+  }
+}
+
+function onSubmit(event) {
+  event.preventDefault();
+  if (submitButton.disabled) return;
+  start(textarea.value, revising?.id ?? null);
+}
+
+// ---------------------------------------------------------------- module API
+
+export function init(context) {
+  ctx = context;
+  form = document.getElementById("write-form");
+  textarea = document.getElementById("memo-text");
+  count = document.getElementById("char-count");
+  submitButton = document.getElementById("submit-btn");
+  errorBox = document.getElementById("write-error");
+  progressCard = document.getElementById("progress-card");
+  failureCard = document.getElementById("failure-card");
+  tips = document.getElementById("tips-card");
+  failureCard.tabIndex = -1;
+  maxLength = ctx.boot.maxLength;
+
+  const draft = restore(DRAFT_KEY);
+  if (draft && !textarea.value) {
+    textarea.value = draft.text ?? "";
+    if (draft.revising) setRevising(draft.revising);
+  }
+  textarea.addEventListener("input", onInput);
+  form.addEventListener("submit", onSubmit);
+  if (ctx.boot.frontend.features.keyboard_shortcuts) {
+    textarea.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+  }
+  document.getElementById("retry-btn").addEventListener("click", retry);
+  document.getElementById("clear-btn").addEventListener("click", () => {
+    textarea.value = "";
+    setRevising(null);
+    onInput();
+    textarea.focus();
+  });
+  document.getElementById("sample-btn").addEventListener("click", () => {
+    textarea.value = t("sample.memo");
+    onInput();
+    textarea.focus();
+    textarea.setSelectionRange(0, 0);
+    textarea.scrollTop = 0;
+  });
+  document.getElementById("revise-cancel").addEventListener("click", () => setRevising(null));
+  on("config", (config) => {
+    maxLength = config.limits?.max_text_length ?? maxLength;
+    updateCount();
+  });
+  on("revise", (evaluation) => {
+    textarea.value = evaluation.text_content;
+    setRevising({ id: evaluation.id, version: evaluation.version_number ?? 1 });
+    onInput();
+    navigate("write");
+  });
+  updateCount();
+}
+
+export function show(_ctx, _param, { changed }) {
+  if (changed && !textarea.readOnly) textarea.focus({ preventScroll: true });
+}
