@@ -17,8 +17,9 @@ from memoai.evaluation.schemas import (
 
 from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
+from memoai_api.routes import API_PREFIX
 
-router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+router = APIRouter(prefix=f"{API_PREFIX}/evaluations", tags=["evaluations"])
 
 EvaluationId = Annotated[str, Path(max_length=64, description="The evaluation's id")]
 ERRORS: dict[int | str, dict[str, Any]] = {
