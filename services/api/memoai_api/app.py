@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 from memoai import __version__
@@ -18,8 +18,6 @@ from memoai_api import errors
 from memoai_api.routes import evaluations, health, public_config, sessions
 
 log = structlog.get_logger(__name__)
-
-API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,12 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(sessions.router)
-    api.include_router(evaluations.router)
-    api.include_router(public_config.router)
-    app.include_router(api)
-    app.include_router(health.router)
+    for router in (sessions.router, evaluations.router, public_config.router, health.router):
+        app.include_router(router)
     errors.install(app)
 
     backend = settings.backend

@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from memoai_api.deps import SettingsDep
 from memoai_api.envelope import Envelope, ok
+from memoai_api.routes import API_PREFIX
 
-router = APIRouter(prefix="/config", tags=["configuration"])
+router = APIRouter(prefix=f"{API_PREFIX}/config", tags=["configuration"])
 
 
 class PublicConfig(BaseModel):

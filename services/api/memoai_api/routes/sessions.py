@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from memoai_api.deps import SettingsDep, session_token
 from memoai_api.envelope import Envelope, ok
+from memoai_api.routes import API_PREFIX
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+router = APIRouter(prefix=f"{API_PREFIX}/sessions", tags=["sessions"])
 
 
 class SessionCreated(BaseModel):
