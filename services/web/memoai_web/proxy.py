@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 import structlog
@@ -56,6 +57,9 @@ class ApiProxy:
     ) -> None:
         self.client = httpx.AsyncClient(
             base_url=api_url,
+            # One client serves every browser: it must never keep a cookie from one
+            # response and send it with another browser's request.
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             # Connecting is quick or the API is down; reading may wait on a slow answer.
             timeout=httpx.Timeout(timeout, connect=5.0),
             transport=transport,

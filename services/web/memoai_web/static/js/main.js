@@ -51,7 +51,7 @@ function showBanner(message, retry) {
 
 async function loadConfig() {
   try {
-    const { data } = await get("/config/public");
+    const { data } = await get("/config/public", { session: false });
     state.config = data;
     showOfflineEvaluator(data);
     emit("config", data);
@@ -116,5 +116,6 @@ for (const button of document.querySelectorAll("[data-lang]")) {
 
 setupTooltips();
 for (const module of Object.values(tabModules)) module.init(ctx);
-startRouter(ctx, tabModules);
+// Start loading first: the tab shown next may need the session.
 startup();
+startRouter(ctx, tabModules);

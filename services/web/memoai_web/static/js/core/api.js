@@ -9,6 +9,7 @@ let timeoutMs = 60_000;
 let csrfCookie = "memoai_csrf_token";
 let anonymousSessions = true;
 let sessionPending = null;
+let sessionReady = null; // set by ensureSession(); requests wait for it
 const sessionListeners = new Set();
 
 export class ApiError extends Error {
@@ -93,8 +94,12 @@ function sessionLost(error) {
   return error.status === 401 && ["session_invalid", "session_required"].includes(error.code);
 }
 
-/** A request; an expired anonymous session is replaced once, transparently. */
+/**
+ * A request; it waits for the session being set up at start-up, and an expired
+ * anonymous session is replaced once, transparently.
+ */
 export async function request(method, path, options = {}) {
+  if (sessionReady && options.session !== false) await sessionReady.catch(() => null);
   try {
     return await send(method, path, options);
   } catch (error) {
@@ -127,8 +132,9 @@ async function newSession() {
 }
 
 /** Reuse the browser's session cookie when it is still valid, else start one. */
-export async function ensureSession() {
-  const { data } = await send("POST", "/sessions/validate");
-  if (data?.valid) return announce({ kind: "anonymous", expiresAt: data.expires_at });
-  return newSession();
+export function ensureSession() {
+  sessionReady = send("POST", "/sessions/validate").then(({ data }) => (
+    data?.valid ? announce({ kind: "anonymous", expiresAt: data.expires_at }) : newSession()
+  ));
+  return sessionReady;
 }

@@ -1,10 +1,11 @@
 // Write: the memo, its live length, submitting and following the evaluation.
 
-import { ApiError } from "../core/api.js";
+import { ApiError, post } from "../core/api.js";
 import { slot } from "../core/dom.js";
-import { follow, load, submit } from "../core/evaluations.js";
+import { follow, load, secondsLeft, submit } from "../core/evaluations.js";
 import { duration, number, t } from "../core/i18n.js";
 import { errorMessage, failureMessage } from "../core/messages.js";
+import { formatScore } from "../core/results.js";
 import { codePointLength } from "../core/segments.js";
 import { currentTab, navigate } from "../core/router.js";
 import { emit, on, setResult, state } from "../core/store.js";
@@ -21,7 +22,8 @@ let progressCard;
 let failureCard;
 let tips;
 let maxLength = 10_000;
-let job = null; // {text, previousId, id, controller}
+let job = null; // the latest submission: {id, controller}
+let busy = false;
 let revising = null; // {id, version}
 let ctx;
 
@@ -49,7 +51,7 @@ function updateCount() {
   const level = length > maxLength ? "over" : length >= maxLength * WARN_AT ? "near" : "ok";
   count.dataset.level = level;
   const blank = textarea.value.trim() === "";
-  submitButton.disabled = blank || level === "over" || job !== null;
+  submitButton.disabled = blank || level === "over" || busy;
   document.getElementById("clear-btn").hidden = textarea.value === "";
   if (level === "over") {
     showError(t("write.error.tooLong", { over: number(length - maxLength), max: number(maxLength) }), "length");
@@ -126,7 +128,8 @@ function setEta(status) {
   else eta.textContent = t("progress.eta", { time: duration(left) });
 }
 
-function setBusy(busy) {
+function setBusy(value) {
+  busy = value;
   form.setAttribute("aria-busy", String(busy));
   textarea.readOnly = busy;
   submitButton.classList.toggle("is-busy", busy);
@@ -154,13 +157,14 @@ async function start(text, previousId) {
   tips.hidden = true;
   progressCard.hidden = false;
   setProgress({ status: "queued", progress_percentage: 0, secondsLeft: null });
-  job = { text, previousId, id: null, controller: new AbortController() };
+  job = { id: null, controller: new AbortController() };
   setBusy(true);
   ctx.announce(t("progress.announceStart"));
   try {
     const accepted = await submit(text, previousId);
     job.id = accepted.evaluation_id;
-    setProgress({ status: "queued", progress_percentage: 0, secondsLeft: secondsUntil(accepted) });
+    const left = secondsLeft(accepted.estimated_completion, accepted.serverNow);
+    setProgress({ status: "queued", progress_percentage: 0, secondsLeft: left });
     await track();
   } catch (error) {
     finish();
@@ -176,11 +180,6 @@ async function start(text, previousId) {
     }
     textarea.focus();
   }
-}
-
-function secondsUntil(accepted) {
-  if (!accepted.estimated_completion || !accepted.serverNow) return null;
-  return Math.max(0, (Date.parse(accepted.estimated_completion) - Date.parse(accepted.serverNow)) / 1000);
 }
 
 function describeInvalid(error) {
@@ -230,7 +229,7 @@ async function track() {
   job = null;
   updateCount();
   const scale = evaluation.rubric?.scale ?? state.config?.rubric?.scale ?? { max: 5 };
-  const summary = t("overall.ready", { score: number(evaluation.overall_score), max: scale.max });
+  const summary = t("overall.ready", { score: formatScore(evaluation.overall_score), max: number(scale.max) });
   if (currentTab() === "write") {
     navigate("overall", evaluation.id);
     ctx.announce(summary);
@@ -244,18 +243,29 @@ function finish() {
   if (job) job.controller.abort();
 }
 
-function retry() {
+async function retry() {
   if (!job) return;
   failureCard.hidden = true;
-  if (failureCard.dataset.kind === "network" && job.id) {
-    // The memo was accepted; only the connection failed. Keep following it.
-    progressCard.hidden = false;
-    job.controller = new AbortController();
-    setBusy(true);
-    track();
-  } else {
-    start(job.text, job.previousId);
+  progressCard.hidden = false;
+  job.controller = new AbortController();
+  setBusy(true);
+  if (failureCard.dataset.kind === "failed") {
+    // The same memo is queued again under the same evaluation id.
+    setProgress({ status: "queued", progress_percentage: 0, secondsLeft: null });
+    try {
+      const { data, meta } = await post(`/evaluations/${encodeURIComponent(job.id)}/retry`);
+      setProgress({ ...data, secondsLeft: secondsLeft(data.estimated_completion, meta?.timestamp) });
+    } catch (error) {
+      // 409: it is no longer failed (another tab retried it); anything else is shown.
+      if (!(error instanceof ApiError && error.status === 409)) {
+        finish();
+        showFailure(errorMessage(error), null, "failure.retry");
+        return;
+      }
+    }
   }
+  // After a network failure the memo was accepted: keep following it.
+  track();
 }
 
 function onSubmit(event) {

@@ -1,0 +1,142 @@
+"""Tabs keep their state and never refetch; empty, loading, error, failure and
+offline states each say what happened and offer the way on."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import App, unique
+from tests.fakes.anthropic_server import FakeAnthropic
+
+pytestmark = pytest.mark.e2e
+
+MEMO = (
+    "Recommendation: approve $450,000 by 30 April to open a second MRI scanner.\n"
+    "Patients now wait 41 days for a scan, against a target of 14 days.\n"
+    "The scanner pays for itself in 26 months from outpatient revenue.\n"
+)
+
+
+def test_tab_switching_keeps_the_typed_text_and_the_results_without_refetching(
+    offline_app: App,
+) -> None:
+    app = offline_app.open()
+    page = app.page
+    draft = "A draft I have not submitted yet: café, naïve, 😀."
+    page.fill("#memo-text", draft)
+    for tab in ("overall", "detailed", "progress", "help", "write"):
+        page.click(f"#tab-{tab}")
+        expect(app.panel(tab)).to_be_visible()
+    expect(page.locator("#memo-text")).to_have_value(draft)
+
+    app.submit(MEMO)
+    evaluation_id = app.wait_for_result()
+    score = app.view("overall", "ready").locator("[data-slot='score']").inner_text()
+    page.click("#tab-detailed")
+    expect(app.view("detailed", "ready").locator("mark.hl").first).to_be_visible()
+    for tab in ("write", "help", "overall", "detailed", "overall"):
+        page.click(f"#tab-{tab}")
+    expect(app.view("overall", "ready").locator("[data-slot='score']")).to_have_text(score)
+    page.click("#tab-write")
+    expect(page.locator("#memo-text")).to_have_value(MEMO)
+
+    # Loaded once each: the configuration, and the result (the status was polled).
+    assert app.api_calls.count("GET /config/public") == 1
+    assert app.api_calls.count(f"GET /evaluations/{evaluation_id}") == 1
+    assert app.errors == []
+
+
+def test_the_draft_survives_a_reload(offline_app: App) -> None:
+    app = offline_app.open()
+    app.page.fill("#memo-text", "Half-written memo 😀 that must not be lost.")
+    app.page.wait_for_timeout(600)  # the draft is saved 400 ms after typing stops
+    app.open()
+    expect(app.page.locator("#memo-text")).to_have_value(
+        "Half-written memo 😀 that must not be lost."
+    )
+
+
+def test_results_tabs_show_an_empty_state_before_any_memo(offline_app: App) -> None:
+    app = offline_app.open("#/overall")
+    empty = app.view("overall", "empty")
+    expect(empty).to_be_visible()
+    expect(empty).to_contain_text("No feedback yet")
+    empty.get_by_role("link", name="Start writing").click()
+    expect(app.page.locator("#memo-text")).to_be_visible()
+    app.page.click("#tab-progress")
+    expect(app.page.locator("#panel-progress .history-states [data-state='empty']")).to_be_visible()
+
+
+def test_input_problems_are_explained_inline_before_submitting(offline_app: App) -> None:
+    app = offline_app.open()
+    page = app.page
+    page.fill("#memo-text", "   \n  ")
+    expect(page.locator("#submit-btn")).to_be_disabled()
+    page.fill("#memo-text", "😀" * 10_001)  # counted in code points, as the API counts
+    expect(page.locator("#char-count")).to_have_text("10,001 / 10,000 characters")
+    expect(page.locator("#char-count")).to_have_attribute("data-level", "over")
+    expect(page.locator("#write-error")).to_contain_text("1 characters over")
+    expect(page.locator("#submit-btn")).to_be_disabled()
+    page.fill("#memo-text", "😀" * 10_000)
+    expect(page.locator("#write-error")).to_be_hidden()
+    expect(page.locator("#submit-btn")).to_be_enabled()
+
+
+def test_offline_results_are_labelled_offline_everywhere(offline_app: App) -> None:
+    app = offline_app.open()
+    expect(app.page.locator("#offline-chip")).to_be_visible()
+    app.submit(MEMO)
+    evaluation_id = app.wait_for_result()
+    assert app.evaluation(evaluation_id)["offline"] is True
+    expect(app.view("overall", "ready").locator("[data-slot='offline']")).to_contain_text(
+        "Offline evaluation"
+    )
+    expect(app.view("overall", "ready").locator("[data-slot='meta']")).to_contain_text(
+        "Scored offline"
+    )
+    app.page.click("#tab-detailed")
+    expect(app.view("detailed", "ready").locator("[data-slot='offline']")).to_be_visible()
+
+
+def test_a_failed_evaluation_shows_why_and_retry_evaluates_it_again(
+    claude_app: App, fake: FakeAnthropic
+) -> None:
+    app = claude_app.open()
+    fake.script("overloaded")
+    memo = unique(MEMO)
+    app.submit(memo)
+    failure = app.page.locator("#failure-card")
+    expect(failure).to_be_visible(timeout=15_000)
+    expect(failure).to_contain_text("busy or unavailable")
+    expect(failure.locator("#failure-details")).to_contain_text("could not complete")
+    expect(app.page.locator("#progress-card")).to_be_hidden()
+    expect(app.page.locator("#memo-text")).to_have_value(memo)
+
+    app.page.click("#retry-btn")
+    evaluation_id = app.wait_for_result()
+    assert app.evaluation(evaluation_id)["status"] == "completed"
+    assert [r.behaviour for r in fake.requests_for(memo[-30:])] == ["overloaded", "ok"]
+    # The retry re-queued the same evaluation rather than storing the memo twice.
+    assert app.api_calls.count("POST /evaluations/submit") == 1
+    assert app.api_calls.count(f"POST /evaluations/{evaluation_id}/retry") == 1
+
+
+def test_a_network_failure_shows_a_banner_whose_retry_recovers(offline_app: App) -> None:
+    page = offline_app.page
+    page.route("**/api/v1/config/public", lambda route: route.abort())
+    page.goto(offline_app.stack.web_url + "/#/help")
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("can't reach the service")
+    expect(page.locator("#session-indicator")).to_have_attribute("data-state", "error")
+    expect(offline_app.view("help", "error")).to_be_visible()
+
+    page.unroute("**/api/v1/config/public")
+    banner.get_by_role("button", name="Try again").click()
+    expect(banner).to_be_hidden()
+    expect(page.locator("html")).to_have_attribute("data-ready", "true")
+    expect(offline_app.view("help", "ready")).to_be_visible()
+    expect(page.locator("#help-rubric [data-slot='rubric-name']")).to_have_text(
+        offline_app.public_config()["rubric"]["name"]
+    )
