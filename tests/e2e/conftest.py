@@ -8,12 +8,11 @@ Locally a missing browser skips; under CI=true it fails (tests/support/services.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -153,5 +152,7 @@ def unique(text: str) -> str:
     return f"{text}\n\nRef {time.monotonic_ns()}."
 
 
-def load_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+def one_decimal(value: float, decimal_mark: str = ".") -> str:
+    """A score as the page shows it: Intl.NumberFormat rounds half away from zero."""
+    shown = str(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return shown.replace(".", decimal_mark)

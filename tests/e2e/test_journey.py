@@ -4,12 +4,11 @@ bar, read the overall feedback, select a highlighted passage, read the rubric.""
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import App, unique
+from tests.e2e.conftest import App, one_decimal, unique
 from tests.fakes.anthropic_server import FakeAnthropic
 
 pytestmark = pytest.mark.e2e
@@ -38,11 +37,6 @@ PROGRESS_RECORDER = """
     card, {attributes: true, subtree: true, childList: true, characterData: true});
 }
 """
-
-
-def one_decimal(value: float) -> str:
-    """As the page shows a score: Intl.NumberFormat rounds half away from zero."""
-    return str(Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
 def test_full_journey_from_writing_to_inline_comments_and_the_rubric(

@@ -295,6 +295,8 @@ export function init(context) {
     if (draft.revising) setRevising(draft.revising);
   }
   textarea.addEventListener("input", onInput);
+  // A reload or a language switch may come within the save delay: save now.
+  window.addEventListener("pagehide", saveDraft);
   form.addEventListener("submit", onSubmit);
   if (ctx.boot.frontend.features.keyboard_shortcuts) {
     textarea.addEventListener("keydown", (event) => {
