@@ -60,6 +60,9 @@ LLM_LATENCY = Histogram(
 )
 LLM_TOKENS = Counter("memoai_llm_tokens_total", "LLM tokens by kind", ["provider", "model", "kind"])
 LLM_COST = Counter("memoai_llm_cost_usd_total", "LLM cost in USD", ["provider", "model"])
+WORKER_UP = Gauge(
+    "memoai_worker_up", "1 once the worker consumes from the queue", multiprocess_mode="max"
+)
 QUEUE_DEPTH = Gauge(
     "memoai_queue_depth", "Evaluations waiting for a worker (queued)", multiprocess_mode="max"
 )

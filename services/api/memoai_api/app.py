@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 import structlog
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+
 from memoai import __version__
 from memoai.asgi import RequestContextMiddleware
 from memoai.config import Settings, business_config, get_settings
 from memoai.logging import configure_logging
-
 from memoai_api import errors
 from memoai_api.routes import evaluations, health, public_config, sessions
 
@@ -28,6 +30,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         business_config()  # fail fast on an invalid business file
+        # Sync routes run in this pool. More threads than CPU work available
+        # only adds GIL contention and database-pool waits under load.
+        threads = int(os.environ.get("API_THREADS", settings.backend.workers.thread_count))
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         log.info(
             "api.started",
             version=__version__,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from memoai.db import session_scope
-from memoai.sessions import service as sessions
 from pydantic import BaseModel
 
+from memoai.db import session_scope
+from memoai.sessions import service as sessions
 from memoai_api.deps import SettingsDep, session_token
 from memoai_api.envelope import Envelope, ok
 from memoai_api.routes import API_PREFIX

@@ -6,7 +6,6 @@ from typing import Any
 
 from memoai.evaluation import sweeper
 from memoai.queue import TaskName
-
 from memoai_worker.celery_app import app
 
 
