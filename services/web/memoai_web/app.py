@@ -5,36 +5,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 
 import httpx
-import jinja2
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
+
 from memoai import __version__, metrics
 from memoai.asgi import RequestContextMiddleware
 from memoai.config import Settings, get_settings
 from memoai.logging import configure_logging
-
 from memoai_web import i18n
-from memoai_web.assets import (
-    STATIC_DIR,
-    VersionedStatic,
-    bundle_version,
-    modules,
-    vendor_available,
-)
+from memoai_web.assets import AssetMiddleware, Bundle
+from memoai_web.pages import Page
 from memoai_web.proxy import ApiProxy
 from memoai_web.security import SecurityHeadersMiddleware
-from memoai_web.tabs import DEFAULT_TAB, TABS
 
 log = structlog.get_logger(__name__)
-
-API_PREFIX = "/api/v1"
-_TEMPLATES = Path(__file__).parent / "templates"
 
 
 def create_app(
@@ -43,22 +31,13 @@ def create_app(
     """`upstream` replaces the network transport to the API (tests)."""
     settings = settings or get_settings()
     configure_logging(settings, "web")
-    frontend = settings.frontend
     proxy = ApiProxy(
-        settings.runtime.api_url, timeout=frontend.performance.api_timeout, transport=upstream
+        settings.runtime.api_url,
+        timeout=settings.frontend.performance.api_timeout,
+        transport=upstream,
     )
-    version = bundle_version()
-    static_base = f"/static/{version}"
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(_TEMPLATES),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    page = env.get_template("index.html")
-    preload = [f"{static_base}/{path}" for path in modules()]
-    fonts = vendor_available()
+    bundle = Bundle()
+    page = Page(settings, bundle)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -73,46 +52,22 @@ def create_app(
         openapi_url=None,
         lifespan=lifespan,
     )
-    app.mount(static_base, VersionedStatic(directory=STATIC_DIR), name="static")
 
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request) -> HTMLResponse:
-        lang = i18n.negotiate(
-            frontend.ui_settings.language,
-            request.cookies.get(i18n.LANG_COOKIE),
-            request.headers.get("accept-language"),
+    @app.get("/")
+    def index(request: Request) -> Response:
+        lang = page.language(
+            request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
         )
-        t = i18n.catalogue(lang)
-        boot: dict[str, Any] = {
-            "lang": lang,
-            "strings": t.strings,
-            "api": API_PREFIX,
-            "static": static_base,
-            "defaultTab": DEFAULT_TAB,
-            "tabs": [{"id": tab.id, "when": tab.when} for tab in TABS],
-            "maxLength": settings.security.input_validation.max_text_length,
-            "authEnabled": settings.authentication.enabled,
-            "langCookie": i18n.LANG_COOKIE,
-            "csrfCookie": settings.security.csrf_protection.cookie_name,
-            "frontend": frontend.model_dump(),
+        plain, packed = page.encoded(lang)
+        headers = {
+            # The page names the versioned assets: it is revalidated, they need not be.
+            "Cache-Control": "no-cache",
+            "Vary": "Accept-Language, Cookie, Accept-Encoding",
         }
-        html = page.render(
-            t=t,
-            lang=lang,
-            languages=i18n.LANGUAGES,
-            title=frontend.ui_settings.page_title,
-            tabs=TABS,
-            static=static_base,
-            preload=preload,
-            boot=boot,
-            max_length=i18n.format_int(boot["maxLength"], lang),
-            fonts=fonts,
-            tooltips=frontend.features.help_tooltips_enabled,
-        )
-        # The page names the versioned assets; it must be revalidated, they need not be.
-        return HTMLResponse(
-            html, headers={"Cache-Control": "no-cache", "Vary": "Accept-Language, Cookie"}
-        )
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            headers["Content-Encoding"] = "gzip"
+            return Response(packed, media_type="text/html; charset=utf-8", headers=headers)
+        return Response(plain, media_type="text/html; charset=utf-8", headers=headers)
 
     @app.get("/health")
     def health() -> dict[str, str]:
@@ -149,6 +104,7 @@ def create_app(
 
     # Proxied responses keep the API's own encoding: GZip skips a response that has one.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(AssetMiddleware, bundle=bundle)  # already compressed: outside GZip
     app.add_middleware(SecurityHeadersMiddleware, cfg=settings.security.headers)
     app.add_middleware(
         RequestContextMiddleware,

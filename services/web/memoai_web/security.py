@@ -7,9 +7,10 @@ no eval, no inline style attribute. Data for the modules travels in a
 
 from __future__ import annotations
 
-from memoai.config.schemas import Headers as HeadersConfig
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from memoai.config.schemas import Headers as HeadersConfig
 
 CSP = "; ".join(
     (

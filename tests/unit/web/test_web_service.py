@@ -12,10 +12,11 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+
 from memoai.config import Settings, load_settings
 from memoai_web import i18n
 from memoai_web.app import create_app
-from memoai_web.assets import STATIC_DIR, bundle_version
+from memoai_web.assets import STATIC_DIR, Bundle
 
 REPO = Path(__file__).resolve().parents[3]
 WEB = REPO / "services" / "web" / "memoai_web"
@@ -107,27 +108,45 @@ def test_hsts_is_sent_only_when_https_is_required(
     assert secure["strict-transport-security"].startswith("max-age=")
 
 
-def test_static_files_are_versioned_and_cached_for_a_year(
+def test_static_files_are_versioned_compressed_and_cached_for_a_year(
     make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client()
-    version = bundle_version()
+    prefix = Bundle().prefix
     page = client.get("/").text
-    assert f"/static/{version}/js/main.js" in page
-    for path, kind in (("js/main.js", "javascript"), ("css/app.css", "text/css")):
-        response = client.get(f"/static/{version}/{path}")
+    assert f"{prefix}js/main.js" in page
+    for path, kind in (("js/main.js", "text/javascript"), ("css/app.css", "text/css")):
+        response = client.get(prefix + path)
         assert response.status_code == 200
-        assert kind in response.headers["content-type"]
+        assert response.headers["content-type"].startswith(kind)
+        assert response.headers["content-encoding"] == "gzip"
         assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert client.get(f"/static/{version}/vendor/not-listed.woff2").status_code == 404
-    assert client.get("/static/0000/js/main.js").status_code == 404
+        assert response.content == (STATIC_DIR / path).read_bytes()
+        plain = client.get(prefix + path, headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers
+        assert plain.content == (STATIC_DIR / path).read_bytes()
+    assert client.head(prefix + "js/main.js").content == b""
+    assert client.post(prefix + "js/main.js").status_code == 405
+    assert client.get(prefix + "vendor/not-listed.woff2").status_code == 404
+    assert client.get("/static/000000000000/js/main.js").status_code == 404
+    assert client.get(prefix + "js/main.js").headers["content-security-policy"]
+
+
+def test_the_bundle_version_changes_with_any_file(tmp_path: Path) -> None:
+    static = tmp_path / "static"
+    shutil.copytree(STATIC_DIR, static)
+    before = Bundle(static, tmp_path / "no-node-modules")
+    assert not before.fonts  # without npm: system fonts, and the page still works
+    (static / "css" / "app.css").write_text("body { color: red; }")
+    assert Bundle(static, tmp_path / "no-node-modules").version != before.version
 
 
 def test_every_module_is_preloaded(make_client: Callable[..., TestClient]) -> None:
     page = make_client().get("/").text
     modules = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js"))
+    assert modules
     for module in modules:
-        assert f'rel="modulepreload" href="/static/{bundle_version()}/{module}"' in page
+        assert f'rel="modulepreload" href="{Bundle().prefix}{module}"' in page
 
 
 # ---------------------------------------------------------------- language

@@ -83,6 +83,7 @@ async function startup() {
   } else {
     banner.hidden = true;
     document.documentElement.dataset.ready = "true";
+    performance.mark("memoai:ready"); // read by `make bench-web`
   }
 }
 

@@ -38,6 +38,7 @@ export function currentTab() {
 function show(tab, param, { focus = false } = {}) {
   const target = visible(tab) ? tab : defaultTab;
   const changed = target !== current;
+  const first = current === null;
   for (const [id, panel] of panels) panel.hidden = id !== target;
   for (const [id, link] of links) {
     if (id === target) link.setAttribute("aria-current", "page");
@@ -47,7 +48,7 @@ function show(tab, param, { focus = false } = {}) {
   document.querySelector(".menu-current").textContent = label;
   document.title = `${label} · ${pageTitle}`;
   current = target;
-  modules[target]?.show?.(context, param, { changed });
+  modules[target]?.show?.(context, param, { changed, first });
   if (focus) {
     const heading = panels.get(target).querySelector("[data-autofocus]") ?? document.getElementById(`heading-${target}`);
     heading?.focus({ preventScroll: false });
@@ -76,6 +77,18 @@ export function reflect(tab, param) {
 }
 
 let pendingFocus = false;
+
+function onLinkClick(event) {
+  const link = event.target.closest?.("a[href^='#/']");
+  if (!link || event.defaultPrevented || event.button !== 0) return;
+  if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // new tab or window
+  event.preventDefault();
+  const href = link.getAttribute("href");
+  if (location.hash !== href) history.pushState(null, "", href);
+  const { tab, param } = parse(href);
+  // A tab keeps the focus on the menu; a link in the content moves it to the new view.
+  show(tab || defaultTab, param, { focus: !link.classList.contains("tab") });
+}
 
 function onHashChange() {
   const { tab, param } = parse(location.hash);
@@ -124,6 +137,9 @@ export function start(ctx, tabModules) {
   for (const panel of document.querySelectorAll("[data-panel]")) panels.set(panel.dataset.panel, panel);
   for (const link of document.querySelectorAll("[data-tab]")) links.set(link.dataset.tab, link);
   setupMenu();
+  // In-app links switch at once, in the click's own task; hashchange still
+  // covers the back and forward buttons and addresses typed by hand.
+  document.addEventListener("click", onLinkClick);
   window.addEventListener("hashchange", onHashChange);
   const { tab, param } = parse(location.hash);
   show(tab || defaultTab, param);

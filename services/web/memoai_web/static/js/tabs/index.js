@@ -1,6 +1,7 @@
-// The tab modules, by tab id (see memoai_web/tabs.py). Each exports
-// init(ctx), called once at start-up, and show(ctx, param, {changed}), called
-// whenever its tab is shown. A later tab (Chat, Debug, Admin) adds itself here.
+// The tab modules, by tab id (see memoai_web/tabs.py). Each exports init(ctx),
+// called once at start-up, and show(ctx, param, {changed, first}), called
+// whenever its tab is shown (changed: it was not shown before; first: the
+// page's first view). A later tab (Chat, Debug, Admin) adds itself here.
 
 import * as detailed from "./detailed.js";
 import * as help from "./help.js";

@@ -334,6 +334,7 @@ export function init(context) {
   updateCount();
 }
 
-export function show(_ctx, _param, { changed }) {
-  if (changed && !textarea.readOnly) textarea.focus({ preventScroll: true });
+export function show(_ctx, _param, { changed, first }) {
+  // On load the autofocus attribute has done it, without forcing a layout before first paint.
+  if (changed && !first && !textarea.readOnly) textarea.focus({ preventScroll: true });
 }

@@ -1,0 +1,77 @@
+"""The app's one HTML page, rendered once per language and kept compressed.
+
+Everything on it depends only on the configuration and the language, so it is
+rendered on first request for each language and then served from memory.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from memoai.config import Settings
+from memoai_web import i18n
+from memoai_web.assets import Bundle
+from memoai_web.tabs import DEFAULT_TAB, TABS
+
+API_PREFIX = "/api/v1"
+_TEMPLATES = Path(__file__).parent / "templates"
+
+
+class Page:
+    def __init__(self, settings: Settings, bundle: Bundle) -> None:
+        self.settings = settings
+        self.bundle = bundle
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(_TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.template = env.get_template("index.html")
+        self._cache: dict[i18n.Language, tuple[bytes, bytes]] = {}
+
+    def language(self, cookie: str | None, accept_language: str | None) -> i18n.Language:
+        configured = self.settings.frontend.ui_settings.language
+        return i18n.negotiate(configured, cookie, accept_language)
+
+    def encoded(self, lang: i18n.Language) -> tuple[bytes, bytes]:
+        """The page in `lang`, plain and gzip-compressed."""
+        if lang not in self._cache:
+            html = self.render(lang).encode()
+            self._cache[lang] = (html, gzip.compress(html, 9, mtime=0))
+        return self._cache[lang]
+
+    def render(self, lang: i18n.Language) -> str:
+        settings, frontend = self.settings, self.settings.frontend
+        t = i18n.catalogue(lang)
+        max_length = settings.security.input_validation.max_text_length
+        # What the browser modules need before any API call answers.
+        boot: dict[str, Any] = {
+            "lang": lang,
+            "strings": t.strings,
+            "api": API_PREFIX,
+            "defaultTab": DEFAULT_TAB,
+            "maxLength": max_length,
+            "authEnabled": settings.authentication.enabled,
+            "langCookie": i18n.LANG_COOKIE,
+            "csrfCookie": settings.security.csrf_protection.cookie_name,
+            "frontend": frontend.model_dump(),
+        }
+        return self.template.render(
+            t=t,
+            lang=lang,
+            languages=i18n.LANGUAGES,
+            title=frontend.ui_settings.page_title,
+            tabs=TABS,
+            static=self.bundle.prefix.rstrip("/"),
+            preload=[self.bundle.url(name) for name in self.bundle.modules()],
+            fonts=self.bundle.fonts,
+            boot=boot,
+            max_length=i18n.format_int(max_length, lang),
+            tooltips=frontend.features.help_tooltips_enabled,
+        )
