@@ -140,3 +140,54 @@ def test_a_network_failure_shows_a_banner_whose_retry_recovers(offline_app: App)
     expect(page.locator("#help-rubric [data-slot='rubric-name']")).to_have_text(
         offline_app.public_config()["rubric"]["name"]
     )
+
+
+def test_a_result_that_arrives_while_reading_another_tab_is_announced_not_forced(
+    claude_app: App, fake: FakeAnthropic
+) -> None:
+    fake.state.latency = 1.0
+    app = claude_app.open()
+    page = app.page
+    app.submit(unique(MEMO))
+    expect(page.locator("#tab-write .tab-badge")).to_be_visible()  # work in progress
+    page.click("#tab-help")
+    toast = page.locator("#toast")
+    expect(toast).to_be_visible(timeout=15_000)
+    expect(toast).to_contain_text("Your feedback is ready")
+    expect(app.panel("help")).to_be_visible()  # the reader was not moved
+    expect(page.locator("#tab-write .tab-badge")).to_be_hidden()
+    toast.get_by_role("link", name="View").click()
+    expect(app.view("overall", "ready")).to_be_visible()
+    expect(toast).to_be_hidden()
+
+
+def test_revising_a_memo_submits_its_next_version(offline_app: App) -> None:
+    app = offline_app.open()
+    page = app.page
+    app.submit(MEMO)
+    first = app.wait_for_result()
+    app.view("overall", "ready").get_by_role("button", name="Revise this memo").click()
+    expect(page.locator("#memo-text")).to_have_value(MEMO)
+    expect(page.locator("#memo-text")).to_be_focused()
+    expect(page.locator("#revise-note")).to_contain_text("version 2")
+    page.fill("#memo-text", MEMO + "Next steps: the owner reports monthly to this committee.\n")
+    page.click("#submit-btn")
+    page.wait_for_url(lambda url: first not in url)
+    second = app.wait_for_result()
+    assert app.evaluation(second)["version_number"] == 2
+    expect(page.locator("#revise-note")).to_be_hidden()
+
+    page.click("#tab-progress")
+    history = page.locator("#panel-progress .history li")
+    expect(history).to_have_count(2)
+    expect(history.first).to_contain_text("version 2")
+    history.last.get_by_role("link").click()
+    expect(page).to_have_url(f"{app.stack.web_url}/#/overall/{first}")
+
+
+def test_an_expired_session_is_replaced_without_bothering_the_writer(offline_app: App) -> None:
+    app = offline_app.open()
+    app.page.context.clear_cookies()  # as if the session had expired server-side
+    app.submit(MEMO)
+    app.wait_for_result()
+    assert app.api_calls.count("POST /sessions") == 2  # the first one, then its replacement

@@ -16,9 +16,20 @@ let errorBox;
 function signedIn(user) {
   state.session = { kind: "user", user };
   showSession(state.session);
-  document.getElementById("login-open").hidden = true;
+  const button = document.getElementById("login-open");
+  button.querySelector("span").textContent = t("auth.signOut");
+  button.onclick = signOut;
   if (user.is_admin) allow("admin");
   emit("user", user);
+}
+
+async function signOut() {
+  try {
+    await post("/auth/logout");
+  } finally {
+    // A fresh page drops every result this user had loaded.
+    location.reload();
+  }
 }
 
 async function onSubmit(event) {
@@ -62,7 +73,7 @@ export async function setupLogin(boot) {
   if (!boot.authEnabled) return;
   const button = document.getElementById("login-open");
   button.hidden = false;
-  button.addEventListener("click", openLogin);
+  button.onclick = openLogin;
   form.addEventListener("submit", onSubmit);
   for (const close of dialog.querySelectorAll("[data-close]")) close.addEventListener("click", () => dialog.close());
   on("login-required", openLogin);
