@@ -191,3 +191,19 @@ def test_an_expired_session_is_replaced_without_bothering_the_writer(offline_app
     app.submit(MEMO)
     app.wait_for_result()
     assert app.api_calls.count("POST /sessions") == 2  # the first one, then its replacement
+
+
+def test_a_reload_during_the_evaluation_resumes_following_it(
+    claude_app: App, fake: FakeAnthropic
+) -> None:
+    fake.state.latency = 1.5
+    app = claude_app.open()
+    memo = unique(MEMO)
+    app.submit(memo)
+    expect(app.page.locator("#progress-card")).to_be_visible()
+    app.page.wait_for_timeout(400)  # accepted and being followed
+    app.open()
+    expect(app.page.locator("#progress-card")).to_be_visible()
+    expect(app.page.locator("#memo-text")).to_have_value(memo)
+    app.wait_for_result()
+    assert len(fake.requests_for(memo[-30:])) == 1  # followed, not submitted again

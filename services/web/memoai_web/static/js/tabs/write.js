@@ -11,6 +11,7 @@ import { currentTab, navigate } from "../core/router.js";
 import { emit, on, setResult, state } from "../core/store.js";
 
 const DRAFT_KEY = "memoai.draft";
+const JOB_KEY = "memoai.job"; // the evaluation being followed, so a reload resumes it
 const WARN_AT = 0.9;
 
 let form;
@@ -163,6 +164,7 @@ async function start(text, previousId) {
   try {
     const accepted = await submit(text, previousId);
     job.id = accepted.evaluation_id;
+    store(JOB_KEY, { id: job.id });
     const left = secondsLeft(accepted.estimated_completion, accepted.serverNow);
     setProgress({ status: "queued", progress_percentage: 0, secondsLeft: left });
     await track();
@@ -201,12 +203,20 @@ async function track() {
   } catch (error) {
     if (error.name === "AbortError") return;
     finish();
+    if (error.status === 404) {
+      // Gone, or another session's (a stale reload): nothing left to follow.
+      store(JOB_KEY, null);
+      progressCard.hidden = true;
+      tips.hidden = false;
+      return;
+    }
     showFailure(errorMessage(error), null, "failure.resume");
     failureCard.dataset.kind = "network";
     return;
   }
   if (final.status === "failed") {
     finish();
+    store(JOB_KEY, null);
     showFailure(failureMessage(final), final.error, "failure.retry");
     failureCard.dataset.kind = "failed";
     ctx.announce(t("progress.failed"));
@@ -222,6 +232,7 @@ async function track() {
     return;
   }
   finish();
+  store(JOB_KEY, null);
   progressCard.hidden = true;
   tips.hidden = false;
   setRevising(null);
@@ -265,6 +276,16 @@ async function retry() {
     }
   }
   // After a network failure the memo was accepted: keep following it.
+  track();
+}
+
+/** Follow an evaluation submitted before the page was reloaded. */
+function resume(id) {
+  job = { id, controller: new AbortController() };
+  tips.hidden = true;
+  progressCard.hidden = false;
+  setProgress({ status: "queued", progress_percentage: 0, secondsLeft: null });
+  setBusy(true);
   track();
 }
 
@@ -321,6 +342,8 @@ export function init(context) {
     textarea.scrollTop = 0;
   });
   document.getElementById("revise-cancel").addEventListener("click", () => setRevising(null));
+  const pending = restore(JOB_KEY);
+  if (pending?.id) resume(pending.id);
   on("config", (config) => {
     maxLength = config.limits?.max_text_length ?? maxLength;
     updateCount();
