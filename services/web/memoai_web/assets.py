@@ -7,10 +7,15 @@ are read and gzip-compressed once at start-up: a cold page load fetches about
 twenty of them at once, and compressing each on every request would dominate
 its time to DOMContentLoaded.
 
-Third-party assets (fonts now, a chart library later) come from npm at set-up
-time (`make install` runs `npm ci`) and are served from node_modules by name;
-nothing third-party is committed. When node_modules is missing the page still
-works, with the system's fonts.
+The modules are also bundled into one file at start-up with esbuild (a few
+tens of milliseconds): a cold load then fetches and compiles one script instead
+of twenty, which moved DOMContentLoaded about 100 ms earlier on a busy 2-core
+machine. Without esbuild the page loads the modules themselves, preloaded.
+
+Third-party assets and tools (fonts, esbuild; a chart library later) come from
+npm at set-up time (`make install` runs `npm ci`); fonts are served from
+node_modules by name, and nothing third-party is committed. When node_modules
+is missing the page still works, with the system's fonts and unbundled modules.
 """
 
 from __future__ import annotations
@@ -18,15 +23,21 @@ from __future__ import annotations
 import gzip
 import hashlib
 import mimetypes
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+import structlog
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+log = structlog.get_logger(__name__)
+
 STATIC_DIR = Path(__file__).parent / "static"
 NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+ENTRY = "js/main.js"
+BUNDLED = "js/app.js"  # the modules bundled from ENTRY; exists only in memory
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 # URL name under {static}/vendor/ -> file in node_modules (package.json pins versions).
@@ -58,19 +69,57 @@ def _media_type(path: Path) -> str:
     )
 
 
+def bundle_modules(entry: Path, esbuild: Path) -> bytes | None:
+    """The ES module graph from `entry` as one module, or None without esbuild."""
+    if not esbuild.is_file():
+        return None
+    command = [
+        str(esbuild),
+        str(entry),
+        "--bundle",
+        "--format=esm",
+        "--target=es2022",
+        "--charset=utf8",
+        "--legal-comments=none",
+        "--log-level=error",
+    ]
+    try:
+        # A fixed argument list from our own paths; no shell.
+        done = subprocess.run(command, capture_output=True, timeout=60, check=True)  # noqa: S603
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("web.bundle_failed", error=str(exc)[:500])
+        return None
+    return done.stdout
+
+
 class Bundle:
     """Every asset by its path under the versioned prefix, e.g. "js/main.js"."""
 
-    def __init__(self, static_root: Path = STATIC_DIR, vendor_root: Path = NODE_MODULES) -> None:
+    def __init__(
+        self,
+        static_root: Path = STATIC_DIR,
+        vendor_root: Path = NODE_MODULES,
+        *,
+        bundle: bool = True,
+    ) -> None:
         files = [(p.relative_to(static_root).as_posix(), p) for p in static_root.rglob("*")]
         files += [(f"vendor/{name}", vendor_root / rel) for name, rel in VENDOR.items()]
+        contents = {name: path.read_bytes() for name, path in files if path.is_file()}
+        bundled = (
+            bundle_modules(static_root / ENTRY, vendor_root / ".bin" / "esbuild")
+            if bundle
+            else None
+        )
+        if bundled is not None:
+            contents[BUNDLED] = bundled
+        self.bundled = bundled is not None
         self.assets: dict[str, Asset] = {}
         digest = hashlib.sha256()
-        for name, path in sorted(f for f in files if f[1].is_file()):
-            body = path.read_bytes()
+        for name, body in sorted(contents.items()):
             digest.update(name.encode() + b"\0" + body)
-            packed = gzip.compress(body, 9, mtime=0) if path.suffix in _COMPRESSIBLE else None
-            self.assets[name] = Asset(body, packed, _media_type(path))
+            suffix = Path(name).suffix
+            packed = gzip.compress(body, 9, mtime=0) if suffix in _COMPRESSIBLE else None
+            self.assets[name] = Asset(body, packed, _media_type(Path(name)))
         self.version = digest.hexdigest()[:12]
         self.prefix = f"/static/{self.version}/"
 
@@ -78,9 +127,18 @@ class Bundle:
     def fonts(self) -> bool:
         return all(f"vendor/{name}" in self.assets for name in VENDOR)
 
-    def modules(self) -> list[str]:
-        """Every ES module, for <link rel="modulepreload">."""
-        return sorted(n for n in self.assets if n.startswith("js/") and n.endswith(".js"))
+    @property
+    def entry(self) -> str:
+        """The script the page loads."""
+        return BUNDLED if self.bundled else ENTRY
+
+    def preloads(self) -> list[str]:
+        """Modules for <link rel="modulepreload">: all of them, unless bundled."""
+        if self.bundled:
+            return []
+        return sorted(
+            n for n in self.assets if n.startswith("js/") and n.endswith(".js") and n != BUNDLED
+        )
 
     def url(self, name: str) -> str:
         return self.prefix + name

@@ -17,6 +17,8 @@ from memoai.config import Settings, load_settings
 from memoai_web import i18n
 from memoai_web.app import create_app
 from memoai_web.assets import STATIC_DIR, Bundle
+from memoai_web.pages import Page
+from tests.support.services import unavailable
 
 REPO = Path(__file__).resolve().parents[3]
 WEB = REPO / "services" / "web" / "memoai_web"
@@ -113,8 +115,7 @@ def test_static_files_are_versioned_compressed_and_cached_for_a_year(
 ) -> None:
     client = make_client()
     prefix = Bundle().prefix
-    page = client.get("/").text
-    assert f"{prefix}js/main.js" in page
+    assert f"{prefix}{Bundle().entry}" in client.get("/").text
     for path, kind in (("js/main.js", "text/javascript"), ("css/app.css", "text/css")):
         response = client.get(prefix + path)
         assert response.status_code == 200
@@ -136,17 +137,32 @@ def test_the_bundle_version_changes_with_any_file(tmp_path: Path) -> None:
     static = tmp_path / "static"
     shutil.copytree(STATIC_DIR, static)
     before = Bundle(static, tmp_path / "no-node-modules")
-    assert not before.fonts  # without npm: system fonts, and the page still works
+    # Without npm: system fonts and unbundled modules, and the page still works.
+    assert not before.fonts
+    assert not before.bundled
     (static / "css" / "app.css").write_text("body { color: red; }")
     assert Bundle(static, tmp_path / "no-node-modules").version != before.version
 
 
-def test_every_module_is_preloaded(make_client: Callable[..., TestClient]) -> None:
-    page = make_client().get("/").text
+def test_the_page_loads_one_bundled_script_or_every_module_preloaded(config_dir: Path) -> None:
+    settings = settings_for(config_dir)
+    bundled = Bundle()
+    if not bundled.bundled:
+        unavailable("esbuild", "make install runs npm ci")
+    html = Page(settings, bundled).render("en")
+    assert f'<script type="module" src="{bundled.prefix}js/app.js">' in html
+    assert "modulepreload" not in html
+    code = bundled.assets["js/app.js"].body.decode()
+    assert "import " not in code  # one self-contained module
+    assert "function placeSegments" in code and "function setupTooltips" in code
+
+    plain = Bundle(bundle=False)
+    html = Page(settings, plain).render("en")
+    assert f'<script type="module" src="{plain.prefix}js/main.js">' in html
     modules = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js"))
-    assert modules
+    assert len(modules) > 10
     for module in modules:
-        assert f'rel="modulepreload" href="{Bundle().prefix}{module}"' in page
+        assert f'rel="modulepreload" href="{plain.prefix}{module}"' in html
 
 
 # ---------------------------------------------------------------- language
