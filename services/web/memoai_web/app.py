@@ -58,7 +58,8 @@ def create_app(
         lang = page.language(
             request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
         )
-        plain, packed = page.encoded(lang)
+        has_session = settings.authentication.session.cookie_name in request.cookies
+        plain, packed = page.encoded(lang, has_session)
         headers = {
             # The page names the versioned assets: it is revalidated, they need not be.
             "Cache-Control": "no-cache",

@@ -33,20 +33,21 @@ class Page:
             lstrip_blocks=True,
         )
         self.template = env.get_template("index.html")
-        self._cache: dict[i18n.Language, tuple[bytes, bytes]] = {}
+        self._cache: dict[tuple[i18n.Language, bool], tuple[bytes, bytes]] = {}
 
     def language(self, cookie: str | None, accept_language: str | None) -> i18n.Language:
         configured = self.settings.frontend.ui_settings.language
         return i18n.negotiate(configured, cookie, accept_language)
 
-    def encoded(self, lang: i18n.Language) -> tuple[bytes, bytes]:
+    def encoded(self, lang: i18n.Language, has_session: bool) -> tuple[bytes, bytes]:
         """The page in `lang`, plain and gzip-compressed."""
-        if lang not in self._cache:
-            html = self.render(lang).encode()
-            self._cache[lang] = (html, gzip.compress(html, 9, mtime=0))
-        return self._cache[lang]
+        key = (lang, has_session)
+        if key not in self._cache:
+            html = self.render(lang, has_session).encode()
+            self._cache[key] = (html, gzip.compress(html, 9, mtime=0))
+        return self._cache[key]
 
-    def render(self, lang: i18n.Language) -> str:
+    def render(self, lang: i18n.Language, has_session: bool = False) -> str:
         settings, frontend = self.settings, self.settings.frontend
         t = i18n.catalogue(lang)
         max_length = settings.security.input_validation.max_text_length
@@ -58,6 +59,9 @@ class Page:
             "defaultTab": DEFAULT_TAB,
             "maxLength": max_length,
             "authEnabled": settings.authentication.enabled,
+            # The session cookie is httpOnly: tell the page whether to validate it
+            # or to start a session straight away (one round trip less).
+            "hasSession": has_session,
             "langCookie": i18n.LANG_COOKIE,
             "csrfCookie": settings.security.csrf_protection.cookie_name,
             "frontend": frontend.model_dump(),

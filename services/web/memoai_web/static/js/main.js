@@ -64,7 +64,7 @@ async function loadConfig() {
 
 async function connect() {
   if (boot.authEnabled) return setupLogin(boot);
-  return ensureSession();
+  return ensureSession(boot.hasSession);
 }
 
 /** Load what the app needs; on failure show one banner whose retry loads what is missing. */

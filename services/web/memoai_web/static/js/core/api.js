@@ -132,9 +132,11 @@ async function newSession() {
 }
 
 /** Reuse the browser's session cookie when it is still valid, else start one. */
-export function ensureSession() {
-  sessionReady = send("POST", "/sessions/validate").then(({ data }) => (
-    data?.valid ? announce({ kind: "anonymous", expiresAt: data.expires_at }) : newSession()
-  ));
+export function ensureSession(hasCookie) {
+  sessionReady = hasCookie
+    ? send("POST", "/sessions/validate").then(({ data }) => (
+      data?.valid ? announce({ kind: "anonymous", expiresAt: data.expires_at }) : newSession()
+    ))
+    : newSession();
   return sessionReady;
 }
