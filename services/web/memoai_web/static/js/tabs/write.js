@@ -147,7 +147,8 @@ function showFailure(message, detail, retryLabelKey) {
   details.hidden = !detail;
   slot(details, "detail").textContent = detail ?? "";
   document.getElementById("retry-btn").querySelector("span").textContent = t(retryLabelKey);
-  failureCard.focus();
+  failureCard.focus({ preventScroll: true });
+  failureCard.scrollIntoView({ block: "nearest" });
 }
 
 // ---------------------------------------------------------------- the flow
