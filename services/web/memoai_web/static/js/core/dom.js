@@ -23,19 +23,6 @@ export function append(node, ...children) {
   return node;
 }
 
-/** An icon from the page's SVG sprite. */
-export function icon(name, cls = "icon") {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("class", cls);
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const use = document.createElementNS(ns, "use");
-  use.setAttribute("href", `#i-${name}`);
-  svg.append(use);
-  return svg;
-}
-
 export function clear(node) {
   node.replaceChildren();
   return node;

@@ -10,10 +10,6 @@ export function setup(boot) {
   numbers = new Intl.NumberFormat(lang);
 }
 
-export function language() {
-  return lang;
-}
-
 /** The string for `key` with {placeholders} filled in; the key itself if missing. */
 export function t(key, values = {}) {
   const text = strings[key] ?? key;

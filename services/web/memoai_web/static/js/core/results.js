@@ -5,7 +5,7 @@ import { errorMessage } from "./messages.js";
 import { load } from "./evaluations.js";
 import { number, t } from "./i18n.js";
 import { reflect } from "./router.js";
-import { currentResult, setResult, state } from "./store.js";
+import { setResult, state } from "./store.js";
 import { showError, showState, slot } from "./dom.js";
 
 /** The rubric an evaluation was scored against (its snapshot), else the live one. */
@@ -94,5 +94,3 @@ export async function showResult(panel, tab, param, render) {
     showError(panel, errorMessage(error), () => showResult(panel, tab, param, render));
   }
 }
-
-export { currentResult };

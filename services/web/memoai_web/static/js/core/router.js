@@ -56,45 +56,36 @@ function show(tab, param, { focus = false } = {}) {
   closeMenu();
 }
 
-/** Go to a tab (a new history entry); `focus` moves keyboard focus to it. */
-export function navigate(tab, param = null, { focus = true, replace = false } = {}) {
-  const hash = `#/${tab}${param ? `/${encodeURIComponent(param)}` : ""}`;
-  if (replace || location.hash === hash) {
-    history.replaceState(null, "", hash);
-    show(tab, param, { focus });
-  } else {
-    pendingFocus = focus;
-    location.hash = hash;
-  }
+function hashFor(tab, param) {
+  return `#/${tab}${param ? `/${encodeURIComponent(param)}` : ""}`;
+}
+
+/** Go to a tab (a new history entry); `focus` moves keyboard focus into it. */
+export function navigate(tab, param = null, { focus = true } = {}) {
+  const hash = hashFor(tab, param);
+  if (location.hash !== hash) history.pushState(null, "", hash);
+  show(tab, param, { focus });
 }
 
 /** Keep the address in step with what is shown (deep links), without a history entry. */
 export function reflect(tab, param) {
-  const hash = `#/${tab}${param ? `/${encodeURIComponent(param)}` : ""}`;
+  const hash = hashFor(tab, param);
   if (location.hash !== hash) history.replaceState(null, "", hash);
-  const link = links.get(tab);
-  if (link && param) link.setAttribute("href", hash);
 }
-
-let pendingFocus = false;
 
 function onLinkClick(event) {
   const link = event.target.closest?.("a[href^='#/']");
   if (!link || event.defaultPrevented || event.button !== 0) return;
   if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return; // new tab or window
   event.preventDefault();
-  const href = link.getAttribute("href");
-  if (location.hash !== href) history.pushState(null, "", href);
-  const { tab, param } = parse(href);
+  const { tab, param } = parse(link.getAttribute("href"));
   // A tab keeps the focus on the menu; a link in the content moves it to the new view.
-  show(tab || defaultTab, param, { focus: !link.classList.contains("tab") });
+  navigate(tab || defaultTab, param, { focus: !link.classList.contains("tab") });
 }
 
 function onHashChange() {
   const { tab, param } = parse(location.hash);
-  const focus = pendingFocus;
-  pendingFocus = false;
-  show(tab || defaultTab, param, { focus });
+  show(tab || defaultTab, param);
 }
 
 // ---------------------------------------------------------------- narrow screens

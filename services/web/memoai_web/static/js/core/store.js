@@ -7,8 +7,7 @@ export const state = {
   session: null, // {kind: "anonymous" | "user", expiresAt, user?}
   results: new Map(), // evaluation id -> finished evaluation
   currentId: null, // the evaluation the Overall and Detailed tabs show
-  history: null, // GET /evaluations page, or null until the Progress tab needs it
-  historyStale: true,
+  historyStale: true, // the Progress tab's list needs (re)loading
 };
 
 const bus = new EventTarget();
@@ -27,8 +26,4 @@ export function setResult(evaluation) {
   state.currentId = evaluation.id;
   state.historyStale = true;
   emit("result", evaluation);
-}
-
-export function currentResult() {
-  return state.currentId ? state.results.get(state.currentId) ?? null : null;
 }

@@ -34,7 +34,6 @@ async function refresh() {
   showState(container, "loading");
   try {
     const { data } = await get("/evaluations?limit=50");
-    state.history = data;
     state.historyStale = false;
     const list = clear(slot(container, "history"));
     for (const entry of data.items) list.append(item(entry));
