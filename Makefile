@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install run test test-unit test-integration lint format migrate bench clean
+.PHONY: help install run test test-unit test-integration lint format migrate bench bench-load bench-pdf clean
 
 help:
 	@echo "make run    - install, migrate and start api, worker, beat and web (Ctrl-C stops all)"
@@ -48,8 +48,13 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
+bench: install bench-load bench-pdf
+
+bench-load: install
 	$(BIN)/python -m bench.load
+
+bench-pdf: install
+	$(BIN)/python -m bench.pdf
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

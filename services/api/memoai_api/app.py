@@ -17,7 +17,7 @@ from memoai.asgi import RequestContextMiddleware
 from memoai.config import Settings, business_config, get_settings
 from memoai.logging import configure_logging
 from memoai_api import errors
-from memoai_api.routes import evaluations, health, public_config, sessions
+from memoai_api.routes import chat, coaching, evaluations, health, public_config, sessions
 
 log = structlog.get_logger(__name__)
 
@@ -53,7 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
-    for router in (sessions.router, evaluations.router, public_config.router, health.router):
+    for router in (
+        sessions.router,
+        evaluations.router,
+        coaching.router,
+        chat.router,
+        public_config.router,
+        health.router,
+    ):
         app.include_router(router)
     errors.install(app)
 

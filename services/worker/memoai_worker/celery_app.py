@@ -15,6 +15,7 @@ configure_logging(settings, SERVICE)
 app = create_celery(settings, "memoai-worker")
 app.conf.include = [
     "memoai_worker.tasks.evaluations",
+    "memoai_worker.tasks.chat",
     "memoai_worker.tasks.maintenance",
 ]
 app.conf.beat_schedule = {
