@@ -504,7 +504,7 @@ class ProviderConfig(Strict):
     api_key: OptStr = Field(default=None, repr=False)
     base_url: OptStr = None
     model: Text = "claude-sonnet-5-5"
-    structured_output: Literal["json_schema", "tool"] = "json_schema"
+    structured_output: Literal["json_schema", "tool", "prompt"] = "json_schema"
 
 
 class RequestSettings(Strict):
