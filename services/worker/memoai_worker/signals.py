@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 from celery import signals
-from memoai import metrics
+from memoai import metrics, state_metrics
 from memoai.config import get_settings
 from memoai.db import dispose_engine
 from prometheus_client import start_http_server
@@ -32,6 +32,8 @@ def _worker_init(**_: Any) -> None:
     settings = get_settings()
     port = settings.monitoring.metrics.worker_port
     if settings.monitoring.metrics.enabled and port:
+        # Before the server starts: in multiprocess mode its registry is built once.
+        state_metrics.install(database=True, backups=True)
         start_http_server(port, addr=settings.runtime.api_host, registry=metrics.registry())
         log.info("worker.metrics_listening", port=port)
 

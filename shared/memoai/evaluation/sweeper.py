@@ -13,10 +13,8 @@ from typing import Any
 import structlog
 from sqlalchemy import or_, select, update
 
-from memoai import metrics
 from memoai.config import get_settings
 from memoai.db import session_scope
-from memoai.evaluation import repository as repo
 from memoai.models import Evaluation, EvaluationStatus, utcnow
 from memoai.queue import TaskName, publish
 
@@ -47,7 +45,6 @@ def sweep() -> dict[str, Any]:
             .order_by(Evaluation.created_at)
             .limit(BATCH)
         ).all()
-        metrics.QUEUE_DEPTH.set(repo.queue_depth(db))
     republished: list[str] = []
     for row in rows:
         if publish(TaskName.EVALUATE, evaluation_id=row.id, request_id=row.request_id):
