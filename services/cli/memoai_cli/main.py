@@ -281,6 +281,9 @@ def restore(
                 f"{sum(manifest.tables.values()):,} rows, taken {manifest.created_at})"
             )
             return
+        # Checked before anything else happens: a damaged file is refused
+        # without a prompt, a safety copy or a single row touched.
+        verify_archive(file, settings, trial_restore=False)
         target = (
             "the SQLite database" if engine_of(settings) == "sqlite" else "the Postgres database"
         )
