@@ -163,8 +163,8 @@ def test_old_temporary_and_rotated_log_files_are_removed(
 
     assert retention.clean_temp_files(settings) == 1
     assert retention.clean_log_files(settings) == 1
-    assert not old.exists() and fresh.exists()
-    assert live.exists() and recent.exists() and not rotated.exists()
+    assert [p.exists() for p in (old, fresh)] == [False, True]
+    assert [p.exists() for p in (live, recent, rotated)] == [True, True, False]
 
 
 def test_run_all_reports_each_step_and_uses_cache_hooks(db_env: OpsEnv) -> None:
