@@ -316,6 +316,34 @@ def restore(
     )
 
 
+@cli.command("alert-rules")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of stdout (e.g. infra/prometheus/alerts.yml).",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if --output is not what would be written.")
+@config_errors
+def alert_rules(output: Path | None, check: bool) -> None:
+    """Render the Prometheus alert rules from monitoring.yaml's thresholds."""
+    from memoai.alert_rules import render
+
+    text = render(get_settings().monitoring)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            click.echo(f"{output} is out of date; run `memoai alert-rules --output {output}`")
+            sys.exit(1)
+        click.echo(f"{output} is up to date.")
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output}.")
+
+
 def main() -> None:
     cli()
 
