@@ -92,6 +92,16 @@ RETENTION_DELETED = Counter(
 )
 for _outcome in ("ok", "failed", "skipped"):
     BACKUPS.labels(_outcome)
+RETENTION_KINDS = (
+    "sessions",
+    "idempotency_keys",
+    "submissions",
+    "temp_files",
+    "log_files",
+    "progress_cache",
+)
+for _kind in RETENTION_KINDS:
+    RETENTION_DELETED.labels(_kind)
 
 # Queue depth, active sessions, backup age and disk usage are facts about shared
 # state (database, volumes), not about one process: `memoai.state_metrics`
