@@ -12,6 +12,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -60,6 +61,9 @@ LLM_LATENCY = Histogram(
 )
 LLM_TOKENS = Counter("memoai_llm_tokens_total", "LLM tokens by kind", ["provider", "model", "kind"])
 LLM_COST = Counter("memoai_llm_cost_usd_total", "LLM cost in USD", ["provider", "model"])
+WORKER_UP = Gauge(
+    "memoai_worker_up", "1 once the worker consumes from the queue", multiprocess_mode="max"
+)
 # Security events. The auth and rate-limit code increments these; every label
 # value below is created at import so the series exist (at 0) from the first
 # scrape, which keeps rate() and the alert rules defined before the first event.

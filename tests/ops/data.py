@@ -5,6 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session as DbSession
+
 from memoai.models import (
     AuthEvent,
     Base,
@@ -17,8 +20,6 @@ from memoai.models import (
     User,
     utcnow,
 )
-from sqlalchemy import Engine, select, text
-from sqlalchemy.orm import Session as DbSession
 
 
 def seed(engine: Engine, *, users: int = 2, memos_per_user: int = 3) -> dict[str, list[str]]:

@@ -9,6 +9,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
+
 from memoai.backup import (
     CorruptBackup,
     list_backups,
@@ -17,8 +19,6 @@ from memoai.backup import (
 )
 from memoai.db import build_engine
 from memoai.models import AuthEvent
-from sqlalchemy import Engine
-
 from tests.ops.conftest import OpsEnv
 from tests.ops.data import mutate, seed, snapshot
 

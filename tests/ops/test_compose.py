@@ -9,8 +9,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from memoai.config import load_settings
 
+from memoai.config import load_settings
 from tests.ops.compose_support import (
     COMPOSE_DIR,
     COMPOSE_FILES,

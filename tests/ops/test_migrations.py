@@ -6,11 +6,11 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
 from memoai.db import build_engine
 from memoai.migrate import alembic_config, current_revision, downgrade, upgrade
 from memoai.models import Base
-from sqlalchemy import inspect
-
 from tests.ops.conftest import OpsEnv
 
 pytestmark = pytest.mark.integration

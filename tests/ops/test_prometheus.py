@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import yaml
+
 from memoai.alert_rules import render
 from memoai.config import load_settings
-
 from tests.ops.tools import INFRA, clean_env, require, run
 
 PROM = INFRA / "prometheus"

@@ -11,6 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session as DbSession
+
 from memoai import retention
 from memoai.config import get_settings
 from memoai.db import get_engine
@@ -24,9 +27,6 @@ from memoai.models import (
     Submission,
     utcnow,
 )
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session as DbSession
-
 from tests.ops.conftest import OpsEnv
 from tests.ops.data import seed
 

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+
 from memoai import __version__, state_metrics
 from memoai.asgi import RequestContextMiddleware
 from memoai.config import Settings, business_config, get_settings
 from memoai.logging import configure_logging
-
 from memoai_api import errors
 from memoai_api.routes import evaluations, health, public_config, sessions
 
 log = structlog.get_logger(__name__)
-
-API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,6 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         business_config()  # fail fast on an invalid business file
+        # Sync routes run in this pool. More threads than CPU work available
+        # only adds GIL contention and database-pool waits under load.
+        threads = int(os.environ.get("API_THREADS", settings.backend.workers.thread_count))
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         log.info(
             "api.started",
             version=__version__,
@@ -50,12 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(sessions.router)
-    api.include_router(evaluations.router)
-    api.include_router(public_config.router)
-    app.include_router(api)
-    app.include_router(health.router)
+    for router in (sessions.router, evaluations.router, public_config.router, health.router):
+        app.include_router(router)
     errors.install(app)
 
     backend = settings.backend

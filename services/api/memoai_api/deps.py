@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+
 from memoai.config import Settings, get_settings
 from memoai.db import session_scope
 from memoai.errors import Unauthorized, UnsupportedMediaType

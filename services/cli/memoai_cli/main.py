@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
 from memoai.config import ConfigError, get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])

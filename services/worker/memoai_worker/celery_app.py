@@ -29,8 +29,8 @@ _cleanup_every = settings.backend.file_serving.cleanup_interval
 app.conf.beat_schedule = {
     "sweep-stuck-evaluations": {
         "task": TaskName.SWEEP.value,
-        "schedule": timedelta(seconds=15),
-        "options": {"expires": 14},
+        "schedule": timedelta(seconds=settings.backend.queue.sweep_interval),
+        "options": {"expires": settings.backend.queue.sweep_interval},
     },
     "retention-cleanup": {
         "task": TaskName.CLEANUP.value,

@@ -6,10 +6,12 @@ from typing import Any
 
 import structlog
 from celery import signals
+from prometheus_client import start_http_server
+
 from memoai import metrics, state_metrics
 from memoai.config import get_settings
 from memoai.db import dispose_engine
-from prometheus_client import start_http_server
+from memoai.queue import TaskName, publish
 
 log = structlog.get_logger(__name__)
 
@@ -39,8 +41,12 @@ def _worker_init(**_: Any) -> None:
 
 
 @signals.worker_ready.connect
-def _ready(**_: Any) -> None:
+def _ready(sender: Any = None, **_: Any) -> None:
     settings = get_settings()
+    # Recover at once what a crashed predecessor left behind, instead of
+    # waiting for beat's next tick.
+    publish(TaskName.SWEEP)
+    metrics.WORKER_UP.set(1)
     log.info(
         "worker.ready",
         provider=settings.llm_provider,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
+
 from memoai.db import session_scope
 from memoai.evaluation import service
 from memoai.evaluation.schemas import (
@@ -14,11 +15,11 @@ from memoai.evaluation.schemas import (
     StatusPublic,
     SubmitResult,
 )
-
 from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
+from memoai_api.routes import API_PREFIX
 
-router = APIRouter(prefix="/evaluations", tags=["evaluations"])
+router = APIRouter(prefix=f"{API_PREFIX}/evaluations", tags=["evaluations"])
 
 EvaluationId = Annotated[str, Path(max_length=64, description="The evaluation's id")]
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -46,6 +47,21 @@ def submit(
     with session_scope() as db:
         result = service.submit(db, settings, principal, body, request_id())
     return ok(result)
+
+
+@router.post(
+    "/{evaluation_id}/retry",
+    status_code=202,
+    response_model=Envelope[StatusPublic],
+    responses={**ERRORS, 409: {"model": ErrorEnvelope, "description": "Not a failed evaluation"}},
+)
+def retry(
+    evaluation_id: EvaluationId, principal: PrincipalDep, settings: SettingsDep
+) -> Envelope[StatusPublic]:
+    """Queue a failed evaluation again; poll its status as after a submit."""
+    with session_scope() as db:
+        status = service.retry(db, settings, principal, evaluation_id, request_id())
+    return ok(status)
 
 
 @router.get("/{evaluation_id}/status", response_model=Envelope[StatusPublic], responses=ERRORS)

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from memoai import __version__
-from memoai.config import business_config
 from pydantic import BaseModel
 
+from memoai import __version__
+from memoai.config import business_config
 from memoai_api.deps import SettingsDep
 from memoai_api.envelope import Envelope, ok
+from memoai_api.routes import API_PREFIX
 
-router = APIRouter(prefix="/config", tags=["configuration"])
+router = APIRouter(prefix=f"{API_PREFIX}/config", tags=["configuration"])
 
 
 class PublicConfig(BaseModel):

@@ -5,14 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from memoai.db import session_scope
-from memoai.sessions import service as sessions
 from pydantic import BaseModel
 
+from memoai.db import session_scope
+from memoai.sessions import service as sessions
 from memoai_api.deps import SettingsDep, session_token
 from memoai_api.envelope import Envelope, ok
+from memoai_api.routes import API_PREFIX
 
-router = APIRouter(prefix="/sessions", tags=["sessions"])
+router = APIRouter(prefix=f"{API_PREFIX}/sessions", tags=["sessions"])
 
 
 class SessionCreated(BaseModel):

@@ -6,11 +6,11 @@ import time
 from typing import Any
 
 import structlog
+
 from memoai import backup, metrics, retention
 from memoai.config import get_settings
 from memoai.evaluation import sweeper
 from memoai.queue import TaskName
-
 from memoai_worker.celery_app import BACKUP_TIME_LIMIT, app
 
 log = structlog.get_logger(__name__)

@@ -1,0 +1,65 @@
+"""In-process API fixtures: the real app on a temporary SQLite database."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from memoai.config import reset_config_cache
+from memoai.db import dispose_engine, get_engine
+from memoai.llm.factory import reset_providers
+from memoai.migrate import upgrade
+from memoai.queue import reset_producer
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def reset_process_state() -> None:
+    reset_config_cache()
+    dispose_engine()
+    reset_producer()
+    reset_providers()
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A clean environment (SQLite, embedded broker, offline provider) for one test."""
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "LLM_PROVIDER",
+        "CLAUDE_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "AUTH_ENABLED",
+        "APP_ENV",
+        "LLM_BASE_URL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    monkeypatch.setenv("CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    reset_process_state()
+    upgrade(get_engine())
+    yield tmp_path
+    reset_process_state()
+
+
+@pytest.fixture
+def client(app_env: Path) -> Iterator[TestClient]:
+    from memoai_api.app import create_app
+
+    with TestClient(create_app(), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def new_session(client: TestClient) -> dict[str, str]:
+    response = client.post("/api/v1/sessions")
+    assert response.status_code == 201
+    # Header auth only; drop the cookie so each session stays separate.
+    client.cookies.clear()
+    return {"X-Session-ID": response.json()["data"]["session_id"]}
