@@ -8,6 +8,8 @@ metric breaks this test instead of silently blanking a panel or an alert.
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import subprocess
 import time
 import uuid
@@ -212,3 +214,140 @@ def test_state_metrics_are_the_same_whichever_service_answers(stack: Stack) -> N
     # Backups belong to the worker (it writes them); none yet means +Inf, which alerts.
     assert value(worker, "memoai_backup_age_seconds") == "+Inf"
     assert "memoai_backup_age_seconds" not in api
+
+
+# ------------------------------------------------------------------ nginx in front
+
+
+@pytest.fixture(scope="module")
+def edge(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """The shipped nginx configuration serving the running stack.
+
+    Only port numbers change (listen 80/443 and the upstreams' ports become free
+    local ports); names still resolve through the namespace's /etc/hosts.
+    """
+    from tests.ops.nginx_support import namespace_command, prepare_prefix
+
+    require("nginx")
+    prefix = prepare_prefix(tmp_path_factory.mktemp("edge"))
+    http_port, https_port = free_port(), free_port()
+    conf = prefix / "nginx.conf"
+    text = conf.read_text()
+    ports = {
+        "listen 80 default_server;": f"listen 127.0.0.1:{http_port} default_server;",
+        "listen [::]:80 default_server;": "",
+        "listen 443 ssl http2 default_server;": (
+            f"listen 127.0.0.1:{https_port} ssl http2 default_server;"
+        ),
+        "listen [::]:443 ssl http2 default_server;": "",
+        "server api:8000": f"server api:{stack.env['API_PORT']}",
+        "server web:3000": f"server web:{stack.env['WEB_PORT']}",
+        "server flower:5555": f"server flower:{stack.env['FLOWER_PORT']}",
+        "resolver 127.0.0.11 valid=30s ipv6=off;": "",
+    }
+    for old, new in ports.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    conf.write_text(text)
+    log = (prefix / "nginx.out").open("wb")
+    user = " user root;" if os.geteuid() == 0 else ""
+    proc = subprocess.Popen(
+        # Workers as root only here: pytest's temporary directory is private to
+        # its owner, so nginx's usual unprivileged user could not read htpasswd.
+        namespace_command(prefix, "-g", f"'daemon off; pid {prefix}/nginx.pid;{user}'"),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"https://127.0.0.1:{https_port}"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{http_port}/nginx-health", timeout=1)
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError((prefix / "nginx.out").read_text()) from None
+                time.sleep(0.2)
+        yield {
+            "http": f"http://127.0.0.1:{http_port}",
+            "https": base,
+            "ca": str(prefix / "certs" / "fullchain.pem"),
+        }
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()
+
+
+def _tls(edge: dict[str, Any]) -> Any:
+    import ssl
+
+    return ssl.create_default_context(cafile=edge["ca"])
+
+
+def test_nginx_redirects_http_and_routes_api_with_security_headers(edge: dict[str, Any]) -> None:
+    redirect = httpx.get(f"{edge['http']}/api/v1/config", timeout=5)
+    assert redirect.status_code == 301
+    assert redirect.headers["location"].startswith("https://")
+    with httpx.Client(base_url=edge["https"], verify=_tls(edge), timeout=10) as client:
+        response = client.post("/api/v1/sessions", headers={"X-Request-ID": "edge-test-42"})
+        assert response.status_code == 201, response.text
+        assert response.headers["x-request-id"] == "edge-test-42"
+        assert response.json()["meta"]["request_id"] == "edge-test-42"
+        assert response.headers["strict-transport-security"].startswith("max-age=31536000")
+        assert response.headers.get_list("x-content-type-options") == ["nosniff"]
+        assert response.http_version in ("HTTP/1.1", "HTTP/2")
+        # No id from the client: nginx makes one, and the API uses it.
+        generated = client.post("/api/v1/sessions")
+        assert re.fullmatch(r"[0-9a-f]{32}", generated.headers["x-request-id"])
+        assert generated.json()["meta"]["request_id"] == generated.headers["x-request-id"]
+        assert client.get("/metrics").status_code == 404
+
+
+def test_nginx_limits_the_body_and_answers_with_the_json_envelope(edge: dict[str, Any]) -> None:
+    with httpx.Client(base_url=edge["https"], verify=_tls(edge), timeout=10) as client:
+        response = client.post(
+            "/api/v1/evaluations/submit",
+            content=b'{"text_content": "' + b"a" * (3 * 1024 * 1024) + b'"}',
+            headers={"Content-Type": "application/json"},
+        )
+    assert response.status_code == 413
+    body = response.json()
+    assert body["errors"][0]["code"] == "payload_too_large"
+    assert body["meta"]["request_id"] == response.headers["x-request-id"]
+
+
+def test_flower_is_behind_basic_auth(edge: dict[str, Any]) -> None:
+    with httpx.Client(base_url=edge["https"], verify=_tls(edge), timeout=10) as client:
+        assert client.get("/flower/healthcheck").status_code == 401
+        ok = client.get("/flower/healthcheck", auth=("ops", "flower-test-password"))
+        assert ok.status_code == 200
+        assert client.get("/flower/", auth=("ops", "wrong")).status_code == 401
+
+
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1_1 is deprecated:DeprecationWarning")
+def test_tls_1_2_and_1_3_only(edge: dict[str, Any]) -> None:
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    host, port = urlsplit(edge["https"]).hostname, urlsplit(edge["https"]).port
+    assert host
+    assert port
+
+    def handshake(version: ssl.TLSVersion) -> str | None:
+        context = ssl.create_default_context(cafile=edge["ca"])
+        context.minimum_version = context.maximum_version = version
+        try:
+            with (
+                socket.create_connection((host, port), timeout=5) as raw,
+                context.wrap_socket(raw, server_hostname="localhost") as tls,
+            ):
+                return tls.version()
+        except (ssl.SSLError, OSError):
+            return None
+
+    assert handshake(ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+    assert handshake(ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    assert handshake(ssl.TLSVersion.TLSv1_1) is None
