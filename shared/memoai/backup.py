@@ -245,6 +245,9 @@ def create_backup(
     engine = engine_of(settings)
     suffix = ".tar.gz" if settings.database.backup.compression else ".tar"
     with _directory_lock(directory):
+        # Holding the lock, any partial file is a leftover of a run that died.
+        for stale in directory.glob(f".{PREFIX}*.partial"):
+            stale.unlink(missing_ok=True)
         while True:
             now = datetime.now(UTC)
             name = f"{PREFIX}{now:%Y%m%dT%H%M%SZ}-{engine}{f'-{label}' if label else ''}{suffix}"

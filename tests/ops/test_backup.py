@@ -82,7 +82,11 @@ def test_restore_first_saves_the_current_database(ops_env: OpsEnv) -> None:
 
 def test_archive_holds_manifest_database_and_configuration(sqlite_env: OpsEnv) -> None:
     sqlite_env.memoai("migrate")
+    sqlite_env.backup_dir.mkdir(parents=True)
+    leftover = sqlite_env.backup_dir / ".memoai-backup-20260101T000000Z-sqlite.tar.gz.partial"
+    leftover.write_bytes(b"half a backup from a run that was killed")
     archive = _backup(sqlite_env)
+    assert not leftover.exists()
     assert archive.name.endswith("-sqlite.tar.gz")
     assert archive.stat().st_mode & 0o077 == 0, "backups hold user data: owner-only"
     with tarfile.open(archive) as tar:
