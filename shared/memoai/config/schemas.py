@@ -485,11 +485,24 @@ class Backup(Strict):
     directory: OptStr = None
 
 
+class Retention(Strict):
+    enabled: bool = True
+    # Expired or revoked sessions are deleted this long after they ended; an
+    # anonymous session's memos, evaluations and chats go with it (no one can
+    # reach them once the session is gone).
+    expired_session_grace_hours: NonNegInt = 24
+    # Per logged-in user, older submissions beyond this many are archived to
+    # JSON and deleted; 0 keeps everything.
+    keep_submissions_per_user: NonNegInt = 1000
+    archive_directory: OptStr = None
+
+
 class Database(Strict):
     connection: Connection = Connection()
     sqlite_settings: SqliteSettings = SqliteSettings()
     performance: DbPerformance = DbPerformance()
     backup: Backup = Backup()
+    retention: Retention = Retention()
 
 
 class DatabaseFile(Strict):
