@@ -11,8 +11,9 @@
   once that file is safely on disk are they deleted.
 - Temporary files older than `backend.file_serving.retention_hours` are deleted.
 - Rotated log files older than `logging.retention.days` are deleted.
-- Progress cache: there is no persistent progress cache yet; `register_cache_hook`
-  is the place for one to plug its expiry in.
+- Progress cache: it lives in each API process and expires its own entries
+  (TTL and size bound, see `coaching.progress`); `register_cache_hook` is where
+  a shared cache (e.g. Redis) would plug its expiry into this job.
 
 Evaluations still queued or processing are never deleted, so a job never pulls
 rows from under a running worker.

@@ -1,9 +1,11 @@
 """Progress over time for one writer, computed from their evaluation history.
 
-The result is cached per caller and range. The cache key carries the caller's
-newest completion time, count and the live configuration version, so a new
-evaluation or a rubric change makes the next request compute afresh in every
-process, without explicit invalidation messages.
+The result is cached per caller and range in each API process. The cache key
+carries the caller's newest completion time, count and the live configuration
+version, so a new evaluation or a rubric change makes the next request compute
+afresh in every process, without invalidation messages. Entries expire after
+`performance.caching.progress_cache_ttl` and the cache is bounded by
+`max_size` (least recently used out first).
 """
 
 from __future__ import annotations
@@ -81,10 +83,17 @@ class _Cache:
             return hit[1]
 
     def put(self, key: tuple[Any, ...], value: ProgressPublic) -> None:
+        now = time.monotonic()
         with self._lock:
-            self._data[key] = (time.monotonic(), value)
+            self._data[key] = (now, value)
             self._data.move_to_end(key)
             while len(self._data) > self.max_size:
+                self._data.popitem(last=False)
+            # Entries are in insertion order, oldest first: drop the expired head.
+            while self._data:
+                oldest = next(iter(self._data.values()))
+                if now - oldest[0] <= self.ttl:
+                    break
                 self._data.popitem(last=False)
 
     def clear(self) -> None:
