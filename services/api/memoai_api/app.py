@@ -17,7 +17,15 @@ from memoai.asgi import RequestContextMiddleware
 from memoai.config import Settings, business_config, get_settings
 from memoai.logging import configure_logging
 from memoai_api import errors
-from memoai_api.routes import chat, coaching, evaluations, health, public_config, sessions
+from memoai_api.routes import (
+    chat,
+    coaching,
+    evaluations,
+    health,
+    public_config,
+    sessions,
+    webhooks,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -59,6 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evaluations.router,
         coaching.router,
         chat.router,
+        webhooks.router,
         public_config.router,
         health.router,
     ):

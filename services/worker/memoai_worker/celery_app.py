@@ -17,6 +17,7 @@ app.conf.include = [
     "memoai_worker.tasks.evaluations",
     "memoai_worker.tasks.chat",
     "memoai_worker.tasks.maintenance",
+    "memoai_worker.tasks.webhooks",
 ]
 # A backup may run for a long time on a big database; it gets its own limit.
 BACKUP_TIME_LIMIT = 3600
@@ -32,6 +33,11 @@ app.conf.beat_schedule = {
         "task": TaskName.SWEEP.value,
         "schedule": timedelta(seconds=settings.backend.queue.sweep_interval),
         "options": {"expires": settings.backend.queue.sweep_interval},
+    },
+    "webhook-retries": {
+        "task": TaskName.WEBHOOKS_DUE.value,
+        "schedule": timedelta(seconds=settings.security.webhooks.retry_interval),
+        "options": {"expires": settings.security.webhooks.retry_interval},
     },
     "retention-cleanup": {
         "task": TaskName.CLEANUP.value,

@@ -32,6 +32,7 @@ from memoai.llm.offline import OfflineProvider
 from memoai.llm.retry import deadline
 from memoai.logging import scrub_text
 from memoai.models import EvaluationStatus
+from memoai.webhooks import delivery as webhook_delivery
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -193,6 +194,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
             repo.set_timings(db, evaluation_id, timings)
     metrics.EVALUATIONS.labels("completed", provider_name).inc()
     metrics.EVALUATION_DURATION.labels(provider_name).observe(processing_time)
+    _notify(evaluation_id)
     log.info(
         "evaluation.completed",
         overall_score=values["overall_score"],
@@ -201,6 +203,14 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
         segments=len(values["segment_feedback"]),
     )
     return "completed"
+
+
+def _notify(evaluation_id: str) -> None:
+    """Queue webhook deliveries; a failure here must not undo a saved result."""
+    try:
+        webhook_delivery.schedule(evaluation_id)
+    except Exception:
+        log.exception("webhook.schedule_failed")
 
 
 def _user_message(exc: Exception) -> str:
@@ -234,6 +244,7 @@ def _fail(
     written = _with_db_retry(save)
     if written:
         metrics.EVALUATIONS.labels("failed", provider).inc()
+        _notify(claimed.evaluation_id)
     log.warning("evaluation.failed", error_code=code, error=message)
     return "failed"
 

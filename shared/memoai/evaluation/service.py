@@ -119,6 +119,10 @@ def submit(
     request_id: str | None,
 ) -> SubmitResult:
     text = validate_text(body.text_content, settings.security.input_validation.max_text_length)
+    if body.callback_url:
+        from memoai.webhooks.service import validate_url
+
+        validate_url(settings, body.callback_url, "callback_url")
     previous: Submission | None = None
     if body.previous_evaluation_id:
         found = repo.get_owned_with_submission(db, principal, body.previous_evaluation_id)
@@ -138,7 +142,11 @@ def submit(
         previous=previous,
     )
     evaluation = repo.add_evaluation(
-        db, principal=principal, submission=submission, request_id=request_id
+        db,
+        principal=principal,
+        submission=submission,
+        request_id=request_id,
+        callback_url=body.callback_url,
     )
     # Set optimistically; cleared if the publish after commit fails (see queue.py).
     evaluation.enqueued_at = utcnow()
