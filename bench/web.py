@@ -8,7 +8,8 @@ Chromium on 127.0.0.1:
 - tab switch with a result loaded: from the click on a tab to the next frame
   painted, over every tab, `--rounds` times.
 Prints median and p95 against the goals (DOMContentLoaded < 300 ms, tab switch
-< 50 ms), writes JSON to bench/results/, and exits 1 if a goal is missed.
+< 50 ms, judged on the p95) and writes JSON to bench/results/; with `--check`
+it exits 1 when a goal is missed.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="page loads of each kind")
     parser.add_argument("--rounds", type=int, default=20, help="times through every tab")
+    parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args()
 
     with (
@@ -168,7 +170,7 @@ def main() -> int:
     for tab in TABS:
         print(line(tab, report["tab_switch"][tab]))
     print(f"Written to bench/results/web-{stamp}.json")
-    return 0 if report["passed"] else 1
+    return 1 if args.check and not report["passed"] else 0
 
 
 if __name__ == "__main__":

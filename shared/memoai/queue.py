@@ -29,6 +29,7 @@ class TaskName(StrEnum):
     CLEANUP = "memoai.cleanup"
     BACKUP = "memoai.backup"
     DELIVER_WEBHOOK = "memoai.deliver_webhook"
+    WEBHOOKS_DUE = "memoai.webhooks_due"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

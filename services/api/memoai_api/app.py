@@ -12,12 +12,20 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from memoai import __version__
+from memoai import __version__, state_metrics
 from memoai.asgi import RequestContextMiddleware
 from memoai.config import Settings, business_config, get_settings
 from memoai.logging import configure_logging
 from memoai_api import errors
-from memoai_api.routes import evaluations, health, public_config, sessions
+from memoai_api.routes import (
+    chat,
+    coaching,
+    evaluations,
+    health,
+    public_config,
+    sessions,
+    webhooks,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -25,6 +33,7 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings, "api")
+    state_metrics.install(database=True, backups=False)
     docs = settings.auth.api_documentation.openapi
 
     @asynccontextmanager
@@ -53,7 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
-    for router in (sessions.router, evaluations.router, public_config.router, health.router):
+    for router in (
+        sessions.router,
+        evaluations.router,
+        coaching.router,
+        chat.router,
+        webhooks.router,
+        public_config.router,
+        health.router,
+    ):
         app.include_router(router)
     errors.install(app)
 

@@ -289,11 +289,25 @@ class Headers(Strict):
     referrer_policy: str = "strict-origin-when-cross-origin"
 
 
+class Webhooks(Strict):
+    # Host names, IPs or CIDR ranges that callbacks may reach although they are
+    # loopback, link-local or private (everything else there is refused).
+    allowed_hosts: StrList = []
+    signing_secret: OptStr = Field(default=None, repr=False)
+    timeout: PosFloat = 10
+    max_age_hours: PosFloat = 24
+    backoff_seconds: Annotated[
+        list[PosFloat], BeforeValidator(_parse_list), Field(min_length=1)
+    ] = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400]
+    retry_interval: PosFloat = 10
+
+
 class Security(Strict):
     input_validation: InputValidation = InputValidation()
     rate_limiting: RateLimiting = RateLimiting()
     csrf_protection: CsrfConfig = CsrfConfig()
     headers: Headers = Headers()
+    webhooks: Webhooks = Webhooks()
 
 
 class SecurityFile(Strict):
@@ -485,11 +499,24 @@ class Backup(Strict):
     directory: OptStr = None
 
 
+class Retention(Strict):
+    enabled: bool = True
+    # Expired or revoked sessions are deleted this long after they ended; an
+    # anonymous session's memos, evaluations and chats go with it (no one can
+    # reach them once the session is gone).
+    expired_session_grace_hours: NonNegInt = 24
+    # Per logged-in user, older submissions beyond this many are archived to
+    # JSON and deleted; 0 keeps everything.
+    keep_submissions_per_user: NonNegInt = 1000
+    archive_directory: OptStr = None
+
+
 class Database(Strict):
     connection: Connection = Connection()
     sqlite_settings: SqliteSettings = SqliteSettings()
     performance: DbPerformance = DbPerformance()
     backup: Backup = Backup()
+    retention: Retention = Retention()
 
 
 class DatabaseFile(Strict):
@@ -504,7 +531,7 @@ class ProviderConfig(Strict):
     api_key: OptStr = Field(default=None, repr=False)
     base_url: OptStr = None
     model: Text = "claude-sonnet-5-5"
-    structured_output: Literal["json_schema", "tool"] = "json_schema"
+    structured_output: Literal["json_schema", "tool", "prompt"] = "json_schema"
 
 
 class RequestSettings(Strict):

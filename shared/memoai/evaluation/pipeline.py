@@ -32,6 +32,7 @@ from memoai.llm.offline import OfflineProvider
 from memoai.llm.retry import deadline
 from memoai.logging import scrub_text
 from memoai.models import EvaluationStatus
+from memoai.webhooks import delivery as webhook_delivery
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -60,6 +61,7 @@ class Outcome:
     raw_response: str | None = None
     repaired: bool = False
     fallback_from: str | None = None
+    prompt_time: float = 0.0
 
 
 class _Progress:
@@ -70,7 +72,6 @@ class _Progress:
         self.lease_token = lease_token
         self.last_write = 0.0
         self.last_value = 0
-        self.prompt_time = 0.0
         self.write_time = 0.0
 
     def set(self, percent: int, *, force: bool = False) -> None:
@@ -144,7 +145,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
         outcome = _run_with_fallback(settings, business, claimed.text, language, progress, debug)
         provider_name = outcome.provider
         timings["llm"] = round(outcome.llm_time, 4)
-        timings["prompt"] = round(progress.prompt_time, 4)
+        timings["prompt"] = round(outcome.prompt_time, 4)
         timings["progress_writes"] = round(progress.write_time, 4)
         timings["provider_total"] = round(time.monotonic() - started - timings["prepare"], 4)
         if outcome.fallback_from:
@@ -193,6 +194,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
             repo.set_timings(db, evaluation_id, timings)
     metrics.EVALUATIONS.labels("completed", provider_name).inc()
     metrics.EVALUATION_DURATION.labels(provider_name).observe(processing_time)
+    _notify(evaluation_id)
     log.info(
         "evaluation.completed",
         overall_score=values["overall_score"],
@@ -201,6 +203,14 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
         segments=len(values["segment_feedback"]),
     )
     return "completed"
+
+
+def _notify(evaluation_id: str) -> None:
+    """Queue webhook deliveries; a failure here must not undo a saved result."""
+    try:
+        webhook_delivery.schedule(evaluation_id)
+    except Exception:
+        log.exception("webhook.schedule_failed")
 
 
 def _user_message(exc: Exception) -> str:
@@ -234,6 +244,7 @@ def _fail(
     written = _with_db_retry(save)
     if written:
         metrics.EVALUATIONS.labels("failed", provider).inc()
+        _notify(claimed.evaluation_id)
     log.warning("evaluation.failed", error_code=code, error=message)
     return "failed"
 
@@ -285,7 +296,7 @@ def _run_provider(
             raw_response=draft.model_dump_json() if debug else None,
         )
 
-    progress_started = time.monotonic()
+    prompt_started = time.monotonic()
     prompt = evaluation_prompt(business, text, language)
     rs = settings.llm.request_settings
     request = StructuredRequest(
@@ -297,7 +308,7 @@ def _run_provider(
     )
     budget = float(settings.backend.evaluation.timeout_seconds)
     raw_responses: list[str] = []
-    progress.prompt_time = time.monotonic() - progress_started
+    prompt_time = time.monotonic() - prompt_started
     with deadline(budget):
         first = provider.generate_structured(request, progress.on_output)  # type: ignore[attr-defined]
         usage, llm_time = first.usage, first.latency
@@ -348,6 +359,7 @@ def _run_provider(
         ),
         raw_response="\n\n----- repair -----\n\n".join(raw_responses) if debug else None,
         repaired=repaired,
+        prompt_time=prompt_time,
     )
 
 
