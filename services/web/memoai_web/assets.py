@@ -35,7 +35,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 log = structlog.get_logger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-NODE_MODULES = Path(__file__).resolve().parents[3] / "node_modules"
+
+
+def _node_modules() -> Path:
+    """Beside the repository (a checkout), else in the working directory (an image's /app)."""
+    candidates = [Path(__file__).resolve().parents[3] / "node_modules", Path.cwd() / "node_modules"]
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+NODE_MODULES = _node_modules()
 ENTRY = "js/main.js"
 BUNDLED = "js/app.js"  # the modules bundled from ENTRY; exists only in memory
 IMMUTABLE = "public, max-age=31536000, immutable"
