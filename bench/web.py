@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -91,6 +92,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 when a goal is missed")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     with (
         tempfile.TemporaryDirectory(prefix="memoai-bench-web-") as tmp,
         running_stack(Path(tmp), "sqlite", services=("api", "worker", "web")) as stack,
@@ -126,7 +128,12 @@ def main() -> int:
     report: dict[str, Any] = {
         "benchmark": "web",
         "at": datetime.now(UTC).isoformat(),
-        "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        # Other work on the machine inflates the p95 most: the load average says how much.
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_1m": {"before": load_before, "after": os.getloadavg()[0]},
+        },
         "goals": {"dom_content_loaded_ms": GOAL_DCL_MS, "tab_switch_ms": GOAL_TAB_MS},
         "cold_load": {
             "dom_content_loaded": stats([r["dcl"] for r in cold]),
@@ -158,7 +165,11 @@ def main() -> int:
             f"  {label:<28} median {s['median_ms']:>7.1f} ms   p95 {s['p95_ms']:>7.1f} ms{verdict}"
         )
 
-    print(f"Web app on 127.0.0.1, Chromium, {args.runs} loads of each kind:")
+    cpus, load = report["machine"]["cpus"], report["machine"]["load_average_1m"]
+    print(
+        f"Web app on 127.0.0.1, Chromium, {args.runs} loads of each kind "
+        f"({cpus} CPUs, load average {load['before']:.1f} before, {load['after']:.1f} after):"
+    )
     for kind in ("cold_load", "warm_load"):
         part = report[kind]
         print(f" {kind.replace('_', ' ')} ({part['transfer_bytes'] / 1024:.0f} KiB transferred)")

@@ -76,7 +76,7 @@ def test_input_problems_are_explained_inline_before_submitting(offline_app: App)
     page.fill("#memo-text", "😀" * 10_001)  # counted in code points, as the API counts
     expect(page.locator("#char-count")).to_have_text("10,001 / 10,000 characters")
     expect(page.locator("#char-count")).to_have_attribute("data-level", "over")
-    expect(page.locator("#write-error")).to_contain_text("1 characters over")
+    expect(page.locator("#write-error")).to_contain_text("over the 10,000-character limit by 1.")
     expect(page.locator("#submit-btn")).to_be_disabled()
     page.fill("#memo-text", "😀" * 10_000)
     expect(page.locator("#write-error")).to_be_hidden()
