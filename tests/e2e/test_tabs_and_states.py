@@ -145,7 +145,7 @@ def test_a_network_failure_shows_a_banner_whose_retry_recovers(offline_app: App)
 def test_a_result_that_arrives_while_reading_another_tab_is_announced_not_forced(
     claude_app: App, fake: FakeAnthropic
 ) -> None:
-    fake.state.latency = 1.0
+    fake.state.latency = 2.0
     app = claude_app.open()
     page = app.page
     app.submit(unique(MEMO))
