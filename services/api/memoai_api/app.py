@@ -18,6 +18,7 @@ from memoai.config import Settings, business_config, get_settings
 from memoai.logging import configure_logging
 from memoai_api import errors
 from memoai_api.routes import (
+    batches,
     chat,
     coaching,
     evaluations,
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coaching.router,
         chat.router,
         webhooks.router,
+        batches.router,
         public_config.router,
         health.router,
     ):

@@ -551,6 +551,7 @@ class LlmPerformance(Strict):
     response_streaming: bool = True
     circuit_breaker_threshold: PosInt = 5
     circuit_breaker_cooldown: PosFloat = 30
+    batch_poll_interval: PosFloat = 60
 
 
 class Fallback(Strict):
