@@ -4,6 +4,7 @@ and the Spanish interface (browser language, configured language, switcher)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -121,3 +122,36 @@ def test_the_language_switch_keeps_the_draft(spanish: App) -> None:
     expect(page.locator("#heading-write")).to_have_text("Write your memo")
     expect(page.locator("#memo-text")).to_have_value("Borrador: inversión de 2 M€ 😀")
     expect(page.get_by_role("button", name="English")).to_have_attribute("aria-pressed", "true")
+
+
+@pytest.mark.parametrize("locale", ["en-US", "es-ES"])
+def test_the_tabs_fold_into_the_menu_whenever_they_would_not_fit(
+    browser: Browser, offline_stack: Stack, locale: str
+) -> None:
+    app = new_app(browser, offline_stack, locale=locale)
+    try:
+        app.open()
+        page = app.page
+        collapsed = {}
+        for width in (1280, 1024, 900, 800, 600):
+            page.set_viewport_size({"width": width, "height": 700})
+            page.wait_for_timeout(100)  # the resize observer runs after layout
+            # Left to right: the logo, each tab (or the menu button), the status area.
+            boxes = page.evaluate(
+                """() => [...document.querySelectorAll(
+                        '.brand, .menu-toggle, .tab-list .tab, .status-area')]
+                    .filter((e) => e.checkVisibility())
+                    .map((e) => e.getBoundingClientRect())
+                    .map((r) => [r.left, r.right])"""
+            )
+            assert len(boxes) >= 3
+            for (_, right), (left, _) in pairwise(boxes):
+                assert right <= left + 0.5, (width, boxes)  # nothing overlaps
+            collapsed[width] = page.locator(".menu-toggle").is_visible()
+            if collapsed[width]:
+                expect(page.locator("#tab-help")).to_be_hidden()
+            else:
+                expect(page.locator("#tab-help")).to_be_visible()
+        assert collapsed[1280] is False and collapsed[600] is True
+    finally:
+        app.page.context.close()

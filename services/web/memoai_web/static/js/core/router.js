@@ -29,6 +29,7 @@ export function allow(when) {
     const item = link.closest("li");
     if (item.dataset.when === when) item.hidden = false;
   }
+  fitTabs();
 }
 
 export function currentTab() {
@@ -100,9 +101,23 @@ function closeMenu() {
   }
 }
 
+/** Collapse the tabs into the menu when they do not fit on one line. */
+function fitTabs() {
+  const root = document.documentElement;
+  const nav = document.querySelector(".tabs");
+  root.classList.remove("tabs-collapsed");
+  const fits = nav.querySelector(".tab-list").scrollWidth <= nav.clientWidth;
+  root.classList.toggle("tabs-collapsed", !fits);
+  if (fits) closeMenu();
+}
+
 function setupMenu() {
   const button = toggle();
   const nav = document.querySelector(".tabs");
+  fitTabs();
+  // The header's width follows the window; its content does not change it, so no loop.
+  new ResizeObserver(fitTabs).observe(document.querySelector(".topbar-inner"));
+  document.fonts?.ready.then(fitTabs); // the web font is wider or narrower than the fallback
   button.addEventListener("click", () => {
     const open = button.getAttribute("aria-expanded") !== "true";
     button.setAttribute("aria-expanded", String(open));
