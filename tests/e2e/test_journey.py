@@ -125,6 +125,9 @@ def test_full_journey_from_writing_to_inline_comments_and_the_rubric(
     rubric = config["rubric"]
     help_panel = app.panel("help")
     expect(help_panel.locator("[data-slot='rubric-name']")).to_have_text(rubric["name"])
+    readers = config["context"]["audience"]
+    expect(help_panel.locator("[data-slot='who']")).to_have_text(readers["description"])
+    expect(help_panel.locator("[data-slot='priorities'] li")).to_have_text(readers["priorities"])
     blocks = help_panel.locator(".rubric-criterion")
     expect(blocks).to_have_count(len(rubric["criteria"]))
     for block, criterion in zip(blocks.all(), rubric["criteria"], strict=True):

@@ -1,11 +1,12 @@
-// Help: the rubric and frameworks in force (from GET /config/public), how to
-// use the app and the FAQ (static, in the page).
+// Help: the readers, rubric and frameworks in force (from GET /config/public),
+// how to use the app and the FAQ (static, in the page).
 
 import { clear, el, showError, showState, slot } from "../core/dom.js";
 import { number, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { on, state } from "../core/store.js";
 
+let audienceSection;
 let rubricSection;
 let frameworksSection;
 let rendered = false;
@@ -69,9 +70,27 @@ function framework(item) {
   );
 }
 
+function fillList(list, items) {
+  clear(list).append(...items.map((item) => el("li", {}, item)));
+}
+
+function audience(context) {
+  slot(audienceSection, "who").textContent = context.audience.description;
+  slot(audienceSection, "habits").textContent = context.audience.reading_habits ?? "";
+  fillList(slot(audienceSection, "priorities"), context.audience.priorities ?? []);
+  fillList(slot(audienceSection, "expectations"), context.expectations ?? []);
+  for (const [name, value] of [["tone", context.tone], ["length", context.length_guidance]]) {
+    const item = slot(audienceSection, name);
+    item.textContent = value ?? "";
+    item.parentElement.hidden = !value;
+  }
+  showState(audienceSection, "ready");
+}
+
 function render(config) {
   if (rendered) return;
   rendered = true;
+  audience(config.context);
   const { rubric } = config;
   const scale = rubric.scale;
   slot(rubricSection, "rubric-name").textContent = rubric.name;
@@ -86,11 +105,12 @@ function render(config) {
 }
 
 export function init(ctx) {
+  audienceSection = document.getElementById("help-audience");
   rubricSection = document.getElementById("help-rubric");
   frameworksSection = document.getElementById("help-frameworks");
   on("config", render);
   on("config-error", (error) => {
-    for (const section of [rubricSection, frameworksSection]) {
+    for (const section of [audienceSection, rubricSection, frameworksSection]) {
       showError(section, errorMessage(error), () => ctx.reloadConfig());
     }
   });
