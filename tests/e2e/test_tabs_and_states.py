@@ -40,6 +40,11 @@ def test_tab_switching_keeps_the_typed_text_and_the_results_without_refetching(
     expect(app.view("overall", "ready").locator("[data-slot='score']")).to_have_text(score)
     page.click("#tab-write")
     expect(page.locator("#memo-text")).to_have_value(MEMO)
+    # The browser's Back button walks the tabs back.
+    page.go_back()
+    expect(app.panel("overall")).to_be_visible()
+    page.go_back()
+    expect(app.panel("detailed")).to_be_visible()
 
     # Loaded once each: the configuration, and the result (the status was polled).
     assert app.api_calls.count("GET /config/public") == 1

@@ -143,9 +143,11 @@ export function start(ctx, tabModules) {
   for (const panel of document.querySelectorAll("[data-panel]")) panels.set(panel.dataset.panel, panel);
   for (const link of document.querySelectorAll("[data-tab]")) links.set(link.dataset.tab, link);
   setupMenu();
-  // In-app links switch at once, in the click's own task; hashchange still
-  // covers the back and forward buttons and addresses typed by hand.
+  // In-app links switch at once, in the click's own task.
   document.addEventListener("click", onLinkClick);
+  // Back and forward over our pushState entries fire popstate; a typed address,
+  // hashchange. Showing the same tab twice is harmless.
+  window.addEventListener("popstate", onHashChange);
   window.addEventListener("hashchange", onHashChange);
   const { tab, param } = parse(location.hash);
   show(tab || defaultTab, param);
