@@ -4,7 +4,7 @@ offline states each say what happened and offer the way on."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from tests.e2e.conftest import App, unique
 from tests.fakes.anthropic_server import FakeAnthropic
@@ -212,3 +212,25 @@ def test_a_reload_during_the_evaluation_resumes_following_it(
     expect(app.page.locator("#memo-text")).to_have_value(memo)
     app.wait_for_result()
     assert len(fake.requests_for(memo[-30:])) == 1  # followed, not submitted again
+
+
+def test_a_submit_whose_answer_was_lost_is_not_stored_twice_when_sent_again(
+    offline_app: App,
+) -> None:
+    app = offline_app.open()
+    page = app.page
+
+    def lose_the_answer(route: Route) -> None:
+        route.fetch()  # the API stores the memo...
+        route.abort()  # ...but its answer never reaches the browser
+
+    page.route("**/api/v1/evaluations/submit", lose_the_answer)
+    app.submit(MEMO)
+    expect(page.locator("#write-error")).to_contain_text("can't reach the service")
+    page.unroute("**/api/v1/evaluations/submit")
+
+    page.click("#submit-btn")
+    evaluation_id = app.wait_for_result()
+    with app.stack.client() as client:
+        listed = client.get("/evaluations", headers={"X-Session-ID": app.session()}).json()
+    assert [item["id"] for item in listed["data"]["items"]] == [evaluation_id]

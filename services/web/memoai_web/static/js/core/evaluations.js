@@ -7,10 +7,17 @@ const FIRST_POLL_MS = 300;
 const MIN_POLL_MS = 250;
 const MAX_NETWORK_FAILURES = 6;
 
-export async function submit(text, previousId = null) {
+/** A fresh Idempotency-Key (getRandomValues also works outside secure contexts). */
+export function idempotencyKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Submit a memo; sending it again with the same key cannot store it twice. */
+export async function submit(text, previousId, key) {
   const body = { text_content: text };
   if (previousId) body.previous_evaluation_id = previousId;
-  const { data, meta } = await post("/evaluations/submit", body);
+  const { data, meta } = await post("/evaluations/submit", body, { headers: { "Idempotency-Key": key } });
   return { ...data, serverNow: meta?.timestamp };
 }
 

@@ -2,7 +2,7 @@
 
 import { ApiError, post } from "../core/api.js";
 import { slot } from "../core/dom.js";
-import { follow, load, secondsLeft, submit } from "../core/evaluations.js";
+import { follow, idempotencyKey, load, secondsLeft, submit } from "../core/evaluations.js";
 import { duration, number, t } from "../core/i18n.js";
 import { errorMessage, failureMessage } from "../core/messages.js";
 import { formatScore } from "../core/results.js";
@@ -26,6 +26,9 @@ let maxLength = 10_000;
 let job = null; // the latest submission: {id, controller}
 let busy = false;
 let revising = null; // {id, version}
+// The last submit that may have reached the server unanswered: sending the same
+// memo again reuses its key, so a lost answer never becomes a second evaluation.
+let unanswered = null; // {text, previousId, key}
 let ctx;
 
 function store(key, value) {
@@ -162,14 +165,18 @@ async function start(text, previousId) {
   job = { id: null, controller: new AbortController() };
   setBusy(true);
   ctx.announce(t("progress.announceStart"));
+  const same = unanswered && unanswered.text === text && unanswered.previousId === previousId;
+  const key = same ? unanswered.key : idempotencyKey();
   try {
-    const accepted = await submit(text, previousId);
+    const accepted = await submit(text, previousId, key);
+    unanswered = null;
     job.id = accepted.evaluation_id;
     store(JOB_KEY, { id: job.id });
     const left = secondsLeft(accepted.estimated_completion, accepted.serverNow);
     setProgress({ status: "queued", progress_percentage: 0, secondsLeft: left });
     await track();
   } catch (error) {
+    if (error instanceof ApiError && error.transient) unanswered = { text, previousId, key };
     finish();
     progressCard.hidden = true;
     tips.hidden = false;
