@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from playwright.sync_api import Page, sync_playwright  # noqa: E402
 
+from bench.load import percentile  # noqa: E402
 from tests.e2e.browser import DESKTOP, launch  # noqa: E402
 from tests.support.stack import running_stack  # noqa: E402
 
@@ -68,14 +69,12 @@ SWITCH = """async (tab) => {
 
 
 def stats(values: list[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {
         "runs": len(values),
         "median_ms": round(statistics.median(values), 1),
-        "p95_ms": round(p95, 1),
-        "min_ms": round(ordered[0], 1),
-        "max_ms": round(ordered[-1], 1),
+        "p95_ms": round(percentile(values, 95) or 0.0, 1),
+        "min_ms": round(min(values), 1),
+        "max_ms": round(max(values), 1),
     }
 
 
