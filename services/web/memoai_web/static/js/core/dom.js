@@ -33,6 +33,11 @@ export function slot(root, name) {
   return root.querySelector(`[data-slot="${name}"]`);
 }
 
+/** Smooth scrolling, unless the user asked for reduced motion. */
+export function scrollBehavior() {
+  return window.matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+}
+
 /** Show the child with data-state=`state` and hide its siblings (empty, loading, error, ready). */
 export function showState(container, state) {
   for (const child of container.querySelectorAll(":scope > [data-state]")) {

@@ -2,7 +2,7 @@
 // a highlight (click, Enter or Space) shows its comment and questions beside the
 // text, or below it on narrow screens.
 
-import { clear, el, slot } from "../core/dom.js";
+import { clear, el, scrollBehavior, slot } from "../core/dom.js";
 import { number, t } from "../core/i18n.js";
 import {
   criteriaOf, level, levelLabel, markOffline, scaleOf, showResult,
@@ -85,12 +85,8 @@ function select(position, from) {
 
   // Side by side, keep the passage in view; stacked (narrow), keep the comment in view.
   const stacked = window.matchMedia("(max-width: 899px)").matches;
-  if (from === "nav" && !stacked) mark?.scrollIntoView({ block: "nearest", behavior: motion() });
-  if (from === "mark" && stacked) card.scrollIntoView({ block: "nearest", behavior: motion() });
-}
-
-function motion() {
-  return window.matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth";
+  if (from === "nav" && !stacked) mark?.scrollIntoView({ block: "nearest", behavior: scrollBehavior() });
+  if (from === "mark" && stacked) card.scrollIntoView({ block: "nearest", behavior: scrollBehavior() });
 }
 
 function positionOf(mark) {

@@ -1,7 +1,7 @@
 // Help: the readers, rubric and frameworks in force (from GET /config/public),
 // how to use the app and the FAQ (static, in the page).
 
-import { clear, el, showError, showState, slot } from "../core/dom.js";
+import { clear, el, scrollBehavior, showError, showState, slot } from "../core/dom.js";
 import { number, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { on, state } from "../core/store.js";
@@ -119,7 +119,7 @@ export function init(ctx) {
     link.addEventListener("click", (event) => {
       event.preventDefault();
       const target = document.querySelector(link.getAttribute("href"));
-      target.scrollIntoView({ behavior: window.matchMedia("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth" });
+      target.scrollIntoView({ behavior: scrollBehavior() });
       target.focus({ preventScroll: true });
     });
   }
