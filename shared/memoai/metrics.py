@@ -60,6 +60,13 @@ LLM_LATENCY = Histogram(
 )
 LLM_TOKENS = Counter("memoai_llm_tokens_total", "LLM tokens by kind", ["provider", "model", "kind"])
 LLM_COST = Counter("memoai_llm_cost_usd_total", "LLM cost in USD", ["provider", "model"])
+RATE_LIMITED = Counter(
+    "memoai_rate_limited_total", "Requests refused with 429, by limit scope", ["scope"]
+)
+LOGIN_FAILURES = Counter("memoai_login_failures_total", "Failed login attempts")
+ACCOUNT_LOCKOUTS = Counter(
+    "memoai_account_lockouts_total", "Accounts locked after too many failed logins"
+)
 QUEUE_DEPTH = Gauge(
     "memoai_queue_depth", "Evaluations waiting for a worker (queued)", multiprocess_mode="max"
 )
