@@ -32,7 +32,10 @@ _SCRUB = (
     "DATABASE_URL", "REDIS_URL", "LLM_PROVIDER", "LLM_BASE_URL", "LLM_MODEL", "CLAUDE_API_KEY",
     "ANTHROPIC_API_KEY", "APP_ENV", "AUTH_ENABLED", "DEBUG_MODE", "CONFIG_DIR", "DATA_DIR",
     "API_PORT", "WEB_PORT", "API_URL", "WORKER_METRICS_PORT", "JWT_SECRET_KEY",
-    "PROMETHEUS_MULTIPROC_DIR",
+    "PROMETHEUS_MULTIPROC_DIR", "ADMIN_USERNAME", "ADMIN_PASSWORD", "REDIS_KEY_PREFIX",
+    "RATE_LIMIT_PER_MINUTE", "SUBMISSIONS_PER_HOUR", "LOGIN_ATTEMPTS_PER_HOUR",
+    "ADMIN_OPS_PER_HOUR", "CHAT_MESSAGES_PER_HOUR", "RATE_LIMIT_ENABLED", "SECURE_COOKIES",
+    "HTTPS_ONLY", "BCRYPT_ROUNDS", "SESSION_TIMEOUT", "JWT_EXPIRATION_HOURS",
 )  # fmt: skip
 
 BACKENDS = ("sqlite", "postgres")
@@ -215,6 +218,13 @@ def base_env(root: Path, **overrides: str) -> dict[str, str]:
         LLM_PROVIDER="offline",
         WORKER_CONCURRENCY="8",
         PYTHONUNBUFFERED="1",
+        # Every test talks from 127.0.0.1 and polls fast: limits high enough never
+        # to trip unless a test lowers them (the rate-limit tests do).
+        RATE_LIMIT_PER_MINUTE="100000",
+        SUBMISSIONS_PER_HOUR="100000",
+        LOGIN_ATTEMPTS_PER_HOUR="1000",
+        ADMIN_OPS_PER_HOUR="100000",
+        CHAT_MESSAGES_PER_HOUR="100000",
     )
     env.update(overrides)
     return env

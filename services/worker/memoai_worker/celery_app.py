@@ -23,6 +23,11 @@ app.conf.beat_schedule = {
         "schedule": timedelta(seconds=15),
         "options": {"expires": 14},
     },
+    "cleanup-ended-sessions": {
+        "task": TaskName.CLEANUP.value,
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 3000},
+    },
 }
 app.conf.beat_schedule_filename = str(settings.runtime.data_dir / "celerybeat-schedule")
 

@@ -6,6 +6,7 @@ import re
 
 from memoai.config.schemas import PasswordPolicy, UsernamePolicy
 from memoai.errors import ValidationFailed
+from memoai.storable import storable
 
 # Beyond this a password is more likely a pasted file than a passphrase; the
 # cap also bounds the hashing work an anonymous caller can ask for.
@@ -37,8 +38,8 @@ def check_password(
         problems.append("a letter")
     if policy.require_digit and not any(c.isdigit() for c in password):
         problems.append("a digit")
-    if "\x00" in password:
-        problems.append("no NUL character")
+    if not storable(password):
+        problems.append("no NUL character or unpaired surrogate")
     if username and password.casefold() == username.casefold():
         problems.append("something other than the username")
     if problems:

@@ -6,13 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import AuthEvent, Session, User, utcnow
+from memoai.storable import make_storable, storable
 
 
 def user_by_username(db: DbSession, username: str, *, for_update: bool = False) -> User | None:
+    if not storable(username):
+        return None
     # Usernames are unique case-insensitively, so "Admin" cannot shadow "admin".
     query = select(User).where(func.lower(User.username) == username.lower())
     if for_update:
@@ -21,6 +24,8 @@ def user_by_username(db: DbSession, username: str, *, for_update: bool = False) 
 
 
 def user_by_id(db: DbSession, user_id: str, *, for_update: bool = False) -> User | None:
+    if not storable(user_id):
+        return None
     query = select(User).where(User.id == user_id)
     if for_update:
         query = query.with_for_update()
@@ -197,10 +202,10 @@ def add_event(
             success=success,
             user_id=user_id,
             # Stored verbatim but bounded: a failed login may carry any string.
-            username=username[:64] if username else username,
+            username=make_storable(username)[:64] if username else username,
             session_id=session_id,
             ip_address=ip[:64] if ip else ip,
-            user_agent=user_agent[:512] if user_agent else user_agent,
+            user_agent=make_storable(user_agent)[:512] if user_agent else user_agent,
             details=details,
         )
     )
@@ -231,18 +236,3 @@ def list_events(
         .offset(offset)
     ).all()
     return rows, total
-
-
-def delete_ended_sessions(db: DbSession, *, older_than: datetime) -> int:
-    """Delete sessions that expired or were revoked before `older_than`."""
-    result = db.execute(
-        delete(Session)
-        .where(
-            or_(
-                Session.expires_at < older_than,
-                Session.revoked_at < older_than,
-            )
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ import jwt
 import structlog
 
 from memoai.config import Settings
+from memoai.logging import register_secret
 from memoai.models import utcnow
 
 log = structlog.get_logger(__name__)
@@ -55,6 +56,7 @@ def signing_key(settings: Settings) -> str:
     with _secret_lock:
         if data_dir not in _generated:
             _generated[data_dir] = _load_or_create_secret(data_dir / SECRET_FILE)
+            register_secret(_generated[data_dir])
         return _generated[data_dir]
 
 

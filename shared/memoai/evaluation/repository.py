@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from memoai.identity import Principal
 from memoai.models import Evaluation, EvaluationStatus, Submission, new_id, utcnow
+from memoai.storable import storable
 
 Q = EvaluationStatus
 
@@ -77,6 +78,8 @@ def add_evaluation(
 
 
 def get_owned(db: DbSession, principal: Principal, evaluation_id: str) -> Evaluation | None:
+    if not storable(evaluation_id):
+        return None
     return db.scalars(
         select(Evaluation).where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
     ).first()
@@ -85,6 +88,8 @@ def get_owned(db: DbSession, principal: Principal, evaluation_id: str) -> Evalua
 def get_owned_with_submission(
     db: DbSession, principal: Principal, evaluation_id: str
 ) -> tuple[Evaluation, Submission] | None:
+    if not storable(evaluation_id):
+        return None
     row = db.execute(
         select(Evaluation, Submission)
         .join(Submission, Submission.id == Evaluation.submission_id)
@@ -99,6 +104,8 @@ def delete_owned(db: DbSession, principal: Principal, evaluation_id: str) -> boo
     Chat sessions, idempotency keys and webhook deliveries on it go with it
     (ON DELETE CASCADE). False when there is no such evaluation of this caller.
     """
+    if not storable(evaluation_id):
+        return False
     row = db.execute(
         select(Evaluation.id, Evaluation.submission_id).where(
             Evaluation.id == evaluation_id, principal.owns(Evaluation)

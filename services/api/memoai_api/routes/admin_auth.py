@@ -22,9 +22,9 @@ def auth_events(
     _admin: AdminDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    event_type: Annotated[str | None, Query(max_length=32)] = None,
-    username: Annotated[str | None, Query(max_length=64)] = None,
-    user_id: Annotated[str | None, Query(max_length=64)] = None,
+    event_type: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]+$")] = None,
+    username: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
+    user_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9-]+$")] = None,
 ) -> Envelope[AuthEventPage]:
     """Logins, failures, lockouts, logouts and account changes, newest first."""
     with session_scope(write=False) as db:
