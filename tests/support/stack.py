@@ -83,8 +83,12 @@ class Stack:
             self.wait_ready(name)
         return self
 
-    def start_process(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("ab")
+    def start_process(
+        self, name: str, *extra: str, key: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start `memoai <name> <extra…>`; `key` names a second copy (e.g. "api-2")."""
+        key = key or name
+        log = (self.log_dir / f"{key}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "memoai_cli.main", name, *extra],
             env=self.env,
@@ -92,7 +96,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.procs[name] = proc
+        self.procs[key] = proc
         return proc
 
     def wait_ready(self, name: str, timeout: float = 40) -> None:
