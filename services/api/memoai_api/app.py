@@ -18,7 +18,7 @@ from memoai.httpsecurity import SecurityHeadersMiddleware
 from memoai.logging import configure_logging
 from memoai.ratelimit import RateLimiter
 
-from memoai_api import errors
+from memoai_api import errors, openapi
 from memoai_api.deps import limit_requests_by_ip
 from memoai_api.routes import (
     API_PREFIX,
@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, dependencies=per_ip)
     app.include_router(health.router)  # probes and scrapes are never rate limited
     errors.install(app)
+    openapi.install(app, API_PREFIX)
 
     backend = settings.backend
     if backend.middleware.gzip_compression:
