@@ -68,6 +68,25 @@ class Transport(kombu_sqla.Transport):
     Channel = Channel
 
 
+def embedded_depth(sqla_url: str, queue_name: str) -> int:
+    """Messages waiting in a queue of the embedded broker."""
+    import sqlite3
+
+    path = sqla_url.split("sqlite:///", 1)[1]
+    conn = sqlite3.connect(path, timeout=5)
+    try:
+        row = conn.execute(
+            "SELECT count(*) FROM kombu_message m JOIN kombu_queue q ON m.queue_id = q.id "
+            "WHERE q.name = ? AND m.visible = 1",
+            (queue_name,),
+        ).fetchone()
+    except sqlite3.OperationalError:
+        return 0  # no table yet: nothing was ever published
+    finally:
+        conn.close()
+    return int(row[0])
+
+
 def register() -> None:
     TRANSPORT_ALIASES[ALIAS] = "memoai.broker:Transport"
 

@@ -7,6 +7,7 @@ committed (`enqueue_after_commit`), and messages carry ids only.
 from __future__ import annotations
 
 import threading
+import time
 from enum import StrEnum
 from typing import Any
 
@@ -102,14 +103,65 @@ def reset_producer() -> None:
         _producer = None
 
 
+# After a failed publish, skip publishing for a few seconds: with the broker
+# down every submit would otherwise wait for its own connection timeout. The
+# evaluations stay queued in the database and the sweeper publishes them.
+BROKER_BACKOFF_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
 def publish(name: TaskName, **kwargs: Any) -> bool:
     """Send a task by name; False (and a log line) when the broker is unreachable."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
     try:
-        producer().send_task(name.value, kwargs=kwargs, retry=False)
+        producer().send_task(
+            name.value,
+            kwargs=kwargs,
+            # One quick retry on a fresh connection covers a pooled connection
+            # that died with a broker restart.
+            retry=True,
+            retry_policy={
+                "max_retries": 1,
+                "interval_start": 0,
+                "interval_step": 0.2,
+                "interval_max": 0.2,
+            },
+        )
     except Exception as exc:  # noqa: BLE001 - any broker failure means "not published"
-        log.warning("queue.publish_failed", task=name.value, error=type(exc).__name__, **kwargs)
+        _broker_down_until = time.monotonic() + BROKER_BACKOFF_SECONDS
+        log.warning(
+            "queue.publish_failed", task=name.value, error=f"{type(exc).__name__}: {exc}", **kwargs
+        )
         return False
     return True
+
+
+def broker_depth(settings: Settings) -> int | None:
+    """Messages waiting in the broker's evaluation queue, or None if unknown."""
+    q = settings.backend.queue
+    try:
+        if settings.redis_url:
+            import redis
+
+            client = redis.Redis.from_url(
+                settings.redis_url,
+                socket_timeout=q.publish_timeout,
+                socket_connect_timeout=q.publish_timeout,
+            )
+            try:
+                # Celery's Redis transport keeps one list per priority step.
+                keys = [f"{q.key_prefix}:{q.queue_name}"] + [
+                    f"{q.key_prefix}:{q.queue_name}\x06\x16{p}" for p in (3, 6, 9)
+                ]
+                return int(sum(client.llen(k) for k in keys))
+            finally:
+                client.close()
+        return broker.embedded_depth(settings.broker_url, q.queue_name)
+    except Exception as exc:  # noqa: BLE001 - unknown depth: the sweeper falls back to age
+        log.warning("queue.depth_unknown", error=type(exc).__name__)
+        return None
 
 
 def enqueue_after_commit(db: DbSession, name: TaskName, **kwargs: Any) -> None:

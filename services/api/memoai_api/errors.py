@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from memoai.errors import MemoError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from memoai_api.envelope import error_response
@@ -66,6 +67,22 @@ def install(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         headers = dict(exc.headers) if exc.headers else None
         return error_response(exc.status_code, [{"code": code, "message": message}], headers)
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is restarting or unreachable: tell clients to come back
+        # rather than reporting a bug.
+        log.warning("api.database_unavailable", error=type(exc.orig).__name__)
+        return error_response(
+            503,
+            [
+                {
+                    "code": "service_unavailable",
+                    "message": "The database is temporarily unavailable; retry shortly.",
+                }
+            ],
+            {"Retry-After": "2"},
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

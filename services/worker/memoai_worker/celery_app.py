@@ -20,8 +20,8 @@ app.conf.include = [
 app.conf.beat_schedule = {
     "sweep-stuck-evaluations": {
         "task": TaskName.SWEEP.value,
-        "schedule": timedelta(seconds=15),
-        "options": {"expires": 14},
+        "schedule": timedelta(seconds=settings.backend.queue.sweep_interval),
+        "options": {"expires": settings.backend.queue.sweep_interval},
     },
     "cleanup-ended-sessions": {
         "task": TaskName.CLEANUP.value,

@@ -9,6 +9,7 @@ from celery import signals
 from memoai import metrics
 from memoai.config import get_settings
 from memoai.db import dispose_engine
+from memoai.queue import TaskName, publish
 from prometheus_client import start_http_server
 
 log = structlog.get_logger(__name__)
@@ -37,8 +38,11 @@ def _worker_init(**_: Any) -> None:
 
 
 @signals.worker_ready.connect
-def _ready(**_: Any) -> None:
+def _ready(sender: Any = None, **_: Any) -> None:
     settings = get_settings()
+    # Recover at once what a crashed predecessor left behind, instead of
+    # waiting for beat's next tick.
+    publish(TaskName.SWEEP)
     log.info(
         "worker.ready",
         provider=settings.llm_provider,

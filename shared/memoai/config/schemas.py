@@ -401,6 +401,8 @@ class QueueSettings(Strict):
     embedded_polling_interval: PosFloat = 0.05
     sweep_unpublished_after: PosFloat = 5
     sweep_queued_after: PosFloat = 300
+    lease_seconds: Annotated[float, Field(ge=3)] = 30
+    sweep_interval: Annotated[float, Field(ge=1)] = 15
 
     @model_validator(mode="after")
     def _queue_limits(self) -> QueueSettings:
@@ -535,6 +537,8 @@ class LlmPerformance(Strict):
     rate_limit_per_minute: PosInt = 100
     batch_processing: bool = False
     response_streaming: bool = True
+    circuit_breaker_threshold: PosInt = 5
+    circuit_breaker_cooldown: PosFloat = 30
 
 
 class Fallback(Strict):

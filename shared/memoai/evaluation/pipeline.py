@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 
 from memoai import metrics
 from memoai.appsettings import debug_enabled
@@ -21,16 +23,18 @@ from memoai.evaluation import repository as repo
 from memoai.evaluation.draft import DraftInvalid, EvaluationDraft, output_schema, parse_draft
 from memoai.evaluation.grounding import Locator
 from memoai.evaluation.language import detect_language
+from memoai.evaluation.leases import keeper
 from memoai.evaluation.prompts import PromptRenderError, evaluation_prompt, repair_prompt
 from memoai.evaluation.scoring import rubric_snapshot, weighted_overall
 from memoai.llm.base import LlmError, Message, StructuredRequest, Usage
-from memoai.llm.factory import get_provider
+from memoai.llm.factory import get_fallback_provider, get_provider
 from memoai.llm.offline import OfflineProvider
 from memoai.llm.retry import deadline
 from memoai.logging import scrub_text
 from memoai.models import EvaluationStatus
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # Rough size of a complete evaluation in characters, to turn streamed output
 # into a progress percentage. Only the progress bar depends on it.
@@ -55,6 +59,7 @@ class Outcome:
     raw_prompt: str | None = None
     raw_response: str | None = None
     repaired: bool = False
+    fallback_from: str | None = None
 
 
 class _Progress:
@@ -86,34 +91,65 @@ def process(evaluation_id: str) -> str:
     """Run one evaluation to a final state. Returns what happened (for logs and tests)."""
     settings = get_settings()
     q = settings.backend.queue
-    with session_scope() as db:
-        claimed = repo.claim(db, evaluation_id, lease_seconds=q.task_time_limit + 30)
+    claimed = _with_db_retry(lambda: _claim(evaluation_id, q.lease_seconds))
     if claimed is None:
         log.info("evaluation.skipped", reason="already final or held by another worker")
         return "skipped"
+    with keeper(q.lease_seconds).hold(evaluation_id, claimed.lease_token):
+        return _process_claimed(settings, claimed)
 
+
+def _claim(evaluation_id: str, lease_seconds: float) -> repo.Claimed | None:
+    with session_scope() as db:
+        return repo.claim(db, evaluation_id, lease_seconds=lease_seconds)
+
+
+def _with_db_retry(fn: Callable[[], T], budget: float = 30.0) -> T:
+    """Retry a short unit of work through a database restart or a lock storm.
+
+    The model's answer is never thrown away because the database blinked:
+    the final write waits for the database instead of failing the evaluation.
+    """
+    deadline = time.monotonic() + budget
+    delay = 0.2
+    while True:
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("evaluation.db_retry", error=type(exc.orig).__name__, wait=delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
+def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
+    evaluation_id = claimed.evaluation_id
     queue_wait = max(0.0, (claimed.started_at - claimed.created_at).total_seconds())
     metrics.QUEUE_WAIT.observe(queue_wait)
     log.info("evaluation.started", attempt=claimed.attempts, queue_wait=round(queue_wait, 3))
     progress = _Progress(evaluation_id, claimed.lease_token)
     started = time.monotonic()
-    timings: dict[str, float] = {"queue_wait": round(queue_wait, 4)}
+    timings: dict[str, Any] = {"queue_wait": round(queue_wait, 4)}
     provider_name: str = settings.llm_provider
     try:
         business = business_config(force_check=True)
         with session_scope(write=False) as db:
             debug = debug_enabled(db)
         language, confidence = detect_language(claimed.text)
-        outcome = _run_provider(settings, business, claimed.text, language, progress, debug)
+        outcome = _run_with_fallback(settings, business, claimed.text, language, progress, debug)
         provider_name = outcome.provider
         timings["llm"] = round(outcome.llm_time, 4)
+        if outcome.fallback_from:
+            timings["fallback_from"] = outcome.fallback_from
         parse_started = time.monotonic()
         values = _result_values(business, claimed.text, language, confidence, outcome, debug)
         timings["parse"] = round(time.monotonic() - parse_started, 4)
     except (LlmError, EvaluationFailed, PromptRenderError) as exc:
         code = getattr(exc, "code", "config_error")
-        message = _user_message(exc)
-        return _fail(claimed, code, message, started, timings, provider_name)
+        if code == "llm_circuit_open":
+            code = "llm_unavailable"
+        return _fail(claimed, code, _user_message(exc), started, timings, provider_name)
     except Exception as exc:
         log.exception("evaluation.crashed")
         return _fail(
@@ -135,9 +171,12 @@ def process(evaluation_id: str) -> str:
         llm_time=round(outcome.llm_time, 4),
         timings=timings,
     )
-    with session_scope() as db:
-        written = repo.finish(db, evaluation_id, claimed.lease_token, values)
-    if not written:
+
+    def save() -> bool:
+        with session_scope() as db:
+            return repo.finish(db, evaluation_id, claimed.lease_token, values)
+
+    if not _with_db_retry(save):
         log.warning("evaluation.result_discarded", reason="lease lost to another worker")
         return "discarded"
     if debug:
@@ -170,29 +209,29 @@ def _fail(
     code: str,
     message: str,
     started: float,
-    timings: dict[str, float],
+    timings: dict[str, Any],
     provider: str,
 ) -> str:
-    with session_scope() as db:
-        written = repo.finish(
-            db,
-            claimed.evaluation_id,
-            claimed.lease_token,
-            {
-                "status": EvaluationStatus.FAILED.value,
-                "error_code": code,
-                "error_message": scrub_text(message),
-                "processing_time": round(time.monotonic() - started, 4),
-                "timings": timings,
-            },
-        )
+    values = {
+        "status": EvaluationStatus.FAILED.value,
+        "error_code": code,
+        "error_message": scrub_text(message),
+        "processing_time": round(time.monotonic() - started, 4),
+        "timings": timings,
+    }
+
+    def save() -> bool:
+        with session_scope() as db:
+            return repo.finish(db, claimed.evaluation_id, claimed.lease_token, values)
+
+    written = _with_db_retry(save)
     if written:
         metrics.EVALUATIONS.labels("failed", provider).inc()
     log.warning("evaluation.failed", error_code=code, error=message)
     return "failed"
 
 
-def _run_provider(
+def _run_with_fallback(
     settings: Settings,
     business: BusinessConfig,
     text: str,
@@ -200,7 +239,33 @@ def _run_provider(
     progress: _Progress,
     debug: bool,
 ) -> Outcome:
-    provider = get_provider(settings)
+    primary = get_provider(settings)
+    try:
+        return _run_provider(primary, settings, business, text, language, progress, debug)
+    except LlmError as exc:
+        secondary = get_fallback_provider(settings) if exc.retryable else None
+        if secondary is None:
+            raise
+        log.warning(
+            "evaluation.fallback",
+            primary=getattr(primary, "name", "?"),
+            secondary=getattr(secondary, "name", "?"),
+            error_code=exc.code,
+        )
+        outcome = _run_provider(secondary, settings, business, text, language, progress, debug)
+        outcome.fallback_from = f"{getattr(primary, 'name', '?')}: {exc.code}"
+        return outcome
+
+
+def _run_provider(
+    provider: object,
+    settings: Settings,
+    business: BusinessConfig,
+    text: str,
+    language: str,
+    progress: _Progress,
+    debug: bool,
+) -> Outcome:
     if isinstance(provider, OfflineProvider):
         t0 = time.monotonic()
         draft = parse_draft(provider.evaluate(text, business.rubric, language), business.rubric)

@@ -266,3 +266,23 @@ def set_timings(db: DbSession, evaluation_id: str, timings: dict[str, float]) ->
         .values(timings=timings)
         .execution_options(synchronize_session=False)
     )
+
+
+def requeue_failed(db: DbSession, evaluation_id: str, request_id: str | None) -> bool:
+    result = db.execute(
+        update(Evaluation)
+        .where(Evaluation.id == evaluation_id, Evaluation.status == Q.FAILED.value)
+        .values(
+            status=Q.QUEUED.value,
+            progress_percentage=0,
+            error_code=None,
+            error_message=None,
+            completed_at=None,
+            lease_token=None,
+            lease_expires_at=None,
+            enqueued_at=utcnow(),
+            request_id=request_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]

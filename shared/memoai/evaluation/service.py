@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
-from memoai.errors import NotFound, NotReady, ValidationFailed
+from memoai.errors import Conflict, NotFound, NotReady, ValidationFailed
 from memoai.evaluation import repository as repo
 from memoai.evaluation.language import detect_language
 from memoai.evaluation.schemas import (
@@ -146,6 +146,29 @@ def _status_of(db: DbSession, settings: Settings, evaluation: Evaluation) -> Sta
         error=evaluation.error_message,
         error_code=evaluation.error_code,
     )
+
+
+def retry(
+    db: DbSession,
+    settings: Settings,
+    principal: Principal,
+    evaluation_id: str,
+    request_id: str | None,
+) -> StatusPublic:
+    """Queue a failed evaluation again (same memo, same id)."""
+    evaluation = repo.get_owned(db, principal, evaluation_id)
+    if evaluation is None:
+        raise NotFound("Evaluation not found.", field="evaluation_id")
+    if evaluation.status != EvaluationStatus.FAILED.value:
+        raise Conflict(
+            f"Only a failed evaluation can be retried; this one is {evaluation.status}.",
+            details={"status": evaluation.status},
+        )
+    if not repo.requeue_failed(db, evaluation_id, request_id):
+        raise Conflict("The evaluation changed while retrying; reload its status.")
+    enqueue_after_commit(db, TaskName.EVALUATE, evaluation_id=evaluation_id, request_id=request_id)
+    db.refresh(evaluation)
+    return _status_of(db, settings, evaluation)
 
 
 def result(db: DbSession, principal: Principal, evaluation_id: str) -> EvaluationPublic:

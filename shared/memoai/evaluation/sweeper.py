@@ -1,8 +1,13 @@
 """Find evaluations that no worker will finish on its own and publish them again.
 
-The database is the source of truth: a message lost with a crashed worker, a
-broker outage at submit time or an expired lease all end here. Publishing twice
-is harmless because the task claims the row atomically and skips final ones.
+The database is the source of truth. An evaluation needs publishing again when
+- it was never published (the broker was down at submit time),
+- a worker claimed it and its lease ran out (the worker died), or
+- its message is gone: the broker holds fewer messages than the database has
+  queued evaluations (a dead worker's prefetched messages), or it has waited
+  far longer than any queue should take.
+Publishing twice is harmless: the task claims the row atomically and skips
+evaluations that are final or leased.
 """
 
 from __future__ import annotations
@@ -11,45 +16,73 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 
 from memoai import metrics
 from memoai.config import get_settings
 from memoai.db import session_scope
-from memoai.evaluation import repository as repo
 from memoai.models import Evaluation, EvaluationStatus, utcnow
-from memoai.queue import TaskName, publish
+from memoai.queue import TaskName, broker_depth, publish
 
 log = structlog.get_logger(__name__)
-BATCH = 200
+BATCH = 500
+# A message published this recently may still be on its way to the broker list.
+PUBLISH_GRACE_SECONDS = 10
+
+Q = EvaluationStatus
 
 
 def sweep() -> dict[str, Any]:
-    q = get_settings().backend.queue
+    settings = get_settings()
+    q = settings.backend.queue
     now = utcnow()
+    queued = Evaluation.status == Q.QUEUED.value
     with session_scope(write=False) as db:
-        rows = db.execute(
-            select(Evaluation.id, Evaluation.request_id, Evaluation.status)
+        urgent = db.execute(
+            select(Evaluation.id, Evaluation.request_id)
             .where(
                 or_(
-                    # never published, or the publish failed
-                    (Evaluation.status == EvaluationStatus.QUEUED.value)
+                    queued
                     & Evaluation.enqueued_at.is_(None)
                     & (Evaluation.created_at < now - timedelta(seconds=q.sweep_unpublished_after)),
-                    # published long ago and still waiting: the message may be gone
-                    (Evaluation.status == EvaluationStatus.QUEUED.value)
+                    queued
                     & (Evaluation.enqueued_at < now - timedelta(seconds=q.sweep_queued_after)),
-                    # a worker claimed it and its lease ran out
-                    (Evaluation.status == EvaluationStatus.PROCESSING.value)
-                    & (Evaluation.lease_expires_at < now),
+                    (Evaluation.status == Q.PROCESSING.value) & (Evaluation.lease_expires_at < now),
                 )
             )
             .order_by(Evaluation.created_at)
             .limit(BATCH)
         ).all()
-        metrics.QUEUE_DEPTH.set(repo.queue_depth(db))
+        published_queued = (
+            db.scalar(
+                select(func.count()).where(
+                    queued,
+                    Evaluation.enqueued_at.is_not(None),
+                    Evaluation.enqueued_at < now - timedelta(seconds=PUBLISH_GRACE_SECONDS),
+                )
+            )
+            or 0
+        )
+        metrics.QUEUE_DEPTH.set(db.scalar(select(func.count()).where(queued)) or 0)
+        lost: list[Any] = []
+        depth = broker_depth(settings) if published_queued else 0
+        if depth is not None and published_queued > depth:
+            # Oldest first: those are the ones whose messages a dead worker took.
+            lost = list(
+                db.execute(
+                    select(Evaluation.id, Evaluation.request_id)
+                    .where(
+                        queued,
+                        Evaluation.enqueued_at < now - timedelta(seconds=PUBLISH_GRACE_SECONDS),
+                    )
+                    .order_by(Evaluation.enqueued_at, Evaluation.created_at)
+                    .limit(min(BATCH, published_queued - depth))
+                ).all()
+            )
+
+    rows = {r.id: r for r in [*urgent, *lost]}
     republished: list[str] = []
-    for row in rows:
+    for row in rows.values():
         if publish(TaskName.EVALUATE, evaluation_id=row.id, request_id=row.request_id):
             republished.append(row.id)
         else:
@@ -63,4 +96,4 @@ def sweep() -> dict[str, Any]:
                 .execution_options(synchronize_session=False)
             )
         log.info("sweeper.republished", count=len(republished), ids=republished[:20])
-    return {"found": len(rows), "republished": len(republished)}
+    return {"found": len(rows), "republished": len(republished), "broker_depth": depth}

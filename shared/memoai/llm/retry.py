@@ -12,10 +12,14 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from memoai import metrics
-from memoai.llm.base import LlmError, LlmTimeout
+from memoai.llm.base import LlmCircuitOpen, LlmError, LlmTimeout, LlmUnavailable
+
+if TYPE_CHECKING:
+    from memoai.llm.circuit import CircuitBreaker
+    from memoai.llm.ratelimit import LlmRateLimiter
 
 T = TypeVar("T")
 
@@ -29,6 +33,9 @@ class RetryPolicy:
     attempts: int = 3  # retries after the first try
     base_delay: float = 1.0
     max_delay: float = 20.0
+    breaker: CircuitBreaker | None = None
+    rate_limiter: LlmRateLimiter | None = None
+    rate_key: str = "llm"
 
 
 @contextmanager
@@ -58,12 +65,36 @@ def call_with_retries(
         left = remaining()
         if left is not None and left <= 0:
             raise LlmTimeout("the evaluation ran out of time waiting for the model")
+        if policy.breaker is not None:
+            try:
+                policy.breaker.before_call()
+            except LlmCircuitOpen as exc:
+                # Wait for the breaker (it does not count as an attempt) while the
+                # deadline allows; otherwise fail with the provider's state.
+                metrics.LLM_REQUESTS.labels(provider, model, "circuit_open").inc()
+                wait = exc.retry_after if exc.retry_after is not None else 0.5
+                left = remaining()
+                if left is None or wait >= left:
+                    raise LlmUnavailable(
+                        f"the AI provider is failing repeatedly ({exc.message})",
+                        retry_after=exc.retry_after,
+                    ) from exc
+                sleep(max(0.05, wait))
+                continue
+        if policy.rate_limiter is not None:
+            policy.rate_limiter.acquire(policy.rate_key, remaining, sleep)
         started = time.monotonic()
         try:
             result = fn()
         except LlmError as exc:
             metrics.LLM_REQUESTS.labels(provider, model, exc.code.removeprefix("llm_")).inc()
             metrics.LLM_LATENCY.labels(provider, model).observe(time.monotonic() - started)
+            if policy.breaker is not None:
+                if exc.retryable:
+                    policy.breaker.record_failure()
+                else:
+                    # A bad request or key says nothing about the provider's health.
+                    policy.breaker.record_success()
             if not exc.retryable or attempt >= policy.attempts:
                 raise
             delay = _delay(policy, attempt, exc.retry_after)
@@ -73,6 +104,8 @@ def call_with_retries(
             attempt += 1
             sleep(delay)
             continue
+        if policy.breaker is not None:
+            policy.breaker.record_success()
         metrics.LLM_REQUESTS.labels(provider, model, "ok").inc()
         metrics.LLM_LATENCY.labels(provider, model).observe(time.monotonic() - started)
         return result

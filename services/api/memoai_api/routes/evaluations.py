@@ -52,6 +52,21 @@ def submit(
     return ok(result)
 
 
+@router.post(
+    "/{evaluation_id}/retry",
+    status_code=202,
+    response_model=Envelope[StatusPublic],
+    responses={**ERRORS, 409: {"model": ErrorEnvelope, "description": "Not a failed evaluation"}},
+)
+def retry(
+    evaluation_id: EvaluationId, principal: PrincipalDep, settings: SettingsDep
+) -> Envelope[StatusPublic]:
+    """Queue a failed evaluation again; poll its status as after a submit."""
+    with session_scope() as db:
+        status = service.retry(db, settings, principal, evaluation_id, request_id())
+    return ok(status)
+
+
 @router.get("/{evaluation_id}/status", response_model=Envelope[StatusPublic], responses=ERRORS)
 def get_status(
     evaluation_id: EvaluationId, principal: PrincipalDep, settings: SettingsDep
