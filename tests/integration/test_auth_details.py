@@ -235,3 +235,28 @@ def test_ended_sessions_are_cleaned_up_after_the_retention(app_env: Path) -> Non
     with session_scope(write=False) as db:
         assert db.get(Session, old.session.id) is None
         assert db.get(Session, live.session.id) is not None
+
+
+def test_session_only_mode_issues_opaque_tokens_with_the_same_guarantees(
+    make_client: ClientFactory, app_env: Path
+) -> None:
+    # auth.yaml's mode is a literal in the file: switch it the way an operator would.
+    auth_file = app_env / "config" / "auth.yaml"
+    auth_file.write_text(auth_file.read_text().replace('"jwt_session"', '"session_only"'))
+    with make_client(AUTH_ENABLED="true") as client:
+        response = client.post(
+            "/api/v1/auth/login", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+        )
+        assert response.status_code == 200, response.text
+        token = response.json()["data"]["access_token"]
+        assert token.count(".") == 0 and len(token) >= 40  # not a JWT
+        client.cookies.clear()
+        headers = {"Authorization": f"Bearer {token}"}
+        assert client.get("/api/v1/users", headers=headers).status_code == 200
+        refreshed = client.post("/api/v1/auth/refresh", headers=headers)
+        client.cookies.clear()
+        new = {"Authorization": f"Bearer {refreshed.json()['data']['access_token']}"}
+        assert client.get("/api/v1/users", headers=headers).status_code == 401
+        assert client.get("/api/v1/users", headers=new).status_code == 200
+        assert client.post("/api/v1/auth/logout", headers=new).status_code == 200
+        assert client.get("/api/v1/users", headers=new).status_code == 401

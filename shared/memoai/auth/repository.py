@@ -109,6 +109,7 @@ def add_user_session(
     session_id: str,
     user_id: str,
     jti: str,
+    opaque: bool,
     timeout_seconds: int,
     ip: str | None,
     user_agent: str | None,
@@ -117,7 +118,8 @@ def add_user_session(
     row = Session(
         id=session_id,
         kind="user",
-        token_hash=None,
+        # session_only mode looks the session up by its token's hash.
+        token_hash=jti if opaque else None,
         user_id=user_id,
         current_jti=jti,
         expires_at=now + timedelta(seconds=timeout_seconds),
@@ -147,7 +149,24 @@ def live_user_session(db: DbSession, session_id: str, user_id: str) -> tuple[Ses
     return (row[0], row[1]) if row else None
 
 
-def rotate_jti(db: DbSession, session_id: str, old_jti: str, new_jti: str) -> bool:
+def live_user_session_by_token_hash(db: DbSession, token_hash: str) -> tuple[Session, User] | None:
+    row = db.execute(
+        select(Session, User)
+        .join(User, User.id == Session.user_id)
+        .where(
+            Session.token_hash == token_hash,
+            Session.kind == "user",
+            Session.revoked_at.is_(None),
+            Session.expires_at > utcnow(),
+            User.is_active.is_(True),
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def rotate_jti(
+    db: DbSession, session_id: str, old_jti: str, new_jti: str, *, opaque: bool = False
+) -> bool:
     """Swap the session's current token; False if another refresh got there first."""
     result = db.execute(
         update(Session)
@@ -156,7 +175,11 @@ def rotate_jti(db: DbSession, session_id: str, old_jti: str, new_jti: str) -> bo
             Session.current_jti == old_jti,
             Session.revoked_at.is_(None),
         )
-        .values(current_jti=new_jti, last_activity_at=utcnow())
+        .values(
+            current_jti=new_jti,
+            last_activity_at=utcnow(),
+            **({"token_hash": new_jti} if opaque else {}),
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
@@ -166,7 +189,7 @@ def revoke_session(db: DbSession, session_id: str) -> None:
     db.execute(
         update(Session)
         .where(Session.id == session_id, Session.revoked_at.is_(None))
-        .values(revoked_at=utcnow(), current_jti=None)
+        .values(revoked_at=utcnow(), current_jti=None, token_hash=None)
         .execution_options(synchronize_session=False)
     )
 

@@ -126,12 +126,13 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
         if new_hash:
             user.password_hash = new_hash
         session_id = new_id()
-        token = tokens.issue_access_token(settings, user_id=user.id, session_id=session_id)
+        token = tokens.issue_token(settings, user_id=user.id, session_id=session_id)
         repo.add_user_session(
             db,
             session_id=session_id,
             user_id=user.id,
             jti=token.jti,
+            opaque=token.opaque,
             timeout_seconds=cfg.session.timeout,
             ip=client.ip,
             user_agent=client.user_agent,
@@ -204,14 +205,21 @@ def principal_for_token(
     db: DbSession, settings: Settings, token: str, auth_method: str
 ) -> tuple[Principal, datetime, bool] | None:
     """(principal, session expiry, needs a touch) for a live access token, else None."""
-    claims = tokens.decode_access_token(settings, token)
-    if claims is None:
-        return None
-    found = repo.live_user_session(db, claims.session_id, claims.user_id)
+    if tokens.looks_like_jwt(token):
+        claims = tokens.decode_access_token(settings, token)
+        if claims is None:
+            return None
+        found = repo.live_user_session(db, claims.session_id, claims.user_id)
+        jti = claims.jti
+    else:  # an opaque session_only token (any mode: tokens outlive a mode switch)
+        if not token or len(token) > 256:
+            return None
+        jti = tokens.opaque_hash(token)
+        found = repo.live_user_session_by_token_hash(db, jti)
     if found is None:
         return None
     session, user = found
-    if session.current_jti != claims.jti:
+    if session.current_jti != jti:
         return None  # logged out, or replaced by /auth/refresh
     principal = Principal(
         session_id=session.id,
@@ -219,7 +227,7 @@ def principal_for_token(
         username=user.username,
         is_admin=user.is_admin,
         auth_method=auth_method,
-        token_id=claims.jti,
+        token_id=jti,
     )
     return principal, session.expires_at, needs_touch(session)
 
@@ -244,10 +252,10 @@ def refresh(
     """A new access token for the same session; the presented one stops working."""
     if principal.user_id is None or principal.token_id is None:
         raise Unauthorized("Only a logged-in user's token can be refreshed.", code="login_required")
-    token = tokens.issue_access_token(
-        settings, user_id=principal.user_id, session_id=principal.session_id
-    )
-    if not repo.rotate_jti(db, principal.session_id, principal.token_id, token.jti):
+    token = tokens.issue_token(settings, user_id=principal.user_id, session_id=principal.session_id)
+    if not repo.rotate_jti(
+        db, principal.session_id, principal.token_id, token.jti, opaque=token.opaque
+    ):
         raise Unauthorized("The token was already refreshed or revoked.", code="token_invalid")
     user = repo.user_by_id(db, principal.user_id)
     assert user is not None

@@ -94,8 +94,9 @@ def _load_or_create_secret(path: Path) -> str:
 @dataclass(frozen=True)
 class AccessToken:
     token: str
-    jti: str
+    jti: str  # stored as the session's current_jti; refresh replaces it
     expires_at: datetime
+    opaque: bool = False  # session_only mode: jti is the token's SHA-256, also token_hash
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,26 @@ def issue_access_token(settings: Settings, *, user_id: str, session_id: str) -> 
     }
     token = jwt.encode(payload, signing_key(settings), algorithm=cfg.algorithm)
     return AccessToken(token=token, jti=jti, expires_at=expires.replace(microsecond=0))
+
+
+def issue_token(settings: Settings, *, user_id: str, session_id: str) -> AccessToken:
+    """A JWT in `jwt_session` mode; an opaque random token in `session_only` mode."""
+    if settings.authentication.mode == "session_only":
+        token = secrets.token_urlsafe(32)
+        # The cookie's lifetime; the server-side session still ends after
+        # SESSION_TIMEOUT without a request, or at logout.
+        expires = utcnow() + timedelta(hours=settings.authentication.jwt.expiration_hours)
+        return AccessToken(
+            token=token,
+            jti=opaque_hash(token),
+            expires_at=expires.replace(microsecond=0),
+            opaque=True,
+        )
+    return issue_access_token(settings, user_id=user_id, session_id=session_id)
+
+
+def opaque_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def decode_access_token(settings: Settings, token: str) -> Claims | None:
