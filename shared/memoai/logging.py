@@ -78,6 +78,7 @@ def configure_logging(settings: Settings, service: str) -> None:
     register_secret(settings.llm.provider.api_key)
     register_secret(settings.llm.fallback.secondary_api_key)
     register_secret(settings.authentication.jwt.secret_key)
+    register_secret(settings.authentication.bootstrap_admin.password)
 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
