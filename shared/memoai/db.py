@@ -104,9 +104,19 @@ def _session_factory(write: bool) -> sessionmaker[Session]:
     return factory
 
 
+# SQLite has one writer at a time. Threads of one process queue on this lock
+# (woken at once) instead of polling SQLite's busy handler, whose growing
+# sleeps turned lock contention into seconds of latency under load. Reentrant:
+# an after-commit hook may open a write unit of work of its own.
+_sqlite_write_lock = threading.RLock()
+
+
 @contextmanager
 def session_scope(*, write: bool = True) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
+    serialize = write and get_engine().dialect.name == "sqlite"
+    if serialize:
+        _sqlite_write_lock.acquire()
     session = _session_factory(write)()
     try:
         yield session
@@ -116,6 +126,8 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if serialize:
+            _sqlite_write_lock.release()
 
 
 def dispose_engine() -> None:

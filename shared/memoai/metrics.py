@@ -67,6 +67,9 @@ LOGIN_FAILURES = Counter("memoai_login_failures_total", "Failed login attempts")
 ACCOUNT_LOCKOUTS = Counter(
     "memoai_account_lockouts_total", "Accounts locked after too many failed logins"
 )
+WORKER_UP = Gauge(
+    "memoai_worker_up", "1 once the worker consumes from the queue", multiprocess_mode="max"
+)
 QUEUE_DEPTH = Gauge(
     "memoai_queue_depth", "Evaluations waiting for a worker (queued)", multiprocess_mode="max"
 )

@@ -66,14 +66,19 @@ class FakeState:
             return self.script.popleft() if self.script else "ok"
 
 
+class _Server(ThreadingHTTPServer):
+    # The default listen backlog (5) drops connections when 100 workers call at once.
+    request_queue_size = 512
+    daemon_threads = True
+
+
 class FakeAnthropic:
     """Start with `with FakeAnthropic() as fake:`; `fake.url` goes into LLM_BASE_URL."""
 
     def __init__(self, port: int = 0, latency: float = 0.0) -> None:
         self.state = FakeState(latency=latency)
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

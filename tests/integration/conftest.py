@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+
 from memoai.config import reset_config_cache
 from memoai.db import dispose_engine, get_engine
 from memoai.llm.factory import reset_providers

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from memoai.db import session_scope
-from memoai.models import Evaluation, Submission
 from sqlalchemy import func, select
 
+from memoai.db import session_scope
+from memoai.models import Evaluation, Submission
 from tests.integration.conftest import new_session
 
 pytestmark = pytest.mark.integration

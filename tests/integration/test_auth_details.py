@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
 from memoai.auth import repository as auth_repo
 from memoai.config import ConfigError, load_settings
 from memoai.db import session_scope
 from memoai.errors import ValidationFailed
 from memoai.models import Session, User, utcnow
 from memoai.sessions import service as sessions
-from sqlalchemy import func, select
-
 from tests.integration.conftest import reset_process_state
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO, USER_PASSWORD
 

@@ -222,3 +222,27 @@ def test_no_evaluation_is_left_in_processing(stack: Stack) -> None:
     engine.dispose()
     assert set(states) <= {"completed", "failed"}, states
     assert states.get("completed", 0) > 0
+
+
+TRICKY = (
+    "SUBJECT: Financiación de 546.000 € para el cribado 🚀 de retinopatía\r\n\r\n"
+    "We request approval today. Costs are rising every quarter.\r\n"
+    "Costs are rising every quarter. The “pilot” saved 12% — see annex.\r\n"
+    "Ünïcödé text with emoji 😀 and accents should never shift offsets.\r\n"
+)
+
+
+def test_offsets_hold_for_unicode_crlf_and_repeated_sentences(
+    stack: Stack, session: str, fake: FakeAnthropic
+) -> None:
+    text = TRICKY + f"Ref {time.monotonic_ns()}."
+    status, eid = _evaluate(stack, session, text)
+    assert status["status"] == "completed", status
+    result = stack.result(session, eid)
+    assert result["text_content"] == text  # stored verbatim, CRLF included
+    segments = result["segment_feedback"]
+    assert segments
+    for seg in segments:
+        assert text[seg["start"] : seg["end"]] == seg["segment"]
+    repeated = [s for s in segments if s["segment"] == "Costs are rising every quarter."]
+    assert len({s["start"] for s in repeated}) == len(repeated)

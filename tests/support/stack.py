@@ -118,9 +118,14 @@ class Stack:
         if name == "web":
             return _get_ok(f"{self.web_url}/health")
         if name == "worker":
-            return "worker.ready" in self.log(name)
+            try:
+                body = httpx.get(self.worker_metrics_url, timeout=1).text
+            except httpx.HTTPError:
+                return False
+            return "memoai_worker_up 1.0" in body
         if name == "beat":
-            return "beat: Starting" in self.log(name)
+            # Beat opens its schedule file once it runs (log levels may hide its banner).
+            return any(self.data_dir.glob("celerybeat-schedule*"))
         return True
 
     def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> int:

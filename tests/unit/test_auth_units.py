@@ -7,6 +7,7 @@ from pathlib import Path
 
 import jwt
 import pytest
+
 from memoai.auth import passwords, policy, tokens
 from memoai.config import Settings, load_settings
 from memoai.config.schemas import PasswordPolicy, UsernamePolicy

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from memoai.config import ConfigError, load_settings
 from memoai.config.interpolate import InterpolationError, env_lookup, interpolate
 from memoai.config.schemas import BUSINESS_FILES, FILE_SCHEMAS, SYSTEM_FILES

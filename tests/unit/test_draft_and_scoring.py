@@ -8,6 +8,7 @@ from typing import Any, get_args
 import anthropic
 import pytest
 from anthropic.types.model_param import ModelParam
+
 from memoai.config import load_settings
 from memoai.config.schemas import ProviderConfig
 from memoai.config.settings import _read_business

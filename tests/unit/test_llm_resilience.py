@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from memoai.llm.base import LlmAuthError, LlmRateLimited, LlmTimeout, LlmUnavailable
 from memoai.llm.circuit import CircuitBreaker
 from memoai.llm.ratelimit import LlmRateLimiter

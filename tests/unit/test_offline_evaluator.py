@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from memoai.config import load_settings
 from memoai.config.settings import _read_business
 from memoai.evaluation.draft import parse_draft

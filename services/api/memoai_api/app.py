@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 import structlog
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
+
 from memoai import __version__
 from memoai.asgi import RequestContextMiddleware
 from memoai.auth import tokens
@@ -17,7 +20,6 @@ from memoai.config import Settings, business_config, get_settings
 from memoai.httpsecurity import SecurityHeadersMiddleware
 from memoai.logging import configure_logging
 from memoai.ratelimit import RateLimiter
-
 from memoai_api import errors, openapi
 from memoai_api.deps import limit_requests_by_ip
 from memoai_api.routes import (
@@ -51,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 hint="set JWT_SECRET_KEY (or JWT_SECRET_KEY_FILE); required in production",
             )
         account_service.ensure_bootstrap_admin(settings)
+        # Sync routes run in this pool. More threads than CPU work available
+        # only adds GIL contention and database-pool waits under load.
+        threads = int(os.environ.get("API_THREADS", settings.backend.workers.thread_count))
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         log.info(
             "api.started",
             version=__version__,

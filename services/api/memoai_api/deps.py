@@ -17,6 +17,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPBearer
+
 from memoai.auth import tokens
 from memoai.auth.service import ClientInfo, principal_for_token
 from memoai.config import Settings, get_settings

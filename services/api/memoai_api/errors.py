@@ -8,10 +8,10 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from memoai.errors import MemoError
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from memoai.errors import MemoError
 from memoai_api.envelope import error_response
 
 log = structlog.get_logger(__name__)

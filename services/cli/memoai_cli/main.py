@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import click
+
 from memoai.config import ConfigError, get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])

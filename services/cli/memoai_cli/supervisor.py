@@ -16,6 +16,7 @@ import time
 from types import FrameType
 
 import click
+
 from memoai.config import get_settings
 
 GRACE_SECONDS = 25

@@ -6,11 +6,12 @@ from typing import Any
 
 import structlog
 from celery import signals
+from prometheus_client import start_http_server
+
 from memoai import metrics
 from memoai.config import get_settings
 from memoai.db import dispose_engine
 from memoai.queue import TaskName, publish
-from prometheus_client import start_http_server
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +44,7 @@ def _ready(sender: Any = None, **_: Any) -> None:
     # Recover at once what a crashed predecessor left behind, instead of
     # waiting for beat's next tick.
     publish(TaskName.SWEEP)
+    metrics.WORKER_UP.set(1)
     log.info(
         "worker.ready",
         provider=settings.llm_provider,

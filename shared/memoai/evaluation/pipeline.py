@@ -70,6 +70,8 @@ class _Progress:
         self.lease_token = lease_token
         self.last_write = 0.0
         self.last_value = 0
+        self.prompt_time = 0.0
+        self.write_time = 0.0
 
     def set(self, percent: int, *, force: bool = False) -> None:
         now = time.monotonic()
@@ -81,6 +83,7 @@ class _Progress:
                 repo.set_progress(db, self.evaluation_id, self.lease_token, percent)
         except Exception as exc:  # noqa: BLE001 - progress is cosmetic; never fail the work
             log.warning("evaluation.progress_write_failed", error=str(exc))
+        self.write_time += time.monotonic() - now
 
     def on_output(self, chars: int) -> None:
         fraction = min(1.0, chars / EXPECTED_OUTPUT_CHARS)
@@ -137,9 +140,13 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
         with session_scope(write=False) as db:
             debug = debug_enabled(db)
         language, confidence = detect_language(claimed.text)
+        timings["prepare"] = round(time.monotonic() - started, 4)
         outcome = _run_with_fallback(settings, business, claimed.text, language, progress, debug)
         provider_name = outcome.provider
         timings["llm"] = round(outcome.llm_time, 4)
+        timings["prompt"] = round(progress.prompt_time, 4)
+        timings["progress_writes"] = round(progress.write_time, 4)
+        timings["provider_total"] = round(time.monotonic() - started - timings["prepare"], 4)
         if outcome.fallback_from:
             timings["fallback_from"] = outcome.fallback_from
         parse_started = time.monotonic()
@@ -278,6 +285,7 @@ def _run_provider(
             raw_response=draft.model_dump_json() if debug else None,
         )
 
+    progress_started = time.monotonic()
     prompt = evaluation_prompt(business, text, language)
     rs = settings.llm.request_settings
     request = StructuredRequest(
@@ -287,9 +295,9 @@ def _run_provider(
         max_tokens=rs.max_tokens,
         temperature=rs.temperature,
     )
-    progress.set(PROGRESS_LLM_START, force=True)
     budget = float(settings.backend.evaluation.timeout_seconds)
     raw_responses: list[str] = []
+    progress.prompt_time = time.monotonic() - progress_started
     with deadline(budget):
         first = provider.generate_structured(request, progress.on_output)  # type: ignore[attr-defined]
         usage, llm_time = first.usage, first.latency

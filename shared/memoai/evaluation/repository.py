@@ -201,7 +201,7 @@ def claim(db: DbSession, evaluation_id: str, lease_seconds: float) -> Claimed | 
             lease_expires_at=now + timedelta(seconds=lease_seconds),
             started_at=now,
             attempts=Evaluation.attempts + 1,
-            progress_percentage=5,
+            progress_percentage=10,
             error_code=None,
             error_message=None,
         )

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+import structlog
+
 from memoai import metrics
 from memoai.llm.base import LlmCircuitOpen, LlmError, LlmTimeout, LlmUnavailable
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from memoai.llm.ratelimit import LlmRateLimiter
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 _deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "llm_deadline", default=None
@@ -96,11 +99,37 @@ def call_with_retries(
                     # A bad request or key says nothing about the provider's health.
                     policy.breaker.record_success()
             if not exc.retryable or attempt >= policy.attempts:
+                log.warning(
+                    "llm.call_failed",
+                    provider=provider,
+                    model=model,
+                    error_code=exc.code,
+                    error=exc.message,
+                    attempt=attempt + 1,
+                )
                 raise
             delay = _delay(policy, attempt, exc.retry_after)
             left = remaining()
             if left is not None and delay >= left:
+                log.warning(
+                    "llm.call_failed",
+                    provider=provider,
+                    model=model,
+                    error_code=exc.code,
+                    error=exc.message,
+                    attempt=attempt + 1,
+                    reason="no time left to retry",
+                )
                 raise  # waiting would pass the deadline: fail now with the real reason
+            log.info(
+                "llm.retrying",
+                provider=provider,
+                model=model,
+                error_code=exc.code,
+                error=exc.message,
+                attempt=attempt + 1,
+                delay=round(delay, 2),
+            )
             attempt += 1
             sleep(delay)
             continue

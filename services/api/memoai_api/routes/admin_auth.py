@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+
 from memoai.auth import repository as repo
 from memoai.auth.schemas import AuthEventPage, AuthEventPublic
 from memoai.db import session_scope
-
 from memoai_api.deps import AdminDep
 from memoai_api.envelope import Envelope, ok
 from memoai_api.routes import API_PREFIX

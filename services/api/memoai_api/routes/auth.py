@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Response
+
 from memoai.auth import service as auth
 from memoai.auth.schemas import LoginRequest, LoginResult, LogoutResult, VerifyResult
 from memoai.db import session_scope
 from memoai.ratelimit import Scope, limited
-
 from memoai_api.deps import (
     ClientDep,
     JsonBody,

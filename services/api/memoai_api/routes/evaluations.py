@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel
+
 from memoai.db import session_scope
 from memoai.evaluation import service
 from memoai.evaluation.schemas import (
@@ -14,8 +16,6 @@ from memoai.evaluation.schemas import (
     StatusPublic,
     SubmitResult,
 )
-from pydantic import BaseModel
-
 from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep, SubmissionLimit
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX

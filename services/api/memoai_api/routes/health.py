@@ -6,6 +6,7 @@ import time
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+
 from memoai import __version__, metrics
 from memoai.config import get_settings
 from memoai.health import readiness

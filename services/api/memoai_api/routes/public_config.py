@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from memoai import __version__
-from memoai.config import business_config
 from pydantic import BaseModel
 
+from memoai import __version__
+from memoai.config import business_config
 from memoai_api.deps import SettingsDep
 from memoai_api.envelope import Envelope, ok
 from memoai_api.routes import API_PREFIX

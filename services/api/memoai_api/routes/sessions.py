@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from memoai.db import session_scope
-from memoai.sessions import service as sessions
 from pydantic import BaseModel, Field
 
+from memoai.db import session_scope
+from memoai.sessions import service as sessions
 from memoai_api.deps import ClientDep, SettingsDep, csrf_enabled, session_token, set_csrf_cookie
 from memoai_api.envelope import Envelope, ok
 from memoai_api.routes import API_PREFIX

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
-from memoai.auth import users
-from memoai.auth.schemas import PasswordChange, UserCreate, UserDetail, UserPage, UserUpdate
 from pydantic import BaseModel
 
+from memoai.auth import users
+from memoai.auth.schemas import PasswordChange, UserCreate, UserDetail, UserPage, UserUpdate
 from memoai_api.deps import AdminDep, ClientDep, JsonBody, SettingsDep, UserDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX

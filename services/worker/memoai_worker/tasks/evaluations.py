@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+
 from memoai.evaluation import pipeline
 from memoai.queue import TaskName
-
 from memoai_worker.celery_app import app
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import structlog
+
 from memoai.config import get_settings
 from memoai.db import session_scope
 from memoai.evaluation import sweeper
 from memoai.queue import TaskName
 from memoai.sessions import service as sessions
-
 from memoai_worker.celery_app import app
 
 log = structlog.get_logger(__name__)
