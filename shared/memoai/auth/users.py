@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as DbSession
 
 from memoai.auth import passwords, policy
 from memoai.auth import repository as repo
@@ -216,7 +217,7 @@ def ensure_bootstrap_admin(settings: Settings) -> str | None:
 
 
 def _event(
-    db: Any,
+    db: DbSession,
     event_type: str,
     actor: Principal | None,
     user: User | None,

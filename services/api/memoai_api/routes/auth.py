@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from memoai.auth import service as auth
 from memoai.auth.schemas import LoginRequest, LoginResult, LogoutResult, VerifyResult
+from memoai.config import Settings
 from memoai.db import session_scope
 from memoai.ratelimit import Scope, limited
 from memoai_api.deps import (
@@ -32,7 +33,9 @@ UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _login_result(response: Response, settings: Any, success: auth.LoginSuccess) -> LoginResult:
+def _login_result(
+    response: Response, settings: Settings, success: auth.LoginSuccess
+) -> LoginResult:
     set_access_cookie(response, settings, success.token)
     csrf = set_csrf_cookie(response, settings, success.session_id)
     return LoginResult(
