@@ -11,7 +11,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,7 @@ from memoai.auth import repository as auth_repo
 from memoai.config import ConfigError, load_settings
 from memoai.db import session_scope
 from memoai.errors import ValidationFailed
-from memoai.models import Session, User, utcnow
-from memoai.sessions import service as sessions
+from memoai.models import User
 from tests.integration.conftest import reset_process_state
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO, USER_PASSWORD
 
@@ -222,19 +220,6 @@ def test_create_admin_command(app_env: Path) -> None:
     with session_scope(write=False) as db:
         admin = auth_repo.user_by_username(db, "ops-admin")
         assert admin is not None and admin.is_admin
-
-
-def test_ended_sessions_are_cleaned_up_after_the_retention(app_env: Path) -> None:
-    now = utcnow()
-    with session_scope() as db:
-        old = sessions.create_anonymous(db, timeout_seconds=60, ip=None, user_agent=None)
-        live = sessions.create_anonymous(db, timeout_seconds=60, ip=None, user_agent=None)
-        old.session.expires_at = now - timedelta(days=8)
-    with session_scope() as db:
-        assert sessions.cleanup_ended(db, retention_days=7) == 1
-    with session_scope(write=False) as db:
-        assert db.get(Session, old.session.id) is None
-        assert db.get(Session, live.session.id) is not None
 
 
 def test_session_only_mode_issues_opaque_tokens_with_the_same_guarantees(

@@ -23,11 +23,6 @@ app.conf.beat_schedule = {
         "schedule": timedelta(seconds=settings.backend.queue.sweep_interval),
         "options": {"expires": settings.backend.queue.sweep_interval},
     },
-    "cleanup-ended-sessions": {
-        "task": TaskName.CLEANUP.value,
-        "schedule": timedelta(hours=1),
-        "options": {"expires": 3000},
-    },
 }
 app.conf.beat_schedule_filename = str(settings.runtime.data_dir / "celerybeat-schedule")
 

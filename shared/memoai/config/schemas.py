@@ -211,8 +211,6 @@ class SessionConfig(Strict):
     secure_cookies: bool = False
     csrf_protection: bool = True
     cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] = "memoai_session"
-    # Expired or revoked session rows are deleted this long after they ended.
-    retention_days: PosInt = 7
 
 
 class AuthSecurity(Strict):

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import Session, utcnow
@@ -71,18 +71,3 @@ def touch(db: DbSession, session_id: str, timeout_seconds: int) -> None:
 
 def expires_at(row: Session) -> datetime:
     return row.expires_at
-
-
-def cleanup_ended(db: DbSession, retention_days: int) -> int:
-    """Delete sessions that expired or were revoked more than `retention_days` ago.
-
-    Their evaluations stay (the owner column becomes NULL); a logged-in user's
-    evaluations stay theirs through user_id.
-    """
-    older_than = utcnow() - timedelta(days=retention_days)
-    result = db.execute(
-        delete(Session)
-        .where(or_(Session.expires_at < older_than, Session.revoked_at < older_than))
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
