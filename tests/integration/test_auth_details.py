@@ -245,3 +245,24 @@ def test_session_only_mode_issues_opaque_tokens_with_the_same_guarantees(
         assert client.get("/api/v1/users", headers=new).status_code == 200
         assert client.post("/api/v1/auth/logout", headers=new).status_code == 200
         assert client.get("/api/v1/users", headers=new).status_code == 401
+
+
+def test_the_database_refuses_usernames_that_differ_only_in_case(app_env: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from memoai.db import get_engine
+    from memoai.migrate import current_revision, downgrade, upgrade
+
+    with session_scope() as db:
+        db.add(User(username="Zed", password_hash="x"))
+    with pytest.raises(IntegrityError), session_scope() as db:
+        db.add(User(username="zED", password_hash="x"))
+    # The migration goes down and up again cleanly.
+    engine = get_engine()
+    downgrade(engine, "0001")
+    with session_scope() as db:
+        db.add(User(username="zed", password_hash="x"))
+        db.flush()
+        db.rollback()
+    upgrade(engine)
+    assert current_revision(engine) == "0002_users_lower"
