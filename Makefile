@@ -6,13 +6,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: help install run test test-unit test-integration lint format migrate bench clean
+.PHONY: help install run test test-unit test-integration test-ops lint format migrate \
+	bench bench-load bench-pdf clean up up-prod down alert-rules dashboards
 
 help:
 	@echo "make run    - install, migrate and start api, worker, beat and web (Ctrl-C stops all)"
 	@echo "make test   - install and run the whole test suite"
 	@echo "make lint   - ruff, mypy and import contracts"
 	@echo "make bench  - load benchmark (figures to stdout and bench/results)"
+	@echo "make up     - development stack in Docker (infra/compose/docker-compose.yml)"
+	@echo "make up-prod - production stack in Docker (secrets, certificate, then compose up)"
+	@echo "make down   - stop either Docker stack (volumes are kept)"
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,8 +52,44 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: install
+test-ops: install
+	$(BIN)/python -m pytest tests/ops
+
+# ---------------------------------------------------------------- containers
+COMPOSE ?= docker compose
+DEV_COMPOSE := $(COMPOSE) -f infra/compose/docker-compose.yml
+PROD_COMPOSE := $(COMPOSE) -f infra/compose/docker-compose.prod.yml
+
+up:
+	$(DEV_COMPOSE) up --build
+
+up-prod:
+	infra/compose/init-secrets.sh
+	infra/nginx/gen-cert.sh
+	$(PROD_COMPOSE) up -d --build --wait
+
+down:
+	-$(DEV_COMPOSE) down --remove-orphans
+	-$(PROD_COMPOSE) down --remove-orphans
+
+# Regenerate after changing config/monitoring.yaml thresholds or the dashboards'
+# generator; the test suite fails while the committed files are stale.
+alert-rules: install
+	env -u ERROR_RATE_THRESHOLD -u RESPONSE_TIME_THRESHOLD -u QUEUE_BACKLOG_THRESHOLD \
+	  -u LLM_FAILURE_RATE_THRESHOLD -u BACKUP_MAX_AGE_HOURS -u DISK_THRESHOLD \
+	  -u CRITICAL_THRESHOLD CONFIG_DIR=config \
+	  $(BIN)/memoai alert-rules --output infra/prometheus/alerts.yml
+
+dashboards: install
+	$(BIN)/python infra/grafana/generate.py
+
+bench: install bench-load bench-pdf
+
+bench-load: install
 	$(BIN)/python -m bench.load
+
+bench-pdf: install
+	$(BIN)/python -m bench.pdf
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

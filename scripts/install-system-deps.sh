@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the test suite drives for real: Chromium (browser tests),
-# nginx (`nginx -t`), Prometheus (promtool, scraping), poppler (pdftotext).
+# nginx (`nginx -t`), Prometheus (promtool, scraping), poppler (pdftotext),
+# openssl and the PostgreSQL client (operations checks).
 # Installs only what is missing; needs root (CI and dev machines here are root).
 set -euo pipefail
 need=()
@@ -8,6 +9,11 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v nginx >/dev/null 2>&1 || need+=(nginx)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# Operations checks: certificates and htpasswd (openssl), backups and restore
+# on Postgres (pg_dump, pg_restore, psql).
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v pg_restore >/dev/null 2>&1 || need+=(postgresql-client)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi

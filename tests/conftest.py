@@ -31,5 +31,6 @@ def fake(fake_anthropic: FakeAnthropic) -> Iterator[FakeAnthropic]:
     fake_anthropic.reset()
     fake_anthropic.state.latency = 0.0
     fake_anthropic.state.slow_seconds = 5.0
+    fake_anthropic.state.chunk_delay = 0.0
     yield fake_anthropic
     fake_anthropic.reset()

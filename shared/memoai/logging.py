@@ -96,7 +96,10 @@ def configure_logging(settings: Settings, service: str) -> None:
                 }
             )
         )
-    shared += [_add_service(service), _scrub_processor]
+    shared += [_add_service(service)]
+    if cfg.structured.include_request_id:
+        shared.append(_ensure_ids)
+    shared.append(_scrub_processor)
 
     structlog.configure(
         processors=[
@@ -152,6 +155,9 @@ def configure_logging(settings: Settings, service: str) -> None:
             file_handler = logging.handlers.RotatingFileHandler(
                 path, maxBytes=file_cfg.max_size, backupCount=file_cfg.max_files
             )
+        if cfg.retention.compression:
+            file_handler.namer = _gz_name
+            file_handler.rotator = _gz_rotate
         file_handler.setLevel(logging.getLevelName(file_cfg.level))
         file_handler.setFormatter(formatter(cfg.format))
         root.addHandler(file_handler)
@@ -171,6 +177,29 @@ def configure_logging(settings: Settings, service: str) -> None:
     ):
         logging.getLogger(name).setLevel(quiet)
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def _ensure_ids(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Any:
+    # Every line has both keys (null outside a request or an evaluation), so a
+    # log query on them never has to guess whether the field is missing.
+    event.setdefault("request_id", None)
+    event.setdefault("evaluation_id", None)
+    return event
+
+
+def _gz_name(name: str) -> str:
+    return f"{name}.gz"
+
+
+def _gz_rotate(source: str, dest: str) -> None:
+    # Rotated files are compressed once, at rotation; the retention job deletes
+    # them after logging.retention.days.
+    import gzip
+    import shutil
+
+    with open(source, "rb") as src, gzip.open(dest, "wb") as out:
+        shutil.copyfileobj(src, out)
+    Path(source).unlink()
 
 
 def _add_service(service: str) -> Any:

@@ -56,6 +56,7 @@ class FakeState:
     latency: float = 0.0
     slow_seconds: float = 5.0
     retry_after: str = "1"
+    chunk_delay: float = 0.0  # pause between streamed pieces, like a model writing
     script: deque[str] = field(default_factory=deque)
     requests: list[Recorded] = field(default_factory=list)
     seen_systems: set[str] = field(default_factory=set)
@@ -263,6 +264,8 @@ class _Handler(BaseHTTPRequestHandler):
         def event(name: str, data: dict[str, Any]) -> None:
             self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
             self.wfile.flush()
+            if name == "content_block_delta" and self.state.chunk_delay:
+                time.sleep(self.state.chunk_delay)
 
         start = {**message, "content": [], "stop_reason": None}
         start["usage"] = {**message["usage"], "output_tokens": 1}
@@ -405,7 +408,9 @@ def _chat_reply(body: dict[str, Any]) -> str:
     last = _user_text(body).strip().splitlines()[-1:] or [""]
     return (
         "Here is my coaching advice. Start with your recommendation, then support it with "
-        f"your strongest figures. You asked: {last[0][:120]}"
+        "your strongest figures. Put the decision you need and its deadline in the first "
+        "paragraph, quantify the problem against a baseline, and give each risk a concrete "
+        f"mitigation with an owner. You asked: {last[0][:120]}"
     )
 
 

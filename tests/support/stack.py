@@ -160,7 +160,7 @@ class Stack:
     # ------------------------------------------------------------ API helpers
 
     def client(self, **kwargs: Any) -> httpx.Client:
-        return httpx.Client(base_url=f"{self.api_url}/api/v1", timeout=15, **kwargs)
+        return httpx.Client(base_url=f"{self.api_url}/api/v1", **{"timeout": 15, **kwargs})
 
     def new_session(self) -> str:
         with self.client() as c:

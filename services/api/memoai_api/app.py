@@ -12,7 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from memoai import __version__
+from memoai import __version__, state_metrics
 from memoai.asgi import RequestContextMiddleware
 from memoai.auth import tokens
 from memoai.auth import users as account_service
@@ -26,6 +26,8 @@ from memoai_api.routes import (
     API_PREFIX,
     admin_auth,
     auth,
+    chat,
+    coaching,
     evaluations,
     health,
     public_config,
@@ -39,6 +41,7 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings, "api")
+    state_metrics.install(database=True, backups=False)
     docs = settings.auth.api_documentation.openapi
 
     @asynccontextmanager
@@ -84,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users.router,
         admin_auth.router,
         evaluations.router,
+        coaching.router,
+        chat.router,
         public_config.router,
     ):
         app.include_router(router, dependencies=per_ip)

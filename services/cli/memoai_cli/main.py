@@ -6,6 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -29,6 +30,25 @@ def config_errors(fn: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _use_multiprocess_metrics() -> None:
+    """Point prometheus_client at a fresh multiprocess directory for this process tree.
+
+    Must run before prometheus_client is imported (it picks its value store at
+    import). Files left by an earlier run would add their counts to ours, so an
+    operator-provided directory is emptied first.
+    """
+    import tempfile
+
+    configured = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not configured:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="memoai-metrics-")
+        return
+    directory = Path(configured)
+    directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
 
 
 @click.group()
@@ -121,6 +141,10 @@ def api(host: str | None, port: int | None) -> None:
 
     settings = get_settings()
     workers = settings.backend.workers.process_count
+    if workers > 1:
+        # Each uvicorn worker counts its own requests; whichever one answers a
+        # scrape must serve the sum, so they share a multiprocess directory.
+        _use_multiprocess_metrics()
     uvicorn.run(
         "memoai_api.app:create_app",
         factory=True,
@@ -144,11 +168,9 @@ def worker(celery_args: tuple[str, ...]) -> None:
     """Run a Celery worker; extra arguments go to `celery worker`."""
     settings = get_settings()
     q = settings.backend.queue
-    if q.worker_pool == "prefork" and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if q.worker_pool == "prefork":
         # Forked children each count metrics; the parent serves the sum.
-        import tempfile
-
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="memoai-metrics-")
+        _use_multiprocess_metrics()
     from memoai_worker.celery_app import app
 
     argv = [
@@ -221,6 +243,135 @@ def stack(no_web: bool) -> None:
 
     get_settings()  # validate before starting anything
     sys.exit(run_stack(with_web=not no_web))
+
+
+@cli.command()
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the archive (default database.yaml backup.directory).",
+)
+@config_errors
+def backup(output_dir: Path | None) -> None:
+    """Write a verified, compressed backup of the database and configuration."""
+    from memoai.backup import BackupError, create_backup
+    from memoai.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    try:
+        result = create_backup(settings, directory=output_dir)
+    except BackupError as exc:
+        click.echo(f"Backup failed: {exc}", err=True)
+        sys.exit(1)
+    rows = sum(result.manifest.tables.values())
+    click.echo(
+        f"Backup written and verified: {result.path} ({result.size:,} bytes, "
+        f"{len(result.manifest.tables)} tables, {rows:,} rows, {result.seconds:.1f}s)"
+    )
+    for removed in result.removed:
+        click.echo(f"  rotated out: {removed.name}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--verify-only", is_flag=True, help="Check the archive (and trial-restore it) only.")
+@click.option(
+    "--with-config", is_flag=True, help="Also restore the archive's YAML files into CONFIG_DIR."
+)
+@click.option(
+    "--no-safety-backup",
+    is_flag=True,
+    help="Skip the backup of the current database taken before it is overwritten.",
+)
+@config_errors
+def restore(
+    file: Path, yes: bool, verify_only: bool, with_config: bool, no_safety_backup: bool
+) -> None:
+    """Replace the database with a backup's contents (stop api, worker and beat first)."""
+    from memoai.backup import (
+        BackupError,
+        CorruptBackup,
+        create_backup,
+        engine_of,
+        restore_backup,
+        verify_archive,
+    )
+    from memoai.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    try:
+        if verify_only:
+            manifest = verify_archive(file, settings, trial_restore=True)
+            click.echo(
+                f"{file.name}: OK ({manifest.engine}, revision {manifest.alembic_revision}, "
+                f"{sum(manifest.tables.values()):,} rows, taken {manifest.created_at})"
+            )
+            return
+        # Checked before anything else happens: a damaged file is refused
+        # without a prompt, a safety copy or a single row touched.
+        verify_archive(file, settings, trial_restore=False)
+        target = (
+            "the SQLite database" if engine_of(settings) == "sqlite" else "the Postgres database"
+        )
+        if not yes:
+            click.confirm(
+                f"Replace every row of {target} with the contents of {file.name}?", abort=True
+            )
+        if not no_safety_backup:
+            safety = create_backup(settings, label="prerestore")
+            click.echo(f"Current database saved first: {safety.path}")
+        result = restore_backup(settings, file, with_config=with_config)
+    except CorruptBackup as exc:
+        click.echo(f"Refused: {exc}", err=True)
+        sys.exit(3)
+    except BackupError as exc:
+        click.echo(f"Restore failed: {exc}", err=True)
+        sys.exit(1)
+    manifest = result.manifest
+    click.echo(
+        f"Restored {file.name}: {len(manifest.tables)} tables, "
+        f"{sum(manifest.tables.values()):,} rows, schema revision {manifest.alembic_revision}."
+    )
+    if result.config_written:
+        click.echo(
+            f"Configuration restored ({', '.join(result.config_written)}); previous files kept "
+            f"in {result.config_saved_to}."
+        )
+    click.echo(
+        "Next: `memoai migrate` (a no-op if the schema is current), then start the services."
+    )
+
+
+@cli.command("alert-rules")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here instead of stdout (e.g. infra/prometheus/alerts.yml).",
+)
+@click.option("--check", is_flag=True, help="Exit 1 if --output is not what would be written.")
+@config_errors
+def alert_rules(output: Path | None, check: bool) -> None:
+    """Render the Prometheus alert rules from monitoring.yaml's thresholds."""
+    from memoai.alert_rules import render
+
+    text = render(get_settings().monitoring)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    if check:
+        current = output.read_text(encoding="utf-8") if output.exists() else ""
+        if current != text:
+            click.echo(f"{output} is out of date; run `memoai alert-rules --output {output}`")
+            sys.exit(1)
+        click.echo(f"{output} is up to date.")
+        return
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output}.")
 
 
 def main() -> None:

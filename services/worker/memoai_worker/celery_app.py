@@ -15,15 +15,36 @@ configure_logging(settings, SERVICE)
 app = create_celery(settings, "memoai-worker")
 app.conf.include = [
     "memoai_worker.tasks.evaluations",
+    "memoai_worker.tasks.chat",
     "memoai_worker.tasks.maintenance",
 ]
+# A backup may run for a long time on a big database; it gets its own limit.
+BACKUP_TIME_LIMIT = 3600
+_backup = settings.database.backup
+# Beat asks every few minutes whether a backup is due rather than firing once a
+# day: a beat restart (its schedule file lost, or a deploy at the wrong hour)
+# then never skips a day, and the task itself knows the newest backup's age.
+_backup_check = min(_backup.interval, 900)
+_cleanup_every = settings.backend.file_serving.cleanup_interval
+
 app.conf.beat_schedule = {
     "sweep-stuck-evaluations": {
         "task": TaskName.SWEEP.value,
         "schedule": timedelta(seconds=settings.backend.queue.sweep_interval),
         "options": {"expires": settings.backend.queue.sweep_interval},
     },
+    "retention-cleanup": {
+        "task": TaskName.CLEANUP.value,
+        "schedule": timedelta(seconds=_cleanup_every),
+        "options": {"expires": max(_cleanup_every - 1, 1)},
+    },
 }
+if _backup.enabled:
+    app.conf.beat_schedule["backup-if-due"] = {
+        "task": TaskName.BACKUP.value,
+        "schedule": timedelta(seconds=_backup_check),
+        "options": {"expires": max(_backup_check - 1, 1)},
+    }
 app.conf.beat_schedule_filename = str(settings.runtime.data_dir / "celerybeat-schedule")
 
 from memoai_worker import signals  # noqa: E402,F401  (connects the signal handlers)

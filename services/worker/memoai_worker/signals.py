@@ -8,7 +8,7 @@ import structlog
 from celery import signals
 from prometheus_client import start_http_server
 
-from memoai import metrics
+from memoai import metrics, state_metrics
 from memoai.config import get_settings
 from memoai.db import dispose_engine
 from memoai.queue import TaskName, publish
@@ -34,6 +34,8 @@ def _worker_init(**_: Any) -> None:
     settings = get_settings()
     port = settings.monitoring.metrics.worker_port
     if settings.monitoring.metrics.enabled and port:
+        # Before the server starts: in multiprocess mode its registry is built once.
+        state_metrics.install(database=True, backups=True)
         start_http_server(port, addr=settings.runtime.api_host, registry=metrics.registry())
         log.info("worker.metrics_listening", port=port)
 

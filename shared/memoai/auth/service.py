@@ -94,6 +94,7 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
         return LoginOutcome(error=invalid_credentials(), bad_password=True)
     if found.locked_until is not None and found.locked_until > utcnow():
         # Locked: the password is not even checked, so guessing gains nothing.
+        metrics.LOGIN_FAILURES.labels("locked").inc()
         with session_scope() as db:
             repo.add_event(
                 db,
@@ -119,6 +120,7 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
             _add_failure_event(db, user, username, client, reason)
             return LoginOutcome(error=invalid_credentials(), bad_password=not password_ok)
         if user.locked_until is not None and user.locked_until > utcnow():
+            metrics.LOGIN_FAILURES.labels("locked").inc()
             return LoginOutcome(error=account_locked(settings, user.locked_until))
         if not password_ok:
             return _wrong_password(db, settings, user, client)
@@ -180,10 +182,14 @@ def _wrong_password(
     return LoginOutcome(error=invalid_credentials(), bad_password=True)
 
 
+# Audit reasons → the reason label of memoai_login_failures_total.
+_METRIC_REASON = {"unknown_user": "bad_credentials", "bad_password": "bad_credentials"}
+
+
 def _add_failure_event(
     db: DbSession, user: User | None, username: str, client: ClientInfo, reason: str
 ) -> None:
-    metrics.LOGIN_FAILURES.inc()
+    metrics.LOGIN_FAILURES.labels(_METRIC_REASON.get(reason, reason)).inc()
     repo.add_event(
         db,
         "login_failed",

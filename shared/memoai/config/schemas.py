@@ -498,11 +498,24 @@ class Backup(Strict):
     directory: OptStr = None
 
 
+class Retention(Strict):
+    enabled: bool = True
+    # Expired or revoked sessions are deleted this long after they ended; an
+    # anonymous session's memos, evaluations and chats go with it (no one can
+    # reach them once the session is gone).
+    expired_session_grace_hours: NonNegInt = 24
+    # Per logged-in user, older submissions beyond this many are archived to
+    # JSON and deleted; 0 keeps everything.
+    keep_submissions_per_user: NonNegInt = 1000
+    archive_directory: OptStr = None
+
+
 class Database(Strict):
     connection: Connection = Connection()
     sqlite_settings: SqliteSettings = SqliteSettings()
     performance: DbPerformance = DbPerformance()
     backup: Backup = Backup()
+    retention: Retention = Retention()
 
 
 class DatabaseFile(Strict):
@@ -517,7 +530,7 @@ class ProviderConfig(Strict):
     api_key: OptStr = Field(default=None, repr=False)
     base_url: OptStr = None
     model: Text = "claude-sonnet-5-5"
-    structured_output: Literal["json_schema", "tool"] = "json_schema"
+    structured_output: Literal["json_schema", "tool", "prompt"] = "json_schema"
 
 
 class RequestSettings(Strict):

@@ -60,6 +60,7 @@ class Outcome:
     raw_response: str | None = None
     repaired: bool = False
     fallback_from: str | None = None
+    prompt_time: float = 0.0
 
 
 class _Progress:
@@ -70,7 +71,6 @@ class _Progress:
         self.lease_token = lease_token
         self.last_write = 0.0
         self.last_value = 0
-        self.prompt_time = 0.0
         self.write_time = 0.0
 
     def set(self, percent: int, *, force: bool = False) -> None:
@@ -144,7 +144,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
         outcome = _run_with_fallback(settings, business, claimed.text, language, progress, debug)
         provider_name = outcome.provider
         timings["llm"] = round(outcome.llm_time, 4)
-        timings["prompt"] = round(progress.prompt_time, 4)
+        timings["prompt"] = round(outcome.prompt_time, 4)
         timings["progress_writes"] = round(progress.write_time, 4)
         timings["provider_total"] = round(time.monotonic() - started - timings["prepare"], 4)
         if outcome.fallback_from:
@@ -285,7 +285,7 @@ def _run_provider(
             raw_response=draft.model_dump_json() if debug else None,
         )
 
-    progress_started = time.monotonic()
+    prompt_started = time.monotonic()
     prompt = evaluation_prompt(business, text, language)
     rs = settings.llm.request_settings
     request = StructuredRequest(
@@ -297,7 +297,7 @@ def _run_provider(
     )
     budget = float(settings.backend.evaluation.timeout_seconds)
     raw_responses: list[str] = []
-    progress.prompt_time = time.monotonic() - progress_started
+    prompt_time = time.monotonic() - prompt_started
     with deadline(budget):
         first = provider.generate_structured(request, progress.on_output)  # type: ignore[attr-defined]
         usage, llm_time = first.usage, first.latency
@@ -348,6 +348,7 @@ def _run_provider(
         ),
         raw_response="\n\n----- repair -----\n\n".join(raw_responses) if debug else None,
         repaired=repaired,
+        prompt_time=prompt_time,
     )
 
 

@@ -18,7 +18,6 @@ from typing import Any
 import structlog
 from sqlalchemy import func, or_, select, update
 
-from memoai import metrics
 from memoai.config import get_settings
 from memoai.db import session_scope
 from memoai.models import Evaluation, EvaluationStatus, utcnow
@@ -63,7 +62,6 @@ def sweep() -> dict[str, Any]:
             )
             or 0
         )
-        metrics.QUEUE_DEPTH.set(db.scalar(select(func.count()).where(queued)) or 0)
         lost: list[Any] = []
         depth = broker_depth(settings) if published_queued else 0
         if depth is not None and published_queued > depth:

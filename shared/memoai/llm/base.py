@@ -66,8 +66,9 @@ class StructuredResponse:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    system: str
+    system: str  # static coaching instructions, rubric, frameworks (cacheable)
     messages: list[Message]
+    context: str | None = None  # this memo, its versions and evaluation (cacheable per chat)
     max_tokens: int = 1024
     temperature: float = 0.5
 

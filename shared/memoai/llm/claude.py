@@ -139,12 +139,16 @@ class ClaudeProvider:
     # ------------------------------------------------------------ chat
 
     def chat(self, request: ChatRequest, on_delta: DeltaCallback | None = None) -> ChatResponse:
+        system = [{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}]
+        if request.context:
+            # Second cache breakpoint: the memo stays the same for the whole chat.
+            system.append(
+                {"type": "text", "text": request.context, "cache_control": {"type": "ephemeral"}}
+            )
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_tokens,
-            "system": [
-                {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
-            ],
+            "system": system,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
 

@@ -51,7 +51,19 @@ def build_provider(
             structured_output=llm.provider.structured_output,
             streaming=llm.performance.response_streaming,
         )
-    raise ValueError(f"LLM provider {name!r} is not available in this build")
+    if name == "openai":
+        from memoai.llm.openai_compat import OpenAICompatProvider
+
+        return OpenAICompatProvider(
+            api_key=api_key or llm.provider.api_key,
+            model=model,
+            base_url=llm.provider.base_url,
+            timeout=llm.request_settings.timeout,
+            retry=retry,
+            structured_output=llm.provider.structured_output,
+            streaming=llm.performance.response_streaming,
+        )
+    raise ValueError(f"unknown LLM provider {name!r}")
 
 
 def get_provider(settings: Settings) -> object:

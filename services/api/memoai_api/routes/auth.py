@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
+from memoai import metrics
 from memoai.auth import service as auth
 from memoai.auth.schemas import LoginRequest, LoginResult, LogoutResult, VerifyResult
 from memoai.config import Settings
@@ -69,6 +70,7 @@ def login(
     # address cannot walk through many accounts below each one's lockout.
     gate = limiter.peek(Scope.LOGIN, ip_key, per_ip=True)
     if not gate.allowed:
+        metrics.LOGIN_FAILURES.labels("rate_limited").inc()
         raise limited(gate, "Too many failed logins from this address; try again later.")
     outcome = auth.login(settings, body.username, body.password, client)
     if outcome.bad_password:

@@ -1,0 +1,50 @@
+# syntax=docker/dockerfile:1
+# Memo AI Coach API (`memoai api`).
+# Build from the repository root (the context .dockerignore allows only what
+# the image needs):
+#   docker build -f infra/docker/api.Dockerfile -t memoai-api .
+# The base image is pinned to an exact Python and Debian release; to pin its
+# digest as well, see docs/operations.md ("Images").
+
+FROM python:3.11.14-slim-trixie AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+# Dependencies in their own layer: rebuilt only when the pins change.
+COPY pyproject.toml requirements.lock ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
+ && pip install -c requirements.lock -r /tmp/requirements.txt
+COPY README.md ./
+COPY shared ./shared
+COPY services ./services
+RUN pip install --no-deps .
+
+FROM python:3.11.14-slim-trixie AS runtime
+# No secrets here: keys arrive at run time as Docker secrets (*_FILE variables).
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    APP_ENV=production \
+    DATA_DIR=/data \
+    CONFIG_DIR=/app/config \
+    API_HOST=0.0.0.0 \
+    WEB_HOST=0.0.0.0
+RUN groupadd --gid 1000 memoai \
+ && useradd --uid 1000 --gid 1000 --home-dir /app --no-create-home --shell /usr/sbin/nologin memoai \
+ && mkdir -p /app /data \
+ && chown 1000:1000 /data
+COPY --from=build /opt/venv /opt/venv
+COPY --chmod=0755 infra/docker/healthcheck.py /usr/local/bin/memoai-healthcheck
+# Owned by the app user: the admin configuration editor writes these files, and a
+# named volume mounted here starts as a copy of them.
+COPY --chown=1000:1000 config /app/config
+WORKDIR /app
+USER 1000:1000
+ENV API_PORT=8000
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["memoai-healthcheck", "api"]
+CMD ["memoai", "api"]

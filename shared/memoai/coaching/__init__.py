@@ -1,0 +1,1 @@
+"""Coaching: progress over time, revision comparison, the PDF report and the chat."""

@@ -1,0 +1,237 @@
+"""Chat with the coach about an evaluated memo (API side).
+
+Posting a message stores it with a pending assistant reply and queues the
+reply task after commit; the worker writes the reply (streamed through
+`coaching.stream`). API clients get the full reply in the POST response; the
+web app asks for an immediate 202 and follows the stream instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from sqlalchemy import select
+from sqlalchemy.orm import Session as DbSession
+
+from memoai.db import session_scope
+from memoai.errors import Conflict, NotFound, ValidationFailed
+from memoai.evaluation import repository as repo
+from memoai.identity import Principal
+from memoai.models import ChatMessage, ChatSession, EvaluationStatus
+from memoai.queue import TaskName, enqueue_after_commit
+
+MAX_MESSAGE_LENGTH = 4000
+
+
+class ChatSessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    evaluation_id: Annotated[StrictStr, Field(max_length=64)]
+
+
+class ChatSessionPublic(BaseModel):
+    chat_session_id: str
+    evaluation_id: str
+    created_at: datetime
+    existing: bool = Field(description="True when an earlier chat on this evaluation was reopened")
+
+
+class MessageCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"message_content": "How can I make my ask clearer?"}]},
+    )
+    message_content: Annotated[StrictStr, Field(description="1 to 4,000 characters")]
+
+
+class MessagePublic(BaseModel):
+    id: str
+    role: Literal["user", "assistant"]
+    content: str
+    status: Literal["pending", "streaming", "completed", "failed"]
+    created_at: datetime
+    completed_at: datetime | None
+    error: str | None
+    llm_provider: str | None
+
+
+class MessagePosted(BaseModel):
+    message_id: str
+    assistant_message_id: str
+    assistant_response: str | None = Field(
+        description="The full reply; null when it is still being written (see status)"
+    )
+    status: Literal["pending", "streaming", "completed", "failed"]
+    error: str | None = None
+    stream_url: str
+
+
+class MessageList(BaseModel):
+    chat_session_id: str
+    evaluation_id: str
+    messages: list[MessagePublic]
+
+
+def _public(m: ChatMessage) -> MessagePublic:
+    return MessagePublic(
+        id=m.id,
+        role=m.role,
+        content=m.content,
+        status=m.status,
+        created_at=m.created_at,
+        completed_at=m.completed_at,
+        error=m.error_message,
+        llm_provider=m.llm_provider,
+    )
+
+
+def open_session(
+    db: DbSession, principal: Principal, body: ChatSessionCreate
+) -> tuple[ChatSessionPublic, bool]:
+    """Open (or reopen) the chat on one of the caller's completed evaluations."""
+    evaluation = repo.get_owned(db, principal, body.evaluation_id)
+    if evaluation is None:
+        raise NotFound("Evaluation not found.", field="evaluation_id")
+    if evaluation.status != EvaluationStatus.COMPLETED.value:
+        raise Conflict(
+            "The coach can discuss a memo once its evaluation has completed.",
+            field="evaluation_id",
+            details={"status": evaluation.status},
+        )
+    existing = db.scalars(
+        select(ChatSession)
+        .where(ChatSession.evaluation_id == evaluation.id, principal.owns(ChatSession))
+        .order_by(ChatSession.created_at)
+        .limit(1)
+    ).first()
+    if existing is not None:
+        return (
+            ChatSessionPublic(
+                chat_session_id=existing.id,
+                evaluation_id=evaluation.id,
+                created_at=existing.created_at,
+                existing=True,
+            ),
+            False,
+        )
+    chat = ChatSession(
+        evaluation_id=evaluation.id, session_id=principal.session_id, user_id=principal.user_id
+    )
+    db.add(chat)
+    db.flush()
+    return (
+        ChatSessionPublic(
+            chat_session_id=chat.id,
+            evaluation_id=evaluation.id,
+            created_at=chat.created_at,
+            existing=False,
+        ),
+        True,
+    )
+
+
+def _owned_chat(db: DbSession, principal: Principal, chat_id: str) -> ChatSession:
+    chat = db.scalars(
+        select(ChatSession).where(ChatSession.id == chat_id, principal.owns(ChatSession))
+    ).first()
+    if chat is None:
+        raise NotFound("Chat session not found.", field="chat_session_id")
+    return chat
+
+
+def messages(db: DbSession, principal: Principal, chat_id: str) -> MessageList:
+    chat = _owned_chat(db, principal, chat_id)
+    rows: Sequence[ChatMessage] = db.scalars(
+        select(ChatMessage)
+        .where(ChatMessage.chat_session_id == chat.id)
+        .order_by(ChatMessage.created_at, ChatMessage.role.desc())
+    ).all()
+    return MessageList(
+        chat_session_id=chat.id,
+        evaluation_id=chat.evaluation_id,
+        messages=[_public(m) for m in rows],
+    )
+
+
+def validate_message(text: str) -> str:
+    if "\x00" in text:
+        raise ValidationFailed("The message contains a NUL character.", field="message_content")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationFailed("The message has invalid Unicode.", field="message_content") from exc
+    if not text.strip():
+        raise ValidationFailed("The message is empty.", field="message_content")
+    if len(text) > MAX_MESSAGE_LENGTH:
+        raise ValidationFailed(
+            f"The message is {len(text):,} characters; the limit is {MAX_MESSAGE_LENGTH:,}.",
+            field="message_content",
+        )
+    return text
+
+
+def post_message(
+    db: DbSession,
+    principal: Principal,
+    chat_id: str,
+    body: MessageCreate,
+    request_id: str | None,
+) -> tuple[ChatMessage, ChatMessage]:
+    text = validate_message(body.message_content)
+    chat = _owned_chat(db, principal, chat_id)
+    busy = db.scalars(
+        select(ChatMessage.id).where(
+            ChatMessage.chat_session_id == chat.id,
+            ChatMessage.role == "assistant",
+            ChatMessage.status.in_(("pending", "streaming")),
+        )
+    ).first()
+    if busy is not None:
+        raise Conflict(
+            "The coach is still answering your previous message.",
+            details={"assistant_message_id": busy},
+        )
+    user = ChatMessage(chat_session_id=chat.id, role="user", content=text, request_id=request_id)
+    db.add(user)
+    db.flush()
+    assistant = ChatMessage(
+        chat_session_id=chat.id,
+        role="assistant",
+        content="",
+        status="pending",
+        reply_to_id=user.id,
+        request_id=request_id,
+        # Same timestamp as the question: ordering puts the user's message first.
+        created_at=user.created_at,
+    )
+    db.add(assistant)
+    db.flush()
+    enqueue_after_commit(db, TaskName.CHAT_REPLY, message_id=assistant.id, request_id=request_id)
+    return user, assistant
+
+
+def wait_for_reply(message_id: str, timeout: float) -> ChatMessage:
+    """Poll until the reply is final or the request's time is up."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while True:
+        with session_scope(write=False) as db:
+            message = db.get(ChatMessage, message_id)
+            assert message is not None
+            if message.status in ("completed", "failed") or time.monotonic() >= deadline:
+                db.expunge(message)
+                return message
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.3)
+
+
+def read_reply(principal: Principal, chat_id: str, message_id: str) -> tuple[str, str, str | None]:
+    with session_scope(write=False) as db:
+        chat = _owned_chat(db, principal, chat_id)
+        message = db.get(ChatMessage, message_id)
+        if message is None or message.chat_session_id != chat.id or message.role != "assistant":
+            raise NotFound("Message not found.", field="message_id")
+        return message.status, message.content, message.error_message

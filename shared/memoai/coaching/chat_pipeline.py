@@ -1,0 +1,200 @@
+"""Write the coach's reply (the worker side of the chat).
+
+The coach knows the memo, its earlier versions, the evaluation, the rubric,
+the frameworks and the context template. The static part of the prompt and the
+memo block are sent as two cacheable system blocks; the conversation follows.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+
+from memoai.coaching.offline_coach import reply as offline_reply
+from memoai.coaching.stream import ReplySink
+from memoai.config import BusinessConfig, Settings, business_config, get_settings
+from memoai.db import session_scope
+from memoai.evaluation.language import language_name
+from memoai.evaluation.prompts import new_boundary, render
+from memoai.llm.base import ChatRequest, LlmError, Message
+from memoai.llm.factory import get_provider
+from memoai.llm.offline import OfflineProvider
+from memoai.llm.retry import deadline
+from memoai.logging import scrub_text
+from memoai.models import ChatMessage, ChatSession, Evaluation, Submission, utcnow
+
+log = structlog.get_logger(__name__)
+HISTORY_LIMIT = 20
+EARLIER_VERSION_CHARS = 4000
+
+
+def process_reply(message_id: str) -> str:
+    settings = get_settings()
+    with session_scope() as db:
+        claimed = db.execute(
+            update(ChatMessage)
+            .where(ChatMessage.id == message_id, ChatMessage.status == "pending")
+            .values(status="streaming")
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    if claimed != 1:
+        log.info("chat.skipped", reason="already answered or in progress")
+        return "skipped"
+    sink = ReplySink(settings, message_id)
+    started = time.monotonic()
+    try:
+        with session_scope(write=False) as db:
+            context = _load(db, message_id)
+        business = business_config(force_check=True)
+        provider = get_provider(settings)
+        if isinstance(provider, OfflineProvider):
+            text = offline_reply(
+                business, context["rubric_scores"], context["question"], context["language"]
+            )
+            for piece in _pieces(text):
+                sink.delta(piece)
+                time.sleep(0.02)  # paced like a model, so the UI streams the same way
+            values: dict[str, Any] = {"llm_provider": "offline", "llm_model": provider.model}
+        else:
+            request = _request(settings, business, context)
+            with deadline(float(settings.backend.evaluation.timeout_seconds)):
+                response = provider.chat(request, on_delta=sink.delta)  # type: ignore[attr-defined]
+            text = response.text
+            values = {
+                "llm_provider": provider.name,  # type: ignore[attr-defined]
+                "llm_model": response.model,
+                "input_tokens": response.usage.input_tokens + response.usage.cache_read_tokens,
+                "output_tokens": response.usage.output_tokens,
+                "cost_usd": response.usage.cost_usd(settings.llm.pricing, response.model),
+            }
+        sink.flush()  # the last pieces go out before the final write, never after it
+        _finish(message_id, {**values, "content": text, "status": "completed"})
+        sink.close("completed")
+        log.info("chat.replied", seconds=round(time.monotonic() - started, 3), chars=len(text))
+        return "completed"
+    except LlmError as exc:
+        error = scrub_text(f"The coach could not answer: {exc.message}")
+    except Exception as exc:
+        log.exception("chat.crashed")
+        error = f"The coach could not answer ({type(exc).__name__}). Please try again."
+    sink.flush()
+    _finish(message_id, {"status": "failed", "error_message": error, "content": sink.text})
+    sink.close("failed")
+    log.warning("chat.failed", error=error)
+    return "failed"
+
+
+def _finish(message_id: str, values: dict[str, Any]) -> None:
+    with session_scope() as db:
+        db.execute(
+            update(ChatMessage)
+            .where(ChatMessage.id == message_id)
+            .values(**values, completed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _pieces(text: str, size: int = 24) -> list[str]:
+    pieces, current = [], ""
+    for word in text.split(" "):
+        current += word + " "
+        if len(current) >= size:
+            pieces.append(current)
+            current = ""
+    if current:
+        pieces.append(current)
+    if pieces:
+        pieces[-1] = pieces[-1].rstrip(" ")
+    return pieces
+
+
+def _load(db: Any, message_id: str) -> dict[str, Any]:
+    message = db.get(ChatMessage, message_id)
+    chat = db.get(ChatSession, message.chat_session_id)
+    evaluation = db.get(Evaluation, chat.evaluation_id)
+    submission = db.get(Submission, evaluation.submission_id)
+    earlier = db.scalars(
+        select(Submission)
+        .where(
+            Submission.lineage_id == submission.lineage_id,
+            Submission.version_number < submission.version_number,
+        )
+        .order_by(Submission.version_number)
+    ).all()
+    history = db.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.chat_session_id == chat.id,
+            ChatMessage.id != message.id,
+            ChatMessage.status == "completed",
+        )
+        .order_by(ChatMessage.created_at.desc(), ChatMessage.role)
+        .limit(HISTORY_LIMIT)
+    ).all()
+    turns = [Message(m.role, m.content) for m in reversed(history) if m.content.strip()]
+    question = turns[-1].content if turns and turns[-1].role == "user" else ""
+    return {
+        "memo": submission.text_content,
+        "version": submission.version_number,
+        "earlier": [(s.version_number, s.text_content) for s in earlier],
+        "evaluation": evaluation,
+        "rubric_scores": evaluation.rubric_scores or {},
+        "language": evaluation.language or submission.language or "en",
+        "turns": turns,
+        "question": question,
+    }
+
+
+def _request(settings: Settings, business: BusinessConfig, context: dict[str, Any]) -> ChatRequest:
+    language = language_name(context["language"])
+    system = render(
+        business.prompt.chat_system,
+        rubric=business.rubric.model_dump(),
+        frameworks=[f.model_dump() for f in business.frameworks],
+        context=business.context.model_dump(),
+        language=language,
+    ).strip()
+    evaluation: Evaluation = context["evaluation"]
+    boundary = new_boundary()
+    lines = [
+        f"The writer's memo (version {context['version']}) is between the boundary lines.",
+        boundary,
+        context["memo"],
+        boundary,
+    ]
+    for version, text in context["earlier"]:
+        lines += [f"Earlier version {version}:", boundary, text[:EARLIER_VERSION_CHARS], boundary]
+    lines.append(f"Evaluation of version {context['version']}: overall {evaluation.overall_score}.")
+    for name, item in (evaluation.rubric_scores or {}).items():
+        lines.append(f"- {name}: {item['score']} - {item['justification']}")
+    lines.append("Strengths: " + "; ".join(evaluation.strengths or []))
+    lines.append("Opportunities: " + "; ".join(evaluation.opportunities or []))
+    for seg in evaluation.segment_feedback or []:
+        lines.append(
+            f'Comment on "{seg["segment"]}": {seg["comment"]} '
+            f"Questions: {' '.join(seg['questions'])}"
+        )
+    rs = settings.llm.request_settings
+    return ChatRequest(
+        system=system,
+        context="\n".join(lines),
+        messages=_alternating(context["turns"]),
+        max_tokens=rs.chat_max_tokens,
+        temperature=rs.chat_temperature,
+    )
+
+
+def _alternating(turns: list[Message]) -> list[Message]:
+    """The Messages API wants user/assistant turns alternating, starting with the user."""
+    merged: list[Message] = []
+    for turn in turns:
+        if merged and merged[-1].role == turn.role:
+            merged[-1] = Message(turn.role, merged[-1].content + "\n\n" + turn.content)
+        else:
+            merged.append(turn)
+    while merged and merged[0].role != "user":
+        merged.pop(0)
+    return merged

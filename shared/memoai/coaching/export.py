@@ -1,0 +1,67 @@
+"""Build (or reuse) the PDF report of an evaluation in the temporary directory.
+
+Files are named by evaluation and by a key of everything the report shows, so
+a new evaluation (which changes the progress chart) yields a new file; the
+retention job removes files older than `file_serving.retention_hours`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy.orm import Session as DbSession
+
+from memoai.coaching import progress as progress_service
+from memoai.coaching.report import build_pdf
+from memoai.coaching.revisions import compare
+from memoai.config import Settings
+from memoai.errors import Conflict, NotFound, NotReady
+from memoai.evaluation import repository as repo
+from memoai.evaluation.service import to_public
+from memoai.identity import Principal
+from memoai.models import EvaluationStatus
+
+
+def report_path(
+    db: DbSession, settings: Settings, principal: Principal, evaluation_id: str
+) -> Path:
+    found = repo.get_owned_with_submission(db, principal, evaluation_id)
+    if found is None:
+        raise NotFound("Evaluation not found.", field="evaluation_id")
+    evaluation, submission = found
+    if evaluation.status == EvaluationStatus.FAILED.value:
+        raise Conflict("This evaluation failed; there is no result to export.")
+    if evaluation.status != EvaluationStatus.COMPLETED.value:
+        raise NotReady("The evaluation is not finished yet.", headers={"Retry-After": "1"})
+    public = to_public(evaluation, submission)
+    try:
+        comparison = compare(db, principal, evaluation_id)
+    except NotFound:
+        comparison = None
+    history = progress_service.progress(db, settings, principal, "all")
+    key = hashlib.sha256(
+        "|".join(
+            [
+                evaluation.id,
+                str(evaluation.completed_at),
+                comparison.previous_evaluation_id if comparison else "",
+                str(history.evaluations),
+                str(history.overall_trends[-1].completed_at if history.overall_trends else ""),
+            ]
+        ).encode()
+    ).hexdigest()[:16]
+    directory = settings.temp_dir / "reports"
+    path = directory / f"{evaluation.id}-{key}.pdf"
+    if path.exists():
+        return path
+    directory.mkdir(parents=True, exist_ok=True)
+    data = build_pdf(public, comparison, history)
+    # Write then rename: a concurrent download never sees half a file.
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".part")
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, path)
+    return path
