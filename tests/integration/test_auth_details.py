@@ -266,3 +266,15 @@ def test_the_database_refuses_usernames_that_differ_only_in_case(app_env: Path) 
         db.rollback()
     upgrade(engine)
     assert current_revision(engine) == "0002_users_lower"
+
+
+def test_chat_messages_per_hour_are_limited(make_client: ClientFactory) -> None:
+    with make_client(CHAT_MESSAGES_PER_HOUR="2") as client:
+        headers = {"X-Session-ID": client.post("/api/v1/sessions").json()["data"]["session_id"]}
+        client.cookies.clear()
+        url = "/api/v1/chat/sessions/no-such-chat/messages"
+        codes = [
+            client.post(url, json={"message_content": "Hi"}, headers=headers).status_code
+            for _ in range(3)
+        ]
+        assert codes == [404, 404, 429]  # counted before the chat is looked up

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import jwt
@@ -322,52 +323,108 @@ ATTACK_STRINGS = [
     "javascript:alert(1)",
     "{{7*7}} ${7*7} <%= 7*7 %>",
     "%00%27%22 \\u0000 \\' \\\"",
+    "nul \x00 byte",
 ]
+
+
+def _id_routes(attack: str) -> list[tuple[str, str]]:
+    x = quote(attack, safe="")
+    return [
+        ("GET", f"/evaluations/{x}"),
+        ("GET", f"/evaluations/{x}/status"),
+        ("DELETE", f"/evaluations/{x}"),
+        ("POST", f"/evaluations/{x}/retry"),
+        ("GET", f"/evaluations/{x}/comparison"),
+        ("GET", f"/export/pdf/{x}"),
+        ("GET", f"/chat/sessions/{x}/messages"),
+        ("GET", f"/chat/sessions/{x}/messages/{x}/stream"),
+        ("GET", f"/users/{x}"),
+        ("GET", f"/evaluations?status={x}"),
+    ]
+
+
+def _stored_verbatim(c: httpx.Client, headers: dict[str, str], attack: str) -> None:
+    """Memo text and a chat message: stored and returned exactly, as JSON (never HTML)."""
+    text = f"{MEMO}\n\n{attack}\n"
+    submitted = c.post("/evaluations/submit", json={"text_content": text}, headers=headers)
+    assert submitted.status_code == 202, (attack, submitted.text)
+    eid = submitted.json()["data"]["evaluation_id"]
+    wait_final(c, eid, headers)
+    result = c.get(f"/evaluations/{eid}", headers=headers)
+    assert result.json()["data"]["evaluation"]["text_content"] == text
+    assert result.headers["content-type"] == "application/json"
+    assert result.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in result.headers["content-security-policy"]
+    chat = c.post("/chat/sessions", json={"evaluation_id": eid}, headers=headers)
+    assert chat.status_code in (200, 201), chat.text
+    chat_id = chat.json()["data"]["chat_session_id"]
+    posted = c.post(
+        f"/chat/sessions/{chat_id}/messages", json={"message_content": attack}, headers=headers
+    )
+    assert posted.status_code in (201, 202), posted.text
+    history = c.get(f"/chat/sessions/{chat_id}/messages", headers=headers).json()
+    assert attack in [m["content"] for m in history["data"]["messages"]]
+
+
+def _refused_with_nul(c: httpx.Client, headers: dict[str, str], attack: str) -> None:
+    """The contract refuses NUL in memos and chat messages: a 4xx, nothing stored."""
+    before = c.get("/evaluations", headers=headers).json()["data"]["total"]
+    refused = c.post(
+        "/evaluations/submit", json={"text_content": f"{MEMO}{attack}"}, headers=headers
+    )
+    assert refused.status_code == 422, refused.text
+    assert c.get("/evaluations", headers=headers).json()["data"]["total"] == before
 
 
 def test_injection_and_xss_strings_are_stored_verbatim_and_escaped(
     secure: Stack, admin: dict[str, str], alice: dict[str, Any]
 ) -> None:
+    """Every text field: memo text, chat message, ids in paths and bodies, query
+    parameters, username, password, User-Agent. Stored verbatim where stored,
+    a clean 4xx where refused, never a 5xx, always returned as JSON."""
     headers = alice["headers"]
     with secure.client() as c:
         for attack in ATTACK_STRINGS:
-            text = f"{MEMO}\n\n{attack}\n"
-            # memo text: accepted, stored and returned exactly, as JSON (never HTML)
-            submitted = c.post("/evaluations/submit", json={"text_content": text}, headers=headers)
-            assert submitted.status_code == 202, (attack, submitted.text)
-            eid = submitted.json()["data"]["evaluation_id"]
-            wait_final(c, eid, headers)
-            result = c.get(f"/evaluations/{eid}", headers=headers)
-            assert result.json()["data"]["evaluation"]["text_content"] == text
-            assert result.headers["content-type"] == "application/json"
-            assert result.headers["x-content-type-options"] == "nosniff"
-            assert "default-src 'none'" in result.headers["content-security-policy"]
-            # revision reference, path and query: clean 4xx, never 5xx
-            revise = c.post(
-                "/evaluations/submit",
-                json={"text_content": MEMO, "previous_evaluation_id": attack},
-                headers=headers,
-            )
-            assert revise.status_code == 404, revise.text
-            path = c.get(f"/evaluations/{attack.replace('/', '%2F')}/status", headers=headers)
-            assert path.status_code in (404, 422), path.text
-            query = c.get("/evaluations", params={"status": attack}, headers=headers)
-            assert query.status_code == 422
-            # login fields: just a failed login
-            bad = login(secure, attack, attack, **{"User-Agent": attack})
+            has_nul = "\x00" in attack
+            if has_nul:
+                _refused_with_nul(c, headers, attack)
+            else:
+                _stored_verbatim(c, headers, attack)
+            # ids in paths and queries, ids in bodies: a clean 4xx
+            for method, path in _id_routes(attack):
+                response = c.request(method, path, headers=admin)
+                assert 400 <= response.status_code < 500, (attack, method, path, response.text)
+            events = c.get("/admin/auth/events", params={"username": attack}, headers=admin)
+            assert events.status_code in (200, 422), events.text
+            for path, body in (
+                ("/evaluations/submit", {"text_content": MEMO, "previous_evaluation_id": attack}),
+                ("/chat/sessions", {"evaluation_id": attack}),
+            ):
+                response = c.post(path, json=body, headers=headers)
+                assert response.status_code in (404, 422), (attack, path, response.text)
+            # login fields: just a failed login, whatever the User-Agent says
+            agent = attack.replace("\x00", "")  # HTTP cannot carry NUL in a header
+            bad = login(secure, attack, attack, **{"User-Agent": agent})
             assert bad.status_code in (401, 422), bad.text
-            # account fields: the username policy refuses markup, a password may be anything
+            # account fields: the username policy refuses markup; a password may be
+            # anything the database can hold (the policy refuses NUL)
             named = c.post(
                 "/users", json={"username": attack, "password": USER_PASSWORD}, headers=admin
             )
             assert named.status_code == 422, named.text
             password = f"{attack} Aa1-long-enough"
+            if has_nul:
+                weak = c.post(
+                    "/users", json={"username": _name("nul"), "password": password}, headers=admin
+                )
+                assert weak.status_code == 422, weak.text
+                continue
             user = create_user(secure, admin, _name("inj"), password)
             assert login(secure, user["username"], password).status_code == 200
             assert login(secure, user["username"], attack).status_code == 401
         # The audit trail kept the hostile user agent verbatim.
-        agents = {e["user_agent"] for e in _events(secure, admin, ATTACK_STRINGS[0])}
-        assert ATTACK_STRINGS[0] in agents
+        events = _events(secure, admin, ATTACK_STRINGS[0])
+        assert ATTACK_STRINGS[0] in {e["user_agent"] for e in events}
         assert c.get("/users", params={"limit": 200}, headers=admin).json()["data"]["total"] > 1
 
 

@@ -34,7 +34,7 @@ def test_fuzzing_the_openapi_schema_finds_no_5xx_and_no_violations(tmp_path: Pat
     # Auth off, so both an admin token and anonymous sessions are exercised; the
     # admin's token opens every endpoint, the admin ones included.
     with running_stack(
-        tmp_path, "sqlite", services=("api",), **auth_overrides(AUTH_ENABLED="false")
+        tmp_path, "postgres", services=("api",), **auth_overrides(AUTH_ENABLED="false")
     ) as stack:
         admin = bearer(stack, ADMIN_USERNAME, ADMIN_PASSWORD)
         command = [

@@ -292,6 +292,14 @@ def limit_submissions(
     apply_rate_headers(request, response, decision)
 
 
+def limit_chat_messages(
+    request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
+) -> None:
+    """chat_messages_per_hour for the caller, and times ip_multiplier for its address."""
+    decision = limiter.enforce(Scope.CHAT, caller=principal.owner_key, ip=client_ip(request))
+    apply_rate_headers(request, response, decision)
+
+
 def require_json(request: Request) -> None:
     """415 for a body that is not JSON, before any parsing."""
     content_type = request.headers.get("content-type", "")
@@ -305,3 +313,4 @@ def require_json(request: Request) -> None:
 
 JsonBody = Depends(require_json)
 SubmissionLimit = Depends(limit_submissions)
+ChatMessageLimit = Depends(limit_chat_messages)
