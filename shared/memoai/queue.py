@@ -29,6 +29,9 @@ class TaskName(StrEnum):
     CLEANUP = "memoai.cleanup"
     BACKUP = "memoai.backup"
     DELIVER_WEBHOOK = "memoai.deliver_webhook"
+    WEBHOOKS_DUE = "memoai.webhooks_due"
+    BATCH_SUBMIT = "memoai.batch_submit"
+    BATCH_POLL = "memoai.batch_poll"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

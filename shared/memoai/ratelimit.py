@@ -80,9 +80,9 @@ class RateLimiter:
             return base
         return type(base)(base.amount * self.ip_multiplier)
 
-    def hit(self, scope: Scope, key: str, *, per_ip: bool = False) -> Decision:
-        """Count one event for `key` (caller or IP); refused events are not counted."""
-        return self._run(scope, key, per_ip, count=True)
+    def hit(self, scope: Scope, key: str, *, per_ip: bool = False, cost: int = 1) -> Decision:
+        """Count `cost` events for `key` (caller or IP); refused events are not counted."""
+        return self._run(scope, key, per_ip, count=True, cost=cost)
 
     def peek(self, scope: Scope, key: str, *, per_ip: bool = False) -> Decision:
         """Would one more event be allowed? Counts nothing."""
@@ -91,13 +91,16 @@ class RateLimiter:
     def clear(self, scope: Scope, key: str, *, per_ip: bool = False) -> None:
         self._strategy.clear(self.item(scope, per_ip), scope.value, _kind(per_ip), key)
 
-    def _run(self, scope: Scope, key: str, per_ip: bool, *, count: bool) -> Decision:
+    def _run(self, scope: Scope, key: str, per_ip: bool, *, count: bool, cost: int = 1) -> Decision:
         item = self.item(scope, per_ip)
         if not self.enabled:
             return Decision(scope, True, item.amount, item.amount, 0)
         ids = (scope.value, _kind(per_ip), key)
         try:
-            allowed = self._strategy.hit(item, *ids) if count else self._strategy.test(item, *ids)
+            if count:
+                allowed = self._strategy.hit(item, *ids, cost=cost)
+            else:
+                allowed = self._strategy.test(item, *ids, cost=cost)
             stats = self._strategy.get_window_stats(item, *ids)
         except Exception as exc:  # noqa: BLE001 - any storage failure
             # Fail open: an unreachable Redis must not take the API down. Logins
@@ -115,16 +118,18 @@ class RateLimiter:
             self._last_error_log = now
         log.warning("ratelimit.storage_unavailable", backend=self.backend, error=repr(exc))
 
-    def enforce(self, scope: Scope, *, caller: str | None, ip: str | None) -> Decision:
+    def enforce(
+        self, scope: Scope, *, caller: str | None, ip: str | None, cost: int = 1
+    ) -> Decision:
         """Count against the caller's and the IP's limit; raise RateLimited (429) if over.
 
         Returns the tighter of the two decisions, for the X-RateLimit headers.
         """
         decisions: list[Decision] = []
         if ip:
-            decisions.append(self.hit(scope, ip, per_ip=True))
+            decisions.append(self.hit(scope, ip, per_ip=True, cost=cost))
         if caller:
-            decisions.append(self.hit(scope, caller))
+            decisions.append(self.hit(scope, caller, cost=cost))
         if not decisions:
             item = self._items[scope]
             return Decision(scope, True, item.amount, item.amount, 0)

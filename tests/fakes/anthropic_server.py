@@ -57,6 +57,8 @@ class FakeState:
     slow_seconds: float = 5.0
     retry_after: str = "1"
     chunk_delay: float = 0.0  # pause between streamed pieces, like a model writing
+    batch_seconds: float = 0.5  # how long a Message Batch takes to end
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     script: deque[str] = field(default_factory=deque)
     requests: list[Recorded] = field(default_factory=list)
     seen_systems: set[str] = field(default_factory=set)
@@ -131,6 +133,64 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:  # keep test output clean
         return
 
+    def do_GET(self) -> None:
+        parts = self.path.strip("/").split("/")
+        if parts[:3] != ["v1", "messages", "batches"] or len(parts) < 4:
+            self._error(404, "not_found_error", f"no route {self.path}")
+            return
+        with self.state.lock:
+            batch = self.state.batches.get(parts[3])
+        if batch is None:
+            self._error(404, "not_found_error", "no such batch")
+            return
+        ended = time.time() - batch["created"] >= self.state.batch_seconds
+        if len(parts) == 5 and parts[4] == "results":
+            if not ended:
+                self._error(400, "invalid_request_error", "batch still processing")
+                return
+            lines = []
+            for item in batch["requests"]:
+                params = item["params"]
+                lines.append(
+                    json.dumps(
+                        {
+                            "custom_id": item["custom_id"],
+                            "result": {"type": "succeeded", "message": self._answer(params, "ok")},
+                        }
+                    )
+                )
+            data = ("\n".join(lines) + "\n").encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/binary")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        self._json(200, self._batch_object(parts[3], batch, ended))
+
+    def _batch_object(self, batch_id: str, batch: dict[str, Any], ended: bool) -> dict[str, Any]:
+        host = self.headers.get("host", "127.0.0.1")
+        count = len(batch["requests"])
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(batch["created"]))
+        return {
+            "id": batch_id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": {
+                "processing": 0 if ended else count,
+                "succeeded": count if ended else 0,
+                "errored": 0,
+                "canceled": 0,
+                "expired": 0,
+            },
+            "created_at": created,
+            "expires_at": created,
+            "ended_at": created if ended else None,
+            "results_url": f"http://{host}/v1/messages/batches/{batch_id}/results"
+            if ended
+            else None,
+        }
+
     def do_POST(self) -> None:
         length = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(length)
@@ -138,6 +198,24 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw or b"{}")
         except json.JSONDecodeError:
             self._error(400, "invalid_request_error", "body is not JSON")
+            return
+        if self.path.rstrip("/") == "/v1/messages/batches":
+            batch_id = f"msgbatch_{uuid.uuid4().hex[:20]}"
+            with self.state.lock:
+                self.state.batches[batch_id] = {
+                    "requests": body["requests"],
+                    "created": time.time(),
+                }
+                self.state.requests.append(
+                    Recorded(
+                        self.path,
+                        {k.lower(): v for k, v in self.headers.items()},
+                        body,
+                        "batch",
+                        time.time(),
+                    )
+                )
+            self._json(200, self._batch_object(batch_id, self.state.batches[batch_id], False))
             return
         if self.path.rstrip("/") != "/v1/messages":
             self._error(404, "not_found_error", f"no route {self.path}")

@@ -278,3 +278,20 @@ def test_chat_messages_per_hour_are_limited(make_client: ClientFactory) -> None:
             for _ in range(3)
         ]
         assert codes == [404, 404, 429]  # counted before the chat is looked up
+
+
+def test_each_memo_of_a_batch_counts_as_a_submission(make_client: ClientFactory) -> None:
+    with make_client(SUBMISSIONS_PER_HOUR="3") as client:
+        headers = {"X-Session-ID": client.post("/api/v1/sessions").json()["data"]["session_id"]}
+        client.cookies.clear()
+        items = [{"text_content": f"{MEMO} ({i})"} for i in range(2)]
+        first = client.post("/api/v1/batches", json={"items": items}, headers=headers)
+        assert first.status_code == 202, first.text
+        assert first.headers["x-ratelimit-remaining"] == "1", dict(first.headers)
+        second = client.post("/api/v1/batches", json={"items": items}, headers=headers)
+        assert second.status_code == 429
+        assert second.json()["errors"][0]["details"]["scope"] == "submissions"
+        one = client.post(
+            "/api/v1/evaluations/submit", json={"text_content": MEMO}, headers=headers
+        )
+        assert one.status_code == 202

@@ -26,6 +26,7 @@ from memoai_api.routes import (
     API_PREFIX,
     admin_auth,
     auth,
+    batches,
     chat,
     coaching,
     evaluations,
@@ -33,6 +34,7 @@ from memoai_api.routes import (
     public_config,
     sessions,
     users,
+    webhooks,
 )
 
 log = structlog.get_logger(__name__)
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         evaluations.router,
         coaching.router,
         chat.router,
+        webhooks.router,
+        batches.router,
         public_config.router,
     ):
         app.include_router(router, dependencies=per_ip)

@@ -288,7 +288,16 @@ def limit_submissions(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> None:
     """submissions_per_hour for the caller, and times ip_multiplier for its address."""
-    decision = limiter.enforce(Scope.SUBMISSIONS, caller=principal.owner_key, ip=client_ip(request))
+    count_submissions(request, response, principal, limiter, 1)
+
+
+def count_submissions(
+    request: Request, response: Response, principal: Principal, limiter: RateLimiter, memos: int
+) -> None:
+    """Count `memos` submissions at once (a batch counts each of its memos)."""
+    decision = limiter.enforce(
+        Scope.SUBMISSIONS, caller=principal.owner_key, ip=client_ip(request), cost=memos
+    )
     apply_rate_headers(request, response, decision)
 
 

@@ -17,6 +17,8 @@ app.conf.include = [
     "memoai_worker.tasks.evaluations",
     "memoai_worker.tasks.chat",
     "memoai_worker.tasks.maintenance",
+    "memoai_worker.tasks.webhooks",
+    "memoai_worker.tasks.batches",
 ]
 # A backup may run for a long time on a big database; it gets its own limit.
 BACKUP_TIME_LIMIT = 3600
@@ -32,6 +34,16 @@ app.conf.beat_schedule = {
         "task": TaskName.SWEEP.value,
         "schedule": timedelta(seconds=settings.backend.queue.sweep_interval),
         "options": {"expires": settings.backend.queue.sweep_interval},
+    },
+    "webhook-retries": {
+        "task": TaskName.WEBHOOKS_DUE.value,
+        "schedule": timedelta(seconds=settings.security.webhooks.retry_interval),
+        "options": {"expires": settings.security.webhooks.retry_interval},
+    },
+    "message-batches": {
+        "task": TaskName.BATCH_POLL.value,
+        "schedule": timedelta(seconds=settings.llm.performance.batch_poll_interval),
+        "options": {"expires": settings.llm.performance.batch_poll_interval},
     },
     "retention-cleanup": {
         "task": TaskName.CLEANUP.value,

@@ -302,11 +302,25 @@ class Headers(Strict):
     referrer_policy: str = "strict-origin-when-cross-origin"
 
 
+class Webhooks(Strict):
+    # Host names, IPs or CIDR ranges that callbacks may reach although they are
+    # loopback, link-local or private (everything else there is refused).
+    allowed_hosts: StrList = []
+    signing_secret: OptStr = Field(default=None, repr=False)
+    timeout: PosFloat = 10
+    max_age_hours: PosFloat = 24
+    backoff_seconds: Annotated[
+        list[PosFloat], BeforeValidator(_parse_list), Field(min_length=1)
+    ] = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400]
+    retry_interval: PosFloat = 10
+
+
 class Security(Strict):
     input_validation: InputValidation = InputValidation()
     rate_limiting: RateLimiting = RateLimiting()
     csrf_protection: CsrfConfig = CsrfConfig()
     headers: Headers = Headers()
+    webhooks: Webhooks = Webhooks()
 
 
 class SecurityFile(Strict):
@@ -550,6 +564,7 @@ class LlmPerformance(Strict):
     response_streaming: bool = True
     circuit_breaker_threshold: PosInt = 5
     circuit_breaker_cooldown: PosFloat = 30
+    batch_poll_interval: PosFloat = 60
 
 
 class Fallback(Strict):

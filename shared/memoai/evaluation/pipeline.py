@@ -26,12 +26,13 @@ from memoai.evaluation.language import detect_language
 from memoai.evaluation.leases import keeper
 from memoai.evaluation.prompts import PromptRenderError, evaluation_prompt, repair_prompt
 from memoai.evaluation.scoring import rubric_snapshot, weighted_overall
-from memoai.llm.base import LlmError, Message, StructuredRequest, Usage
+from memoai.llm.base import LlmError, Message, StructuredRequest, StructuredResponse, Usage
 from memoai.llm.factory import get_fallback_provider, get_provider
 from memoai.llm.offline import OfflineProvider
 from memoai.llm.retry import deadline
 from memoai.logging import scrub_text
 from memoai.models import EvaluationStatus
+from memoai.webhooks import delivery as webhook_delivery
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -193,6 +194,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
             repo.set_timings(db, evaluation_id, timings)
     metrics.EVALUATIONS.labels("completed", provider_name).inc()
     metrics.EVALUATION_DURATION.labels(provider_name).observe(processing_time)
+    _notify(evaluation_id)
     log.info(
         "evaluation.completed",
         overall_score=values["overall_score"],
@@ -201,6 +203,14 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
         segments=len(values["segment_feedback"]),
     )
     return "completed"
+
+
+def _notify(evaluation_id: str) -> None:
+    """Queue webhook deliveries; a failure here must not undo a saved result."""
+    try:
+        webhook_delivery.schedule(evaluation_id)
+    except Exception:
+        log.exception("webhook.schedule_failed")
 
 
 def _user_message(exc: Exception) -> str:
@@ -234,6 +244,7 @@ def _fail(
     written = _with_db_retry(save)
     if written:
         metrics.EVALUATIONS.labels("failed", provider).inc()
+        _notify(claimed.evaluation_id)
     log.warning("evaluation.failed", error_code=code, error=message)
     return "failed"
 
@@ -442,3 +453,47 @@ def _result_values(
             scrub_text(outcome.raw_response) if debug and outcome.raw_response else None
         ),
     }
+
+
+def complete_from_batch(
+    evaluation_id: str,
+    lease_token: str,
+    text: str,
+    response: StructuredResponse,
+    provider: str,
+    price_factor: float = 0.5,
+) -> bool:
+    """Save a Message Batches result; False when it must be evaluated on its own.
+
+    An answer that does not validate is not repaired inside a batch (a repair
+    is a conversation): the caller queues that memo for a normal evaluation.
+    """
+    settings = get_settings()
+    business = business_config(force_check=True)
+    try:
+        draft = _parse(response.data, response.parse_error, business)
+    except DraftInvalid as exc:
+        log.info("batch.item_invalid", evaluation_id=evaluation_id, problems=exc.problems[:3])
+        return False
+    language, confidence = detect_language(text)
+    usage = response.usage
+    outcome = Outcome(draft=draft, provider=provider, model=response.model, usage=usage)
+    with session_scope(write=False) as db:
+        debug = debug_enabled(db)
+    values = _result_values(business, text, language, confidence, outcome, debug)
+    # Message Batches are billed at a discount; record what was actually paid.
+    values["cost_usd"] = round(values["cost_usd"] * price_factor, 6)
+    values.update(
+        status=EvaluationStatus.COMPLETED.value, progress_percentage=100, timings={"batch": True}
+    )
+    _record_usage(settings, provider, response.model, usage)
+
+    def save() -> bool:
+        with session_scope() as db:
+            return repo.finish(db, evaluation_id, lease_token, values)
+
+    written = _with_db_retry(save)
+    if written:
+        metrics.EVALUATIONS.labels("completed", provider).inc()
+        _notify(evaluation_id)
+    return written

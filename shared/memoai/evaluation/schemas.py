@@ -43,6 +43,17 @@ class EvaluationSubmit(BaseModel):
             description="Submit as the next version of the memo evaluated here (a revision).",
         ),
     ] = None
+    callback_url: Annotated[
+        StrictStr | None,
+        Field(
+            default=None,
+            max_length=2048,
+            description=(
+                "Optional https URL that receives the signed result when the evaluation "
+                "completes or fails (see the API guide: webhooks)."
+            ),
+        ),
+    ] = None
 
 
 class SubmitResult(BaseModel):

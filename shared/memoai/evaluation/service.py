@@ -9,10 +9,13 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
+from memoai.db import session_scope
 from memoai.errors import Conflict, NotFound, NotReady, ValidationFailed
+from memoai.evaluation import idempotency
 from memoai.evaluation import repository as repo
 from memoai.evaluation.language import detect_language
 from memoai.evaluation.schemas import (
@@ -26,7 +29,7 @@ from memoai.evaluation.schemas import (
 )
 from memoai.evaluation.text import guess_title
 from memoai.identity import Principal
-from memoai.models import Evaluation, EvaluationStatus, Submission, utcnow
+from memoai.models import Evaluation, EvaluationStatus, IdempotencyKey, Submission, utcnow
 from memoai.queue import TaskName, enqueue_after_commit
 
 OFFLINE_NOTICE = (
@@ -56,6 +59,58 @@ def validate_text(text: str, max_length: int) -> str:
     return text
 
 
+def submit_idempotent(
+    settings: Settings,
+    principal: Principal,
+    body: EvaluationSubmit,
+    request_id: str | None,
+    key: str | None,
+) -> tuple[SubmitResult, bool]:
+    """Submit in its own unit of work; with a key, a repeat returns the original.
+
+    Returns the result and whether it is a replay.
+    """
+    if key is None:
+        with session_scope() as db:
+            return submit(db, settings, principal, body, request_id), False
+    idempotency.check_key(key)
+    digest = idempotency.request_hash(body.model_dump(mode="json"))
+    try:
+        with session_scope() as db:
+            found = idempotency.find(db, principal.owner_key, key)
+            if found is not None:
+                return _replay(db, settings, principal, idempotency.replayable(found, digest)), True
+            result = submit(db, settings, principal, body, request_id)
+            idempotency.remember(
+                db, principal.owner_key, key, digest, evaluation_id=result.evaluation_id
+            )
+            return result, False
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as it did.
+        with session_scope(write=False) as db:
+            found = idempotency.find(db, principal.owner_key, key)
+            if found is None:
+                raise
+            return _replay(db, settings, principal, idempotency.replayable(found, digest)), True
+
+
+def _replay(
+    db: DbSession, settings: Settings, principal: Principal, row: IdempotencyKey
+) -> SubmitResult:
+    found = repo.get_owned_with_submission(db, principal, row.evaluation_id or "")
+    if found is None:
+        raise NotFound("The evaluation created with this Idempotency-Key no longer exists.")
+    evaluation, submission = found
+    status = _status_of(db, settings, evaluation)
+    return SubmitResult(
+        evaluation_id=evaluation.id,
+        status=status.status,
+        estimated_completion=status.estimated_completion or utcnow(),
+        submission_id=submission.id,
+        version_number=submission.version_number,
+    )
+
+
 def submit(
     db: DbSession,
     settings: Settings,
@@ -64,6 +119,10 @@ def submit(
     request_id: str | None,
 ) -> SubmitResult:
     text = validate_text(body.text_content, settings.security.input_validation.max_text_length)
+    if body.callback_url:
+        from memoai.webhooks.service import validate_url
+
+        validate_url(settings, body.callback_url, "callback_url")
     previous: Submission | None = None
     if body.previous_evaluation_id:
         found = repo.get_owned_with_submission(db, principal, body.previous_evaluation_id)
@@ -83,7 +142,11 @@ def submit(
         previous=previous,
     )
     evaluation = repo.add_evaluation(
-        db, principal=principal, submission=submission, request_id=request_id
+        db,
+        principal=principal,
+        submission=submission,
+        request_id=request_id,
+        callback_url=body.callback_url,
     )
     # Set optimistically; cleared if the publish after commit fails (see queue.py).
     evaluation.enqueued_at = utcnow()

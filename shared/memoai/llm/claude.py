@@ -10,6 +10,7 @@ but never past the call's deadline, and every attempt is visible to metrics.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -64,6 +65,14 @@ class ClaudeProvider:
     def generate_structured(
         self, request: StructuredRequest, on_progress: ProgressCallback | None = None
     ) -> StructuredResponse:
+        kwargs = self._structured_params(request)
+        started = time.monotonic()
+        message = call_with_retries(
+            lambda: self._send(kwargs, on_progress), self._retry, self.name, self.model
+        )
+        return self._structured_response(message, request, time.monotonic() - started)
+
+    def _structured_params(self, request: StructuredRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_tokens,
@@ -74,8 +83,7 @@ class ClaudeProvider:
             ],
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
-        use_tool = self._structured_output == "tool"
-        if use_tool:
+        if self._structured_output == "tool":
             kwargs["tools"] = [
                 {
                     "name": request.schema_name,
@@ -86,33 +94,70 @@ class ClaudeProvider:
             kwargs["tool_choice"] = {"type": "tool", "name": request.schema_name}
         else:
             kwargs["output_config"] = {"format": {"type": "json_schema", "schema": request.schema}}
+        return kwargs
 
-        started = time.monotonic()
-        message = call_with_retries(
-            lambda: self._send(kwargs, on_progress), self._retry, self.name, self.model
-        )
-        latency = time.monotonic() - started
+    def _structured_response(
+        self, message: Any, request: StructuredRequest, latency: float
+    ) -> StructuredResponse:
         usage = _usage(message)
-        if use_tool:
+        model = message.model or self.model
+        if self._structured_output == "tool":
             for block in message.content:
                 if block.type == "tool_use" and block.name == request.schema_name:
-                    data = block.input
                     return StructuredResponse(
-                        data=data,
-                        text=_dumps(data),
-                        usage=usage,
-                        model=message.model or self.model,
-                        latency=latency,
+                        block.input, _dumps(block.input), usage, model, latency
                     )
-            text = _text_of(message)
             return StructuredResponse(
-                None, text, usage, message.model or self.model, latency, "the tool was not called"
+                None, _text_of(message), usage, model, latency, "the tool was not called"
             )
         text = _text_of(message)
         data, error = extract_json(text)
         if message.stop_reason == "max_tokens" and error:
             error = "the answer was cut off at max_tokens"
-        return StructuredResponse(data, text, usage, message.model or self.model, latency, error)
+        return StructuredResponse(data, text, usage, model, latency, error)
+
+    # ------------------------------------------------------------ message batches
+
+    def create_batch(self, requests: list[tuple[str, StructuredRequest]]) -> str:
+        """Submit evaluations to the Message Batches API (half price, up to 24 h)."""
+        params = [
+            {"custom_id": custom_id, "params": self._structured_params(request)}
+            for custom_id, request in requests
+        ]
+
+        def attempt() -> Any:
+            try:
+                return self._client.messages.batches.create(requests=params)  # type: ignore[arg-type]
+            except anthropic.APIError as exc:
+                raise _map_error(exc) from exc
+
+        batch = call_with_retries(attempt, self._retry, self.name, self.model)
+        return str(batch.id)
+
+    def batch_ended(self, batch_id: str) -> bool:
+        try:
+            batch = self._client.messages.batches.retrieve(batch_id)
+        except anthropic.APIError as exc:
+            raise _map_error(exc) from exc
+        return batch.processing_status == "ended"
+
+    def batch_results(
+        self, batch_id: str, requests: dict[str, StructuredRequest]
+    ) -> Iterator[tuple[str, StructuredResponse | LlmError]]:
+        """Each result by custom_id: a parsed response, or the error it ended with."""
+        try:
+            results = self._client.messages.batches.results(batch_id)
+        except anthropic.APIError as exc:
+            raise _map_error(exc) from exc
+        for item in results:
+            outcome = item.result
+            request = requests.get(item.custom_id)
+            if request is None:
+                continue
+            if outcome.type == "succeeded":
+                yield item.custom_id, self._structured_response(outcome.message, request, 0.0)
+            else:
+                yield item.custom_id, LlmUnavailable(f"the batch request {outcome.type}")
 
     def _send(self, kwargs: dict[str, Any], on_progress: ProgressCallback | None) -> Any:
         try:

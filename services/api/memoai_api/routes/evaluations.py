@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 
 from memoai.db import session_scope
@@ -38,17 +38,31 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     dependencies=[JsonBody, SubmissionLimit],
     responses={
         **ERRORS,
+        409: {"model": ErrorEnvelope, "description": "Idempotency-Key reused with another body"},
         413: {"model": ErrorEnvelope, "description": "Body larger than the limit"},
         415: {"model": ErrorEnvelope, "description": "Body is not JSON"},
         422: {"model": ErrorEnvelope, "description": "Empty, too long or invalid text"},
     },
 )
 def submit(
-    body: EvaluationSubmit, principal: PrincipalDep, settings: SettingsDep
+    body: EvaluationSubmit,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            description="Retry-safe submits: the same key and body return the same evaluation",
+        ),
+    ] = None,
 ) -> Envelope[SubmitResult]:
     """Store a memo and queue its evaluation; poll the status until it completes."""
-    with session_scope() as db:
-        result = service.submit(db, settings, principal, body, request_id())
+    result, replayed = service.submit_idempotent(
+        settings, principal, body, request_id(), idempotency_key
+    )
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return ok(result)
 
 

@@ -1,0 +1,1 @@
+"""Bulk evaluation: batches of memos, individually or through Message Batches."""

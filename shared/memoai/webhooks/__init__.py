@@ -1,0 +1,1 @@
+"""Signed webhooks: callbacks on submit and per-owner endpoints, with retries."""

@@ -1,0 +1,128 @@
+"""No SSRF: webhook URLs may not reach loopback, link-local or private networks.
+
+Checked twice: when the URL is registered (a clear 422) and at connection
+time, where the client resolves the name itself and connects only to an
+address that passed the check, so a DNS answer cannot change between the two
+(DNS rebinding). An admin allow-list (`security.webhooks.allowed_hosts`:
+host names, IPs or CIDR ranges) opens specific internal targets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+from httpcore._backends.sync import SyncBackend
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class UnsafeUrl(ValueError):
+    pass
+
+
+class AllowList:
+    def __init__(self, entries: Iterable[str]) -> None:
+        self.hosts: set[str] = set()
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in entries:
+            entry = entry.strip().lower()
+            if not entry:
+                continue
+            try:
+                self.networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self.hosts.add(entry)
+
+    def allows(self, host: str, address: IPAddress) -> bool:
+        return host.lower() in self.hosts or any(address in net for net in self.networks)
+
+
+def is_public(address: IPAddress) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv4Address) and address in _SHARED)
+    )
+
+
+_SHARED = ipaddress.ip_network("100.64.0.0/10")  # carrier-grade NAT, not public
+
+
+def parse(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise UnsafeUrl("the URL must start with http:// or https://")
+    if not parts.hostname:
+        raise UnsafeUrl("the URL has no host")
+    if parts.username or parts.password:
+        raise UnsafeUrl("credentials in the URL are not allowed")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as exc:
+        raise UnsafeUrl("the URL has an invalid port") from exc
+    return parts.scheme, parts.hostname, port
+
+
+def resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise UnsafeUrl(f"the host {host!r} cannot be resolved") from exc
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+def allowed_addresses(host: str, port: int, allow: AllowList) -> list[IPAddress]:
+    addresses = resolve(host, port)
+    good = [a for a in addresses if is_public(a) or allow.allows(host, a)]
+    if not good or len(good) < len(addresses):
+        # Any internal answer is refused: mixing public and private records is a
+        # classic way around a check that takes the first address.
+        raise UnsafeUrl(
+            f"{host} resolves to a loopback, link-local or private address; an administrator "
+            "must add it to security.webhooks.allowed_hosts"
+        )
+    return good
+
+
+def check_url(url: str, allow: AllowList) -> None:
+    _scheme, host, port = parse(url)
+    allowed_addresses(host, port, allow)
+
+
+class _PinnedBackend(SyncBackend):
+    def __init__(self, allow: AllowList) -> None:
+        self.allow = allow
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        try:
+            addresses = allowed_addresses(host, port, self.allow)
+        except UnsafeUrl as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+        # TLS still verifies the original host name (httpcore passes it as SNI).
+        return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
+
+
+def safe_client(allow: AllowList, timeout: float) -> httpx.Client:
+    transport = httpx.HTTPTransport(retries=0)
+    pool = transport._pool  # the pool httpx built; we swap its network backend
+    pool._network_backend = _PinnedBackend(allow)
+    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
