@@ -14,6 +14,8 @@ from memoai.db import dispose_engine, get_engine
 from memoai.llm.factory import reset_providers
 from memoai.migrate import upgrade
 from memoai.queue import reset_producer
+from tests.fakes.anthropic_server import FakeAnthropic
+from tests.support.stack import BACKENDS, Stack, claude_overrides, running_stack
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -63,3 +65,18 @@ def new_session(client: TestClient) -> dict[str, str]:
     # Header auth only; drop the cookie so each session stays separate.
     client.cookies.clear()
     return {"X-Session-ID": response.json()["data"]["session_id"]}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    fake_anthropic: FakeAnthropic,
+) -> Iterator[Stack]:
+    """api + worker on each back end, with Claude pointed at the fake Messages API.
+
+    Modules that need another stack define their own `stack` fixture.
+    """
+    root = tmp_path_factory.mktemp(f"{request.module.__name__.rsplit('.', 1)[-1]}-{request.param}")
+    with running_stack(root, request.param, **claude_overrides(fake_anthropic.url)) as s:
+        yield s

@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,20 +15,9 @@ import pytest
 
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.support.services import unavailable
-from tests.support.stack import BACKENDS, Stack, claude_overrides, running_stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def stack(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    fake_anthropic: FakeAnthropic,
-) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp(f"coaching-{request.param}")
-    with running_stack(root, request.param, **claude_overrides(fake_anthropic.url)) as s:
-        yield s
 
 
 def _completed(stack: Stack, session: str, text: str, **body: Any) -> str:

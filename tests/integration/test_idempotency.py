@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,20 +13,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.fakes.anthropic_server import FakeAnthropic
-from tests.support.stack import BACKENDS, Stack, claude_overrides, running_stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def stack(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    fake_anthropic: FakeAnthropic,
-) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp(f"idem-{request.param}")
-    with running_stack(root, request.param, **claude_overrides(fake_anthropic.url)) as s:
-        yield s
 
 
 def _expire_key(stack: Stack, key: str) -> None:

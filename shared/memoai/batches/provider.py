@@ -29,6 +29,13 @@ from memoai.queue import TaskName, publish
 log = structlog.get_logger(__name__)
 BATCH_LEASE = timedelta(hours=25)  # longer than the API's 24 h processing window
 Q = EvaluationStatus
+# Back to the queue for a normal evaluation, with the batch's claim removed.
+_RELEASED: dict[str, Any] = {
+    "status": Q.QUEUED.value,
+    "lease_token": None,
+    "lease_expires_at": None,
+    "progress_percentage": 0,
+}
 
 
 def _token(batch_id: str) -> str:
@@ -112,13 +119,7 @@ def _fallback(batch_id: str, reason: str) -> str:
                 Evaluation.status.in_((Q.QUEUED.value, Q.PROCESSING.value)),
                 (Evaluation.lease_token == _token(batch_id)) | Evaluation.lease_token.is_(None),
             )
-            .values(
-                status=Q.QUEUED.value,
-                lease_token=None,
-                lease_expires_at=None,
-                progress_percentage=0,
-                enqueued_at=utcnow(),
-            )
+            .values(**_RELEASED, enqueued_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         db.execute(update(Batch).where(Batch.id == batch_id).values(status="individual"))
@@ -191,13 +192,7 @@ def collect(batch_id: str, provider_batch_id: str, provider: Any) -> None:
             db.execute(
                 update(Evaluation)
                 .where(Evaluation.id.in_(retry), Evaluation.lease_token == token)
-                .values(
-                    status=Q.QUEUED.value,
-                    lease_token=None,
-                    lease_expires_at=None,
-                    progress_percentage=0,
-                    enqueued_at=utcnow(),
-                )
+                .values(**_RELEASED, enqueued_at=utcnow())
                 .execution_options(synchronize_session=False)
             )
         for evaluation_id in retry:

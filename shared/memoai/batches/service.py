@@ -14,11 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
-from memoai.db import session_scope
 from memoai.errors import MemoError, NotFound, ValidationFailed
 from memoai.evaluation import idempotency
 from memoai.evaluation import repository as repo
@@ -189,25 +187,17 @@ def create_idempotent(
     request_id: str | None,
     key: str | None,
 ) -> tuple[BatchCreated, bool]:
-    if key is None:
-        with session_scope() as db:
-            return create(db, settings, principal, body, request_id), False
-    idempotency.check_key(key)
-    digest = idempotency.request_hash(body.model_dump(mode="json"))
-    try:
-        with session_scope() as db:
-            found = idempotency.find(db, principal.owner_key, key)
-            if found is not None:
-                return _replay(db, settings, principal, idempotency.replayable(found, digest)), True
-            created = create(db, settings, principal, body, request_id)
-            idempotency.remember(db, principal.owner_key, key, digest, batch_id=created.batch_id)
-            return created, False
-    except IntegrityError:
-        with session_scope(write=False) as db:
-            found = idempotency.find(db, principal.owner_key, key)
-            if found is None:
-                raise
-            return _replay(db, settings, principal, idempotency.replayable(found, digest)), True
+    def make(db: DbSession) -> tuple[BatchCreated, dict[str, str]]:
+        created = create(db, settings, principal, body, request_id)
+        return created, {"batch_id": created.batch_id}
+
+    return idempotency.run(
+        principal.owner_key,
+        key,
+        body.model_dump(mode="json"),
+        make,
+        lambda db, row: _replay(db, settings, principal, row),
+    )
 
 
 def _replay(db: DbSession, settings: Settings, principal: Principal, row: Any) -> BatchCreated:

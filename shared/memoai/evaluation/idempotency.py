@@ -11,14 +11,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
+from memoai.db import session_scope
 from memoai.errors import Conflict, ValidationFailed
 from memoai.models import IdempotencyKey, utcnow
+
+R = TypeVar("R")
 
 HEADER = "Idempotency-Key"
 TTL = timedelta(hours=24)
@@ -85,3 +90,37 @@ def remember(
         )
     )
     db.flush()
+
+
+def run(
+    owner: str,
+    key: str | None,
+    payload: dict[str, Any],
+    create: Callable[[DbSession], tuple[R, dict[str, str]]],
+    replay: Callable[[DbSession, IdempotencyKey], R],
+) -> tuple[R, bool]:
+    """Create in one unit of work, or replay what this key created before.
+
+    `create` returns its result and the ids to remember (evaluation_id or
+    batch_id). Returns (result, replayed).
+    """
+    if key is None:
+        with session_scope() as db:
+            return create(db)[0], False
+    check_key(key)
+    digest = request_hash(payload)
+    try:
+        with session_scope() as db:
+            found = find(db, owner, key)
+            if found is not None:
+                return replay(db, replayable(found, digest)), True
+            result, ids = create(db)
+            remember(db, owner, key, digest, **ids)
+            return result, False
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer as it did.
+        with session_scope(write=False) as db:
+            found = find(db, owner, key)
+            if found is None:
+                raise
+            return replay(db, replayable(found, digest)), True

@@ -9,11 +9,9 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
-from memoai.db import session_scope
 from memoai.errors import Conflict, NotFound, NotReady, ValidationFailed
 from memoai.evaluation import idempotency
 from memoai.evaluation import repository as repo
@@ -66,32 +64,19 @@ def submit_idempotent(
     request_id: str | None,
     key: str | None,
 ) -> tuple[SubmitResult, bool]:
-    """Submit in its own unit of work; with a key, a repeat returns the original.
+    """Submit in its own unit of work; with a key, a repeat returns the original."""
 
-    Returns the result and whether it is a replay.
-    """
-    if key is None:
-        with session_scope() as db:
-            return submit(db, settings, principal, body, request_id), False
-    idempotency.check_key(key)
-    digest = idempotency.request_hash(body.model_dump(mode="json"))
-    try:
-        with session_scope() as db:
-            found = idempotency.find(db, principal.owner_key, key)
-            if found is not None:
-                return _replay(db, settings, principal, idempotency.replayable(found, digest)), True
-            result = submit(db, settings, principal, body, request_id)
-            idempotency.remember(
-                db, principal.owner_key, key, digest, evaluation_id=result.evaluation_id
-            )
-            return result, False
-    except IntegrityError:
-        # A concurrent request with the same key won the race: answer as it did.
-        with session_scope(write=False) as db:
-            found = idempotency.find(db, principal.owner_key, key)
-            if found is None:
-                raise
-            return _replay(db, settings, principal, idempotency.replayable(found, digest)), True
+    def create(db: DbSession) -> tuple[SubmitResult, dict[str, str]]:
+        result = submit(db, settings, principal, body, request_id)
+        return result, {"evaluation_id": result.evaluation_id}
+
+    return idempotency.run(
+        principal.owner_key,
+        key,
+        body.model_dump(mode="json"),
+        create,
+        lambda db, row: _replay(db, settings, principal, row),
+    )
 
 
 def _replay(
