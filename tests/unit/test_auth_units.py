@@ -143,3 +143,22 @@ def test_logs_never_carry_tokens_passwords_or_csrf_values(tmp_path: Path) -> Non
 def test_storable_rejects_what_a_database_cannot_hold() -> None:
     assert storable("plain ' \" <b>") and not storable("a\x00b") and not storable("\ud800")
     assert make_storable("a\x00b\ud800") == "a\\x00b\\ud800"
+
+
+def test_jwt_secret_and_admin_password_can_come_from_files(tmp_path: Path) -> None:
+    (tmp_path / "jwt").write_text(SECRET + "\n")
+    (tmp_path / "admin").write_text("From-a-file-passw0rd\n")
+    cfg = load_settings(
+        {
+            "CONFIG_DIR": str(REPO / "config"),
+            "DATA_DIR": str(tmp_path / "data"),
+            "JWT_SECRET_KEY_FILE": str(tmp_path / "jwt"),
+            "ADMIN_USERNAME": "root",
+            "ADMIN_PASSWORD_FILE": str(tmp_path / "admin"),
+        }
+    )
+    assert tokens.signing_key(cfg) == SECRET
+    assert cfg.authentication.bootstrap_admin.password == "From-a-file-passw0rd"
+    token = tokens.issue_access_token(cfg, user_id="u", session_id="s").token
+    assert jwt.decode(token, SECRET, ["HS256"], audience="memoai-api")["sub"] == "u"
+    assert not (tmp_path / "data" / "jwt_secret").exists()  # nothing generated
