@@ -15,6 +15,11 @@ class Principal:
     username: str | None = None
     is_admin: bool = False
     auth_method: str = "session"  # session | cookie | bearer | api_token
+    token_id: str | None = None  # the access token's jti (refresh rotates it)
+
+    @property
+    def is_user(self) -> bool:
+        return self.user_id is not None
 
     @property
     def owner_key(self) -> str:

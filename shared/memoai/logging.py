@@ -24,10 +24,10 @@ _SECRET_PATTERNS = [
     re.compile(r"sk-[A-Za-z0-9_\-]{20,}"),
     re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),  # JWT
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{16,}"),
-    re.compile(r"(?i)(password|passwd|secret|api[_-]?key|token)=([^\s&]+)"),
+    re.compile(r"(?i)(password|passwd|secret|api[_-]?key|token|csrf)=([^\s&;]+)"),
 ]
 _SECRET_KEYS = re.compile(
-    r"(?i)(password|passwd|secret|api[_-]?key|authorization|token|cookie|x-session-id)"
+    r"(?i)(password|passwd|secret|api[_-]?key|authorization|token|cookie|x-session-id|csrf)"
 )
 _REDACTED = "[redacted]"
 _extra_secrets: set[str] = set()
@@ -78,6 +78,7 @@ def configure_logging(settings: Settings, service: str) -> None:
     register_secret(settings.llm.provider.api_key)
     register_secret(settings.llm.fallback.secondary_api_key)
     register_secret(settings.authentication.jwt.secret_key)
+    register_secret(settings.authentication.bootstrap_admin.password)
 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,

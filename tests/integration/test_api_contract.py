@@ -236,8 +236,12 @@ def test_session_cookie_is_http_only_and_works(client: TestClient) -> None:
     response = client.post("/api/v1/sessions")
     cookie = response.headers["set-cookie"]
     assert "memoai_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
-    # The cookie alone identifies the session.
-    assert client.post(SUBMIT, json={"text_content": MEMO}).status_code == 202
+    # The cookie alone identifies the session; a write also needs the CSRF token.
+    assert client.post(SUBMIT, json={"text_content": MEMO}).status_code == 403
+    csrf = response.json()["data"]["csrf_token"]
+    assert client.cookies["memoai_csrf_token"] == csrf
+    submitted = client.post(SUBMIT, json={"text_content": MEMO}, headers={"X-CSRF-Token": csrf})
+    assert submitted.status_code == 202
     validity = client.post("/api/v1/sessions/validate").json()["data"]
     assert validity["valid"] is True
 

@@ -32,7 +32,10 @@ _SCRUB = (
     "DATABASE_URL", "REDIS_URL", "LLM_PROVIDER", "LLM_BASE_URL", "LLM_MODEL", "CLAUDE_API_KEY",
     "ANTHROPIC_API_KEY", "APP_ENV", "AUTH_ENABLED", "DEBUG_MODE", "CONFIG_DIR", "DATA_DIR",
     "API_PORT", "WEB_PORT", "API_URL", "WORKER_METRICS_PORT", "JWT_SECRET_KEY",
-    "PROMETHEUS_MULTIPROC_DIR",
+    "PROMETHEUS_MULTIPROC_DIR", "ADMIN_USERNAME", "ADMIN_PASSWORD", "REDIS_KEY_PREFIX",
+    "RATE_LIMIT_PER_MINUTE", "SUBMISSIONS_PER_HOUR", "LOGIN_ATTEMPTS_PER_HOUR",
+    "ADMIN_OPS_PER_HOUR", "CHAT_MESSAGES_PER_HOUR", "RATE_LIMIT_ENABLED", "SECURE_COOKIES",
+    "HTTPS_ONLY", "BCRYPT_ROUNDS", "SESSION_TIMEOUT", "JWT_EXPIRATION_HOURS",
 )  # fmt: skip
 
 BACKENDS = ("sqlite", "postgres")
@@ -80,8 +83,12 @@ class Stack:
             self.wait_ready(name)
         return self
 
-    def start_process(self, name: str, *extra: str) -> subprocess.Popen[bytes]:
-        log = (self.log_dir / f"{name}.log").open("ab")
+    def start_process(
+        self, name: str, *extra: str, key: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start `memoai <name> <extra…>`; `key` names a second copy (e.g. "api-2")."""
+        key = key or name
+        log = (self.log_dir / f"{key}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "memoai_cli.main", name, *extra],
             env=self.env,
@@ -89,7 +96,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self.procs[name] = proc
+        self.procs[key] = proc
         return proc
 
     def wait_ready(self, name: str, timeout: float = 40) -> None:
@@ -220,6 +227,13 @@ def base_env(root: Path, **overrides: str) -> dict[str, str]:
         LLM_PROVIDER="offline",
         WORKER_CONCURRENCY="8",
         PYTHONUNBUFFERED="1",
+        # Every test talks from 127.0.0.1 and polls fast: limits high enough never
+        # to trip unless a test lowers them (the rate-limit tests do).
+        RATE_LIMIT_PER_MINUTE="100000",
+        SUBMISSIONS_PER_HOUR="100000",
+        LOGIN_ATTEMPTS_PER_HOUR="1000",
+        ADMIN_OPS_PER_HOUR="100000",
+        CHAT_MESSAGES_PER_HOUR="100000",
     )
     env.update(overrides)
     return env

@@ -8,16 +8,24 @@ from contextlib import asynccontextmanager
 
 import anyio.to_thread
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from memoai import __version__, state_metrics
 from memoai.asgi import RequestContextMiddleware
+from memoai.auth import tokens
+from memoai.auth import users as account_service
 from memoai.config import Settings, business_config, get_settings
+from memoai.httpsecurity import SecurityHeadersMiddleware
 from memoai.logging import configure_logging
-from memoai_api import errors
+from memoai.ratelimit import RateLimiter
+from memoai_api import errors, openapi
+from memoai_api.deps import limit_requests_by_ip
 from memoai_api.routes import (
+    API_PREFIX,
+    admin_auth,
+    auth,
     batches,
     chat,
     coaching,
@@ -25,6 +33,7 @@ from memoai_api.routes import (
     health,
     public_config,
     sessions,
+    users,
     webhooks,
 )
 
@@ -40,6 +49,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         business_config()  # fail fast on an invalid business file
+        # Before the first request: a generated development secret is written
+        # now, not by whichever request happens to need it first.
+        tokens.signing_key(settings)
+        if not settings.authentication.jwt.secret_key:
+            log.warning(
+                "auth.generated_secret_in_use",
+                hint="set JWT_SECRET_KEY (or JWT_SECRET_KEY_FILE); required in production",
+            )
+        account_service.ensure_bootstrap_admin(settings)
         # Sync routes run in this pool. More threads than CPU work available
         # only adds GIL contention and database-pool waits under load.
         threads = int(os.environ.get("API_THREADS", settings.backend.workers.thread_count))
@@ -63,18 +81,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
         lifespan=lifespan,
     )
+    app.state.limiter = RateLimiter(settings)
+    per_ip = [Depends(limit_requests_by_ip)]
     for router in (
         sessions.router,
+        auth.router,
+        users.router,
+        admin_auth.router,
         evaluations.router,
         coaching.router,
         chat.router,
         webhooks.router,
         batches.router,
         public_config.router,
-        health.router,
     ):
-        app.include_router(router)
+        app.include_router(router, dependencies=per_ip)
+    app.include_router(health.router)  # probes and scrapes are never rate limited
     errors.install(app)
+    openapi.install(app, API_PREFIX)
 
     backend = settings.backend
     if backend.middleware.gzip_compression:
@@ -93,13 +117,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "Authorization",
                 "Idempotency-Key",
             ],
-            expose_headers=["X-Request-ID", "Retry-After"],
+            expose_headers=[
+                "X-Request-ID",
+                "Retry-After",
+                "X-RateLimit-Limit",
+                "X-RateLimit-Remaining",
+                "X-RateLimit-Reset",
+            ],
         )
-    # Outermost: every response, including errors, gets a request id and metrics.
+    # Every response, including errors, gets a request id and metrics.
     app.add_middleware(
         RequestContextMiddleware,
         service="api",
         max_body=backend.api_settings.max_request_size,
         access_log=backend.middleware.request_logging,
+    )
+    # Outermost, so even the 413 that RequestContextMiddleware answers itself has them.
+    app.add_middleware(
+        SecurityHeadersMiddleware, headers=settings.security.headers, no_store_prefix=API_PREFIX
     )
     return app

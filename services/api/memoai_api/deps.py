@@ -1,20 +1,88 @@
-"""Dependencies shared by the routes (Annotated aliases, as in the FastAPI template)."""
+"""Dependencies shared by the routes (Annotated aliases, as in the FastAPI template).
+
+Who is calling, in order of precedence:
+1. `Authorization: Bearer <access token>` - integrators; no CSRF (a browser
+   never attaches this header to a cross-site request on its own).
+2. `X-Session-ID: <anonymous session token>` - same reasoning, no CSRF.
+3. The httpOnly access-token cookie set by /auth/login.
+4. The httpOnly anonymous-session cookie set by POST /sessions.
+Cookies ride along on cross-site requests, so 3 and 4 need the double-submit
+`X-CSRF-Token` header on POST/PUT/PATCH/DELETE.
+"""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from fastapi.security import APIKeyHeader, HTTPBearer
 
+from memoai.auth import tokens
+from memoai.auth.service import ClientInfo, principal_for_token
 from memoai.config import Settings, get_settings
 from memoai.db import session_scope
-from memoai.errors import Unauthorized, UnsupportedMediaType
+from memoai.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from memoai.identity import Principal
+from memoai.ratelimit import Decision, RateLimiter, Scope
 from memoai.sessions import service as sessions
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 SESSION_HEADER = "x-session-id"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# Declared for OpenAPI (the /docs "Authorize" button and schema-driven tests);
+# the headers themselves are read below so that precedence and errors are ours.
+_bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="The access_token from POST /api/v1/auth/login",
+)
+_session_scheme = APIKeyHeader(
+    name="X-Session-ID",
+    auto_error=False,
+    scheme_name="session",
+    description="An anonymous session from POST /api/v1/sessions (when AUTH_ENABLED=false)",
+)
+
+
+def client_ip(request: Request) -> str | None:
+    # uvicorn rewrites request.client from X-Forwarded-For only for trusted
+    # proxies (FORWARDED_ALLOW_IPS), so a caller cannot choose its own address.
+    return request.client.host if request.client else None
+
+
+def client_info(request: Request) -> ClientInfo:
+    agent = request.headers.get("user-agent")
+    return ClientInfo(ip=client_ip(request), user_agent=agent[:512] if agent else None)
+
+
+ClientDep = Annotated[ClientInfo, Depends(client_info)]
+
+
+def get_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.limiter
+    return limiter
+
+
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+
+
+def apply_rate_headers(request: Request, response: Response, decision: Decision) -> None:
+    """Report the tightest limit this request counted against."""
+    current: Decision | None = getattr(request.state, "rate_decision", None)
+    if current is None or decision.remaining < current.remaining:
+        request.state.rate_decision = decision
+        for name, value in decision.headers().items():
+            response.headers[name] = value
+
+
+def limit_requests_by_ip(request: Request, response: Response, limiter: LimiterDep) -> None:
+    """requests_per_minute x ip_multiplier for the client address, on every API route."""
+    decision = limiter.enforce(Scope.REQUESTS, caller=None, ip=client_ip(request))
+    apply_rate_headers(request, response, decision)
 
 
 def session_token(request: Request, settings: Settings) -> str | None:
@@ -24,30 +92,221 @@ def session_token(request: Request, settings: Settings) -> str | None:
     return request.cookies.get(settings.authentication.session.cookie_name)
 
 
-def current_principal(request: Request, settings: SettingsDep) -> Principal:
-    """The caller's session (cookie or X-Session-ID); 401 when there is none."""
-    token = session_token(request, settings)
-    if not token:
+# ------------------------------------------------------------------ cookies
+
+
+def csrf_enabled(settings: Settings) -> bool:
+    return settings.authentication.session.csrf_protection and (
+        settings.security.csrf_protection.enabled
+    )
+
+
+def set_csrf_cookie(response: Response, settings: Settings, session_id: str) -> str:
+    token = tokens.issue_csrf_token(settings, session_id)
+    response.set_cookie(
+        settings.security.csrf_protection.cookie_name,
+        token,
+        max_age=settings.security.csrf_protection.token_expiry,
+        httponly=False,  # the page's script reads it and echoes it in X-CSRF-Token
+        secure=settings.authentication.session.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+    return token
+
+
+def set_access_cookie(response: Response, settings: Settings, token: tokens.AccessToken) -> None:
+    response.set_cookie(
+        settings.authentication.jwt.cookie_name,
+        token.token,
+        expires=token.expires_at,
+        httponly=True,
+        secure=settings.authentication.session.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+
+
+def clear_auth_cookies(response: Response, settings: Settings) -> None:
+    secure = settings.authentication.session.secure_cookies
+    for name, httponly in (
+        (settings.authentication.jwt.cookie_name, True),
+        (settings.security.csrf_protection.cookie_name, False),
+    ):
+        response.delete_cookie(name, path="/", secure=secure, httponly=httponly, samesite="strict")
+
+
+def _check_csrf(
+    request: Request, response: Response, settings: Settings, principal: Principal
+) -> None:
+    if not csrf_enabled(settings):
+        return
+    cookie = request.cookies.get(settings.security.csrf_protection.cookie_name)
+    if request.method in SAFE_METHODS:
+        # Keep a valid token in the cookie, so a page that only reads stays able to write.
+        age = tokens.csrf_age(settings, principal.session_id, cookie)
+        if age is None or age > settings.security.csrf_protection.token_expiry / 2:
+            set_csrf_cookie(response, settings, principal.session_id)
+        return
+    header = request.headers.get(CSRF_HEADER)
+    if (
+        header
+        and cookie
+        and hmac.compare_digest(header, cookie)
+        and tokens.csrf_age(settings, principal.session_id, header) is not None
+    ):
+        return
+    # The refusal carries a fresh cookie: a legitimate page whose token had
+    # expired can retry; a cross-site attacker cannot read the cookie.
+    fresh = Response()
+    set_csrf_cookie(fresh, settings, principal.session_id)
+    raise Forbidden(
+        "Cookie-authenticated requests that change data need the X-CSRF-Token header "
+        f"with the value of the {settings.security.csrf_protection.cookie_name} cookie.",
+        code="csrf_failed",
+        headers={"Set-Cookie": fresh.headers["set-cookie"]},
+    )
+
+
+# ------------------------------------------------------------------ identity
+
+
+def _resolve(request: Request, settings: Settings) -> tuple[Principal, bool]:
+    """(principal, authenticated by cookie); raises 401 for a bad or missing credential."""
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized(
+                "Send the token as 'Authorization: Bearer <access_token>'.", code="token_invalid"
+            )
+        return _from_access_token(token.strip(), "bearer", settings), False
+    header = request.headers.get(SESSION_HEADER)
+    if header:
+        return _from_session_token(header.strip(), settings), False
+    access_cookie = request.cookies.get(settings.authentication.jwt.cookie_name)
+    if access_cookie:
+        return _from_access_token(access_cookie, "cookie", settings), True
+    session_cookie = request.cookies.get(settings.authentication.session.cookie_name)
+    if session_cookie:
+        return _from_session_token(session_cookie, settings), True
+    if settings.authentication.enabled:
         raise Unauthorized(
-            "A session is required: create one with POST /api/v1/sessions and send it in "
-            "the X-Session-ID header or the session cookie.",
-            code="session_required",
+            "Log in with POST /api/v1/auth/login and send the access token "
+            "(Authorization: Bearer) or the login cookie.",
+            code="login_required",
         )
+    raise Unauthorized(
+        "A session is required: create one with POST /api/v1/sessions and send it in "
+        "the X-Session-ID header or the session cookie.",
+        code="session_required",
+    )
+
+
+def _from_access_token(token: str, method: str, settings: Settings) -> Principal:
+    timeout = settings.authentication.session.timeout
+    with session_scope(write=False) as db:
+        found = principal_for_token(db, settings, token, method)
+    if found is None:
+        raise Unauthorized(
+            "The access token is invalid, expired or revoked; log in again.",
+            code="token_invalid",
+        )
+    principal, _expires, needs_touch = found
+    if needs_touch:
+        with session_scope() as db:
+            sessions.touch(db, principal.session_id, timeout)
+    return principal
+
+
+def _from_session_token(token: str, settings: Settings) -> Principal:
     timeout = settings.authentication.session.timeout
     with session_scope(write=False) as db:
         row = sessions.resolve_token(db, token)
         needs_touch = row is not None and sessions.needs_touch(row)
-    if row is None:
+    if row is None or row.kind != "anonymous":
         raise Unauthorized("The session is unknown or has expired.", code="session_invalid")
+    if settings.authentication.enabled:
+        raise Unauthorized(
+            "Anonymous sessions are switched off (AUTH_ENABLED=true): log in with "
+            "POST /api/v1/auth/login.",
+            code="login_required",
+        )
     if needs_touch:
         with session_scope() as db:
             sessions.touch(db, row.id, timeout)
-    principal = Principal(session_id=row.id, user_id=row.user_id)
+    return Principal(session_id=row.id, auth_method="session")
+
+
+def current_principal(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    _bearer: Annotated[object, Depends(_bearer_scheme)] = None,
+    _session: Annotated[object, Depends(_session_scheme)] = None,
+) -> Principal:
+    """The caller: a logged-in user or (with AUTH_ENABLED=false) an anonymous session."""
+    principal, by_cookie = _resolve(request, settings)
+    if by_cookie:
+        _check_csrf(request, response, settings, principal)
+    decision = limiter.enforce(Scope.REQUESTS, caller=principal.owner_key, ip=None)
+    apply_rate_headers(request, response, decision)
     request.state.principal = principal
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def current_user(principal: PrincipalDep) -> Principal:
+    """A logged-in user (any role)."""
+    if principal.user_id is None:
+        raise Unauthorized("This needs a logged-in user.", code="login_required")
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(current_user)]
+
+
+def current_admin(
+    request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
+) -> Principal:
+    """A logged-in admin, whatever AUTH_ENABLED says; admin writes are rate limited."""
+    if principal.user_id is None or not principal.is_admin:
+        raise Forbidden("This needs a logged-in admin.", code="admin_required")
+    if request.method not in SAFE_METHODS:
+        decision = limiter.enforce(Scope.ADMIN, caller=principal.owner_key, ip=client_ip(request))
+        apply_rate_headers(request, response, decision)
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(current_admin)]
+
+
+def limit_submissions(
+    request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
+) -> None:
+    """submissions_per_hour for the caller, and times ip_multiplier for its address."""
+    count_submissions(request, response, principal, limiter, 1)
+
+
+def count_submissions(
+    request: Request, response: Response, principal: Principal, limiter: RateLimiter, memos: int
+) -> None:
+    """Count `memos` submissions at once (a batch counts each of its memos)."""
+    decision = limiter.enforce(
+        Scope.SUBMISSIONS, caller=principal.owner_key, ip=client_ip(request), cost=memos
+    )
+    apply_rate_headers(request, response, decision)
+
+
+def limit_chat_messages(
+    request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
+) -> None:
+    """chat_messages_per_hour for the caller, and times ip_multiplier for its address."""
+    decision = limiter.enforce(Scope.CHAT, caller=principal.owner_key, ip=client_ip(request))
+    apply_rate_headers(request, response, decision)
 
 
 def require_json(request: Request) -> None:
@@ -62,3 +321,5 @@ def require_json(request: Request) -> None:
 
 
 JsonBody = Depends(require_json)
+SubmissionLimit = Depends(limit_submissions)
+ChatMessageLimit = Depends(limit_chat_messages)

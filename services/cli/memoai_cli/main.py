@@ -75,6 +75,35 @@ def migrate() -> None:
     click.echo(f"Database ({target}) at revision {after} (was {before or 'empty'}).")
 
 
+@cli.command("create-admin")
+@click.option("--username", prompt=True, help="The admin's username.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input (for scripts) instead of prompting.",
+)
+@config_errors
+def create_admin(username: str, password_stdin: bool) -> None:
+    """Create an admin account (the password policy of auth.yaml applies)."""
+    from memoai.auth.users import create_admin as create
+    from memoai.errors import MemoError
+    from memoai.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings, "cli")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        # Never a command-line option: argv is visible to every user of the machine.
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create(settings, username, password)
+    except MemoError as exc:
+        click.echo(f"Cannot create the admin: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Admin {user.username!r} created (id {user.id}).")
+
+
 @cli.group()
 def config() -> None:
     """Configuration files."""

@@ -23,6 +23,7 @@ from memoai.evaluation import repository as repo
 from memoai.identity import Principal
 from memoai.models import ChatMessage, ChatSession, EvaluationStatus
 from memoai.queue import TaskName, enqueue_after_commit
+from memoai.storable import storable
 
 MAX_MESSAGE_LENGTH = 4000
 
@@ -134,6 +135,8 @@ def open_session(
 
 
 def _owned_chat(db: DbSession, principal: Principal, chat_id: str) -> ChatSession:
+    if not storable(chat_id):  # e.g. NUL, which PostgreSQL cannot even compare
+        raise NotFound("Chat session not found.", field="chat_session_id")
     chat = db.scalars(
         select(ChatSession).where(ChatSession.id == chat_id, principal.owns(ChatSession))
     ).first()
@@ -231,7 +234,7 @@ def wait_for_reply(message_id: str, timeout: float) -> ChatMessage:
 def read_reply(principal: Principal, chat_id: str, message_id: str) -> tuple[str, str, str | None]:
     with session_scope(write=False) as db:
         chat = _owned_chat(db, principal, chat_id)
-        message = db.get(ChatMessage, message_id)
+        message = db.get(ChatMessage, message_id) if storable(message_id) else None
         if message is None or message.chat_session_id != chat.id or message.role != "assistant":
             raise NotFound("Message not found.", field="message_id")
         return message.status, message.content, message.error_message

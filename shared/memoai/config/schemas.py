@@ -202,6 +202,8 @@ class JwtConfig(Strict):
     secret_key: OptStr = None
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
     expiration_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 24
+    # The httpOnly cookie that carries the access token for browsers.
+    cookie_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_]+$")] = "memoai_access"
 
 
 class SessionConfig(Strict):
@@ -229,6 +231,13 @@ class UsernamePolicy(Strict):
     pattern: str = r"^[A-Za-z0-9_.@-]+$"
 
 
+class BootstrapAdmin(Strict):
+    """ADMIN_USERNAME / ADMIN_PASSWORD: created at API start-up when no admin exists."""
+
+    username: OptStr = None
+    password: OptStr = Field(default=None, repr=False)
+
+
 class Authentication(Strict):
     enabled: bool = False
     mode: Literal["jwt_session", "session_only"] = "jwt_session"
@@ -237,6 +246,7 @@ class Authentication(Strict):
     security: AuthSecurity = AuthSecurity()
     password_policy: PasswordPolicy = PasswordPolicy()
     username_policy: UsernamePolicy = UsernamePolicy()
+    bootstrap_admin: BootstrapAdmin = BootstrapAdmin()
 
 
 class OpenApiDocs(Strict):
@@ -271,6 +281,9 @@ class RateLimiting(Strict):
     login_attempts_per_hour: PosInt = 5
     admin_operations_per_hour: PosInt = 100
     chat_messages_per_hour: PosInt = 60
+    # Per-IP limits are the per-session/user limits times this factor: several
+    # people behind one NAT share an address, one person should not get more.
+    ip_multiplier: PosInt = 5
 
 
 class CsrfConfig(Strict):

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.identity import Principal
 from memoai.models import Evaluation, EvaluationStatus, Submission, new_id, utcnow
+from memoai.storable import storable
 
 Q = EvaluationStatus
 
@@ -77,6 +78,8 @@ def add_evaluation(
 
 
 def get_owned(db: DbSession, principal: Principal, evaluation_id: str) -> Evaluation | None:
+    if not storable(evaluation_id):
+        return None
     return db.scalars(
         select(Evaluation).where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
     ).first()
@@ -85,12 +88,40 @@ def get_owned(db: DbSession, principal: Principal, evaluation_id: str) -> Evalua
 def get_owned_with_submission(
     db: DbSession, principal: Principal, evaluation_id: str
 ) -> tuple[Evaluation, Submission] | None:
+    if not storable(evaluation_id):
+        return None
     row = db.execute(
         select(Evaluation, Submission)
         .join(Submission, Submission.id == Evaluation.submission_id)
         .where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
     ).first()
     return (row[0], row[1]) if row else None
+
+
+def delete_owned(db: DbSession, principal: Principal, evaluation_id: str) -> bool:
+    """Delete the caller's evaluation, and its memo unless another evaluation uses it.
+
+    Chat sessions, idempotency keys and webhook deliveries on it go with it
+    (ON DELETE CASCADE). False when there is no such evaluation of this caller.
+    """
+    if not storable(evaluation_id):
+        return False
+    row = db.execute(
+        select(Evaluation.id, Evaluation.submission_id).where(
+            Evaluation.id == evaluation_id, principal.owns(Evaluation)
+        )
+    ).first()
+    if row is None:
+        return False
+    db.execute(delete(Evaluation).where(Evaluation.id == row.id))
+    still_used = db.scalar(
+        select(func.count())
+        .select_from(Evaluation)
+        .where(Evaluation.submission_id == row.submission_id)
+    )
+    if not still_used:
+        db.execute(delete(Submission).where(Submission.id == row.submission_id))
+    return True
 
 
 def list_owned(

@@ -236,6 +236,11 @@ def result(db: DbSession, principal: Principal, evaluation_id: str) -> Evaluatio
     return to_public(evaluation, submission)
 
 
+def delete_own(db: DbSession, principal: Principal, evaluation_id: str) -> None:
+    if not repo.delete_owned(db, principal, evaluation_id):
+        raise NotFound("Evaluation not found.", field="evaluation_id")
+
+
 def to_public(evaluation: Evaluation, submission: Submission) -> EvaluationPublic:
     offline = evaluation.llm_provider == "offline"
     return EvaluationPublic(

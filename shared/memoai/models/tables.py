@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -44,6 +45,10 @@ class User(IdMixin, CreatedMixin, Base):
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# Usernames are unique ignoring case, so "Admin" can never shadow "admin".
+Index("uq_users_username_lower", func.lower(User.username), unique=True)
 
 
 class Session(IdMixin, CreatedMixin, Base):

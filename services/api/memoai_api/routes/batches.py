@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from memoai.batches import service
 from memoai.db import session_scope
-from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep
+from memoai_api.deps import (
+    JsonBody,
+    LimiterDep,
+    PrincipalDep,
+    SettingsDep,
+    count_submissions,
+)
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX
 
@@ -35,10 +41,14 @@ def create_batch(
     body: service.BatchCreate,
     principal: PrincipalDep,
     settings: SettingsDep,
+    request: Request,
     response: Response,
+    limiter: LimiterDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Envelope[service.BatchCreated]:
     """Queue up to 200 memos at once; every item is validated before any is stored."""
+    # Each memo counts against submissions_per_hour, or a batch would bypass it.
+    count_submissions(request, response, principal, limiter, len(body.items))
     created, replayed = service.create_idempotent(
         settings, principal, body, request_id(), idempotency_key
     )

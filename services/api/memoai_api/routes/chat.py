@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from memoai.coaching import chat
 from memoai.coaching.stream import events
 from memoai.db import session_scope
-from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep
+from memoai_api.deps import ChatMessageLimit, JsonBody, PrincipalDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX
 
@@ -54,7 +54,7 @@ def list_messages(chat_session_id: ChatId, principal: PrincipalDep) -> Envelope[
     "/{chat_session_id}/messages",
     status_code=201,
     response_model=Envelope[chat.MessagePosted],
-    dependencies=[JsonBody],
+    dependencies=[JsonBody, ChatMessageLimit],
     responses={
         **ERRORS,
         202: {"model": Envelope[chat.MessagePosted], "description": "Reply still being written"},

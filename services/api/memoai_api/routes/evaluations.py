@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
+from pydantic import BaseModel
 
 from memoai.db import session_scope
 from memoai.evaluation import service
@@ -15,7 +16,7 @@ from memoai.evaluation.schemas import (
     StatusPublic,
     SubmitResult,
 )
-from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep
+from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep, SubmissionLimit
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX
 
@@ -23,8 +24,10 @@ router = APIRouter(prefix=f"{API_PREFIX}/evaluations", tags=["evaluations"])
 
 EvaluationId = Annotated[str, Path(max_length=64, description="The evaluation's id")]
 ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorEnvelope, "description": "No valid session"},
+    401: {"model": ErrorEnvelope, "description": "No valid session or login"},
+    403: {"model": ErrorEnvelope, "description": "Cookie request without a valid X-CSRF-Token"},
     404: {"model": ErrorEnvelope, "description": "Not found, or not yours"},
+    429: {"model": ErrorEnvelope, "description": "Rate limit exceeded"},
 }
 
 
@@ -32,7 +35,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     "/submit",
     status_code=202,
     response_model=Envelope[SubmitResult],
-    dependencies=[JsonBody],
+    dependencies=[JsonBody, SubmissionLimit],
     responses={
         **ERRORS,
         409: {"model": ErrorEnvelope, "description": "Idempotency-Key reused with another body"},
@@ -100,7 +103,24 @@ def get_evaluation(
         return ok(EvaluationResult(evaluation=service.result(db, principal, evaluation_id)))
 
 
-@router.get("", response_model=Envelope[EvaluationPage], responses={401: ERRORS[401]})
+class Deleted(BaseModel):
+    evaluation_id: str
+    deleted: bool = True
+
+
+@router.delete("/{evaluation_id}", response_model=Envelope[Deleted], responses=ERRORS)
+def delete_evaluation(evaluation_id: EvaluationId, principal: PrincipalDep) -> Envelope[Deleted]:
+    """Delete your evaluation and its memo text (and any coaching chat on it)."""
+    with session_scope() as db:
+        service.delete_own(db, principal, evaluation_id)
+    return ok(Deleted(evaluation_id=evaluation_id))
+
+
+@router.get(
+    "",
+    response_model=Envelope[EvaluationPage],
+    responses={k: v for k, v in ERRORS.items() if k != 404},
+)
 def list_evaluations(
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

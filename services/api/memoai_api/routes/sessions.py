@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from memoai.db import session_scope
 from memoai.sessions import service as sessions
-from memoai_api.deps import SettingsDep, session_token
+from memoai_api.deps import ClientDep, SettingsDep, csrf_enabled, session_token, set_csrf_cookie
 from memoai_api.envelope import Envelope, ok
 from memoai_api.routes import API_PREFIX
 
@@ -17,8 +17,13 @@ router = APIRouter(prefix=f"{API_PREFIX}/sessions", tags=["sessions"])
 
 
 class SessionCreated(BaseModel):
-    session_id: str
+    session_id: str = Field(description="The session's secret token (also set as a cookie)")
     expires_at: datetime
+    csrf_token: str | None = Field(
+        default=None,
+        description="Echo in X-CSRF-Token when the session cookie (not the header) "
+        "authenticates a POST/PUT/DELETE",
+    )
 
 
 class SessionValidity(BaseModel):
@@ -26,22 +31,15 @@ class SessionValidity(BaseModel):
     expires_at: datetime | None = None
 
 
-def _client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
-
-
 @router.post("", status_code=201, response_model=Envelope[SessionCreated])
 def create_session(
-    request: Request, response: Response, settings: SettingsDep
+    response: Response, settings: SettingsDep, client: ClientDep
 ) -> Envelope[SessionCreated]:
     """Start an anonymous session; the id is also set as an httpOnly cookie."""
     cfg = settings.authentication.session
     with session_scope() as db:
         created = sessions.create_anonymous(
-            db,
-            timeout_seconds=cfg.timeout,
-            ip=_client_ip(request),
-            user_agent=request.headers.get("user-agent"),
+            db, timeout_seconds=cfg.timeout, ip=client.ip, user_agent=client.user_agent
         )
     response.set_cookie(
         cfg.cookie_name,
@@ -52,7 +50,14 @@ def create_session(
         samesite="lax",
         path="/",
     )
-    return ok(SessionCreated(session_id=created.token, expires_at=created.session.expires_at))
+    csrf = (
+        set_csrf_cookie(response, settings, created.session.id) if csrf_enabled(settings) else None
+    )
+    return ok(
+        SessionCreated(
+            session_id=created.token, expires_at=created.session.expires_at, csrf_token=csrf
+        )
+    )
 
 
 @router.post("/validate", response_model=Envelope[SessionValidity])

@@ -1,0 +1,106 @@
+"""Login, logout, token verification and refresh."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from memoai import metrics
+from memoai.auth import service as auth
+from memoai.auth.schemas import LoginRequest, LoginResult, LogoutResult, VerifyResult
+from memoai.config import Settings
+from memoai.db import session_scope
+from memoai.ratelimit import Scope, limited
+from memoai_api.deps import (
+    ClientDep,
+    JsonBody,
+    LimiterDep,
+    PrincipalDep,
+    SettingsDep,
+    UserDep,
+    clear_auth_cookies,
+    set_access_cookie,
+    set_csrf_cookie,
+)
+from memoai_api.envelope import Envelope, ErrorEnvelope, ok
+from memoai_api.routes import API_PREFIX
+
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorEnvelope, "description": "Missing, invalid, expired or revoked token"},
+    403: {"model": ErrorEnvelope, "description": "Cookie request without a valid X-CSRF-Token"},
+}
+
+
+def _login_result(
+    response: Response, settings: Settings, success: auth.LoginSuccess
+) -> LoginResult:
+    set_access_cookie(response, settings, success.token)
+    csrf = set_csrf_cookie(response, settings, success.session_id)
+    return LoginResult(
+        user=success.user,
+        access_token=success.token.token,
+        expires_at=success.token.expires_at,
+        csrf_token=csrf,
+    )
+
+
+@router.post(
+    "/login",
+    response_model=Envelope[LoginResult],
+    dependencies=[JsonBody],
+    responses={
+        401: {"model": ErrorEnvelope, "description": "Invalid username or password"},
+        415: {"model": ErrorEnvelope, "description": "Body is not JSON"},
+        429: {"model": ErrorEnvelope, "description": "Account locked or too many failures"},
+    },
+)
+def login(
+    body: LoginRequest,
+    response: Response,
+    settings: SettingsDep,
+    client: ClientDep,
+    limiter: LimiterDep,
+) -> Envelope[LoginResult]:
+    """Log in: returns the access token and sets it as an httpOnly cookie plus a CSRF cookie."""
+    ip_key = client.ip or "unknown"
+    # Failed logins per address (login_attempts_per_hour x ip_multiplier), so one
+    # address cannot walk through many accounts below each one's lockout.
+    gate = limiter.peek(Scope.LOGIN, ip_key, per_ip=True)
+    if not gate.allowed:
+        metrics.LOGIN_FAILURES.labels("rate_limited").inc()
+        raise limited(gate, "Too many failed logins from this address; try again later.")
+    outcome = auth.login(settings, body.username, body.password, client)
+    if outcome.bad_password:
+        limiter.hit(Scope.LOGIN, ip_key, per_ip=True)
+    return ok(_login_result(response, settings, outcome.unwrap()))
+
+
+@router.post("/logout", response_model=Envelope[LogoutResult], responses=UNAUTHORIZED)
+def logout(
+    principal: PrincipalDep, response: Response, settings: SettingsDep, client: ClientDep
+) -> Envelope[LogoutResult]:
+    """End the session server-side: its token stops working everywhere."""
+    with session_scope() as db:
+        auth.logout(db, principal, client)
+    clear_auth_cookies(response, settings)
+    return ok(LogoutResult())
+
+
+@router.get("/verify", response_model=Envelope[VerifyResult], responses=UNAUTHORIZED)
+def verify(principal: PrincipalDep) -> Envelope[VerifyResult]:
+    """Who the presented credential belongs to (401 if it is not valid)."""
+    with session_scope(write=False) as db:
+        return ok(auth.verify(db, principal))
+
+
+@router.post("/refresh", response_model=Envelope[LoginResult], responses=UNAUTHORIZED)
+def refresh(
+    principal: UserDep, response: Response, settings: SettingsDep, client: ClientDep
+) -> Envelope[LoginResult]:
+    """Swap the access token for a new one; the old token stops working at once."""
+    with session_scope() as db:
+        success = auth.refresh(db, settings, principal, client)
+    return ok(_login_result(response, settings, success))

@@ -1,0 +1,189 @@
+"""Rate limits from security.yaml, shared by every API replica.
+
+Counts live in Redis when REDIS_URL is set (under REDIS_KEY_PREFIX), in the
+process otherwise (`backend.rate_limiting.implementation` can force either).
+The `limits` library's moving window is exact: a burst straddling a window
+boundary cannot get twice the limit, which a fixed window would allow.
+
+Each scope is counted per caller (session or user) and per client IP; the IP
+limit is the caller limit times `ip_multiplier`, so fresh anonymous sessions
+cannot be used to escape a limit.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import structlog
+from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
+from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.strategies import MovingWindowRateLimiter
+
+from memoai import metrics
+from memoai.config import ConfigError, ConfigProblem, Settings
+from memoai.errors import RateLimited
+
+log = structlog.get_logger(__name__)
+
+
+class Scope(StrEnum):
+    REQUESTS = "requests"  # every API request, per minute
+    SUBMISSIONS = "submissions"  # memos submitted, per hour
+    LOGIN = "login"  # failed logins, per hour
+    ADMIN = "admin"  # admin writes, per hour
+    CHAT = "chat"  # coaching messages, per hour
+
+
+@dataclass(frozen=True)
+class Decision:
+    scope: Scope
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: int  # seconds until the window has room again
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": str(self.reset_after),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, self.reset_after))
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        cfg = settings.security.rate_limiting
+        self.enabled = cfg.enabled
+        self.ip_multiplier = cfg.ip_multiplier
+        self._items: dict[Scope, RateLimitItem] = {
+            Scope.REQUESTS: RateLimitItemPerMinute(cfg.requests_per_minute),
+            Scope.SUBMISSIONS: RateLimitItemPerHour(cfg.submissions_per_hour),
+            Scope.LOGIN: RateLimitItemPerHour(cfg.login_attempts_per_hour),
+            Scope.ADMIN: RateLimitItemPerHour(cfg.admin_operations_per_hour),
+            Scope.CHAT: RateLimitItemPerHour(cfg.chat_messages_per_hour),
+        }
+        self.storage, self.backend = _storage(settings)
+        self._strategy = MovingWindowRateLimiter(self.storage)
+        self._last_error_log = 0.0
+        self._error_lock = threading.Lock()
+
+    def item(self, scope: Scope, per_ip: bool) -> RateLimitItem:
+        base = self._items[scope]
+        if not per_ip or self.ip_multiplier == 1:
+            return base
+        return type(base)(base.amount * self.ip_multiplier)
+
+    def hit(self, scope: Scope, key: str, *, per_ip: bool = False, cost: int = 1) -> Decision:
+        """Count `cost` events for `key` (caller or IP); refused events are not counted."""
+        return self._run(scope, key, per_ip, count=True, cost=cost)
+
+    def peek(self, scope: Scope, key: str, *, per_ip: bool = False) -> Decision:
+        """Would one more event be allowed? Counts nothing."""
+        return self._run(scope, key, per_ip, count=False)
+
+    def clear(self, scope: Scope, key: str, *, per_ip: bool = False) -> None:
+        self._strategy.clear(self.item(scope, per_ip), scope.value, _kind(per_ip), key)
+
+    def _run(self, scope: Scope, key: str, per_ip: bool, *, count: bool, cost: int = 1) -> Decision:
+        item = self.item(scope, per_ip)
+        if not self.enabled:
+            return Decision(scope, True, item.amount, item.amount, 0)
+        ids = (scope.value, _kind(per_ip), key)
+        try:
+            if count:
+                allowed = self._strategy.hit(item, *ids, cost=cost)
+            else:
+                allowed = self._strategy.test(item, *ids, cost=cost)
+            stats = self._strategy.get_window_stats(item, *ids)
+        except Exception as exc:  # noqa: BLE001 - any storage failure
+            # Fail open: an unreachable Redis must not take the API down. Logins
+            # stay protected by the per-account lockout, which lives in the database.
+            self._log_storage_error(exc)
+            return Decision(scope, True, item.amount, item.amount, 0)
+        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+        return Decision(scope, allowed, item.amount, max(0, stats.remaining), reset_after)
+
+    def _log_storage_error(self, exc: Exception) -> None:
+        with self._error_lock:
+            now = time.monotonic()
+            if now - self._last_error_log < 30:
+                return
+            self._last_error_log = now
+        log.warning("ratelimit.storage_unavailable", backend=self.backend, error=repr(exc))
+
+    def enforce(
+        self, scope: Scope, *, caller: str | None, ip: str | None, cost: int = 1
+    ) -> Decision:
+        """Count against the caller's and the IP's limit; raise RateLimited (429) if over.
+
+        Returns the tighter of the two decisions, for the X-RateLimit headers.
+        """
+        decisions: list[Decision] = []
+        if ip:
+            decisions.append(self.hit(scope, ip, per_ip=True, cost=cost))
+        if caller:
+            decisions.append(self.hit(scope, caller, cost=cost))
+        if not decisions:
+            item = self._items[scope]
+            return Decision(scope, True, item.amount, item.amount, 0)
+        for decision in decisions:
+            if not decision.allowed:
+                raise limited(decision)
+        return min(decisions, key=lambda d: (d.remaining, -d.reset_after))
+
+
+def limited(decision: Decision, message: str | None = None) -> RateLimited:
+    metrics.RATE_LIMITED.labels(decision.scope.value).inc()
+    return RateLimited(
+        message
+        or f"Too many requests ({decision.scope.value}): retry in {decision.reset_after} s.",
+        details={"scope": decision.scope.value, "limit": decision.limit},
+        headers=decision.headers(),
+    )
+
+
+def _kind(per_ip: bool) -> str:
+    return "ip" if per_ip else "caller"
+
+
+def _storage(settings: Settings) -> tuple[Storage, str]:
+    implementation = settings.backend.rate_limiting.implementation
+    redis_url = settings.redis_url
+    if implementation == "redis" and not redis_url:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "backend.yaml",
+                    "backend.rate_limiting.implementation",
+                    "redis needs REDIS_URL (redis://…)",
+                )
+            ]
+        )
+    if implementation == "database":
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "backend.yaml",
+                    "backend.rate_limiting.implementation",
+                    "database storage is not supported: use auto, memory or redis",
+                )
+            ]
+        )
+    if redis_url and implementation in ("auto", "redis"):
+        prefix = f"{settings.backend.queue.key_prefix}:ratelimit"
+        storage = RedisStorage(
+            redis_url,
+            key_prefix=prefix,
+            # A slow Redis must not stall requests; past this the limiter fails open.
+            socket_connect_timeout=0.5,
+            socket_timeout=0.5,
+        )
+        return storage, "redis"
+    return MemoryStorage(), "memory"
