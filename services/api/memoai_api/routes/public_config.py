@@ -26,6 +26,7 @@ class PublicConfig(BaseModel):
     llm: dict[str, Any]
     auth_enabled: bool
     frontend: dict[str, Any]
+    features: dict[str, bool] = {}
 
 
 @router.get("/public", response_model=Envelope[PublicConfig])
@@ -52,5 +53,14 @@ def public_config(settings: SettingsDep) -> Envelope[PublicConfig]:
             },
             auth_enabled=settings.authentication.enabled,
             frontend=settings.frontend.model_dump(),
+            # What this build serves, so clients show only working actions.
+            features={
+                "chat": True,
+                "pdf": True,
+                "revisions": True,
+                "progress": settings.frontend.features.progress_charts_enabled,
+                "batches": True,
+                "webhooks": True,
+            },
         )
     )
