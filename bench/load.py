@@ -21,6 +21,7 @@ import asyncio
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,21 @@ class RssSampler(threading.Thread):
                 total = sum(_rss_mb(p) for p in [pid, *_descendants(pid)])
                 self.peak[name] = max(self.peak[name], total)
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each process and its children."""
+        return {
+            name: round(sum(_cpu(p) for p in [pid, *_descendants(pid)]), 2)
+            for name, pid in self.pids.items()
+        }
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
 
 def _rss_mb(pid: int) -> float:
     try:
@@ -125,6 +141,10 @@ class Load:
         return status, body
 
     async def user(self, client: aiohttp.ClientSession, index: int, until: float) -> None:
+        # Users arrive spread over one poll interval; a hundred people do not
+        # press Submit in the same millisecond, and perfectly aligned polls would
+        # measure the burst, not the service.
+        await asyncio.sleep(random.Random(index).uniform(0, self.poll_interval))
         response = await self.call(client, "create_session", "POST", "/api/v1/sessions")
         if response is None or response[0] != 201:
             return
@@ -241,6 +261,19 @@ def server_side(stack: Stack, ids: list[str]) -> dict[str, Any]:
     return {"states": dict(states), "overhead": summary_ms(overheads), "llm_time": summary_ms(llm)}
 
 
+def _start(stack: Stack, args: argparse.Namespace) -> None:
+    stack.start("api", "worker", "beat")
+    for n in range(2, args.workers + 1):
+        # More worker processes spread the CPU part of many concurrent calls
+        # (streaming, validation) past one interpreter's GIL.
+        stack.start_process(
+            "worker",
+            f"--hostname=worker{n}@%h",
+            key=f"worker-{n}",
+            env={"WORKER_METRICS_PORT": str(free_port())},
+        )
+
+
 def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     memos = [m["text"] for m in load_memos()]
     fake_port = free_port()
@@ -263,17 +296,27 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         LLM_TIMEOUT="30",
         LLM_RATE_LIMIT="1000000",
         WORKER_CONCURRENCY=str(args.worker_concurrency),
+        LLM_STREAMING=args.streaming,
         RATE_LIMIT_ENABLED="false",
         LOG_LEVEL="WARNING",
+        WORKER_PROCESSES=str(args.api_processes),
         DB_POOL_SIZE="40",
     )
     try:
         with stack_env(root, backend, **overrides) as env:
             stack = Stack(root, env, backend)
             stack.memoai("migrate")
-            stack.start("api", "worker", "beat")
-            sampler = RssSampler({n: p.pid for n, p in stack.procs.items()})
+            try:
+                _start(stack, args)
+            except BaseException:
+                stack.stop()  # never leave processes behind a failed start
+                raise
+            sampler = RssSampler(
+                {n: p.pid for n, p in stack.procs.items()} | {"fake_llm": fake.pid}
+            )
             sampler.start()
+            cpu_before = sampler.cpu_seconds()
+            own_before = time.process_time()
             try:
                 load = Load(stack.api_url, memos, args.poll_interval)
                 print(
@@ -282,6 +325,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                     flush=True,
                 )
                 elapsed = asyncio.run(load.run(args.users, args.duration))
+                cpu_after = sampler.cpu_seconds()
+                cpu_used = {k: round(cpu_after[k] - cpu_before.get(k, 0), 1) for k in cpu_after}
+                cpu_used["load_generator"] = round(time.process_time() - own_before, 1)
                 burst = asyncio.run(load.poll_burst(args.users, args.burst_duration))
                 # Drain: everything submitted must end completed or failed.
                 deadline = time.monotonic() + 60
@@ -311,6 +357,9 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "llm_latency_s": args.llm_latency,
         "poll_interval_s": args.poll_interval,
         "worker_concurrency": args.worker_concurrency,
+        "worker_processes": args.workers,
+        "api_processes": args.api_processes,
+        "llm_streaming": args.streaming == "true",
         "evaluations_completed": completed_in_window,
         "evaluations_per_minute": round(per_minute, 1),
         "ideal_per_minute": round(ideal, 1),
@@ -329,6 +378,10 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         "lost_evaluations": lost,
         "final_states": side["states"],
         "peak_rss_mb": {k: round(v, 1) for k, v in sampler.peak.items()},
+        # CPU seconds during the load phase: the machine has os.cpu_count() cores
+        # for the services, the fake LLM and the load generator together.
+        "cpu_seconds": cpu_used,
+        "cpu_utilisation": round(sum(cpu_used.values()) / (elapsed * (os.cpu_count() or 1)), 3),
     }
 
 
@@ -357,6 +410,7 @@ def print_report(r: dict[str, Any]) -> None:
         f"p50 {b['p50_ms']} ms, p95 {b['p95_ms']} ms, p99 {b['p99_ms']} ms, errors {b['errors']}"
     )
     print(f"peak RSS MB          {r['peak_rss_mb']}")
+    print(f"CPU seconds          {r['cpu_seconds']} (machine busy {r['cpu_utilisation']:.0%})")
 
 
 def main() -> None:
@@ -368,6 +422,9 @@ def main() -> None:
     parser.add_argument("--llm-latency", type=float, default=2.0)
     parser.add_argument("--poll-interval", type=float, default=1.0)
     parser.add_argument("--worker-concurrency", type=int, default=128)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--api-processes", type=int, default=1, help="uvicorn workers of the API")
+    parser.add_argument("--streaming", choices=["true", "false"], default="true")
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -11,15 +11,20 @@ restored on a clean shutdown; after a crash the database sweeper re-enqueues).
 from __future__ import annotations
 
 import json
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
 from queue import Empty
 from typing import Any
 
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
-from kombu.utils.encoding import bytes_to_str
-from sqlalchemy import create_engine, delete, event, text
+from sqlalchemy import create_engine, event
+
+from memoai.filelock import WriteLock
 
 ALIAS = "memoaisqla"
+_locks: dict[str, WriteLock] = {}
 
 
 class Channel(kombu_sqla.Channel):
@@ -42,26 +47,77 @@ class Channel(kombu_sqla.Channel):
 
         return engine
 
+    # The consumer polls every few milliseconds; ORM queries there (a queue
+    # lookup, then a select, then a delete) held the worker's GIL long enough
+    # to slow every running task. One cached id and one statement per poll.
+    _raw_conn: sqlite3.Connection | None = None
+    _raw_lock: WriteLock | None = None
+
+    def _locked(self) -> WriteLock:
+        # Publishers (API) and the consumer (worker) write the same file: queue
+        # them in the kernel instead of SQLite's sleeping busy handler.
+        if self._raw_lock is None:
+            path = self.connection.client.hostname.split("sqlite:///", 1)[1]
+            self._raw_lock = _locks.setdefault(path, WriteLock(Path(f"{path}.writelock")))
+        return self._raw_lock
+
+    def _raw(self) -> sqlite3.Connection:
+        if self._raw_conn is None:
+            path = self.connection.client.hostname.split("sqlite:///", 1)[1]
+            conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._raw_conn = conn
+        return self._raw_conn
+
+    def _queue_id(self, queue: str) -> int:
+        ids: dict[str, int] = self.__dict__.setdefault("_queue_ids", {})
+        if queue not in ids:
+            ids[queue] = int(self._get_or_create(queue).id)  # type: ignore[no-untyped-call]
+        return ids[queue]
+
     def _get(self, queue: Any, timeout: Any = None) -> Any:
-        obj = self._get_or_create(queue)  # type: ignore[no-untyped-call]
-        session = self.session
-        session.execute(text("BEGIN IMMEDIATE TRANSACTION"))
-        try:
-            msg = (
-                session.query(self.message_cls)
-                .filter(self.message_cls.queue_id == obj.id)
-                .filter(self.message_cls.visible.is_(True))
-                .order_by(self.message_cls.sent_at, self.message_cls.id)
-                .limit(1)
-                .first()
+        queue_id = self._queue_id(queue)
+        with self._locked().held():
+            row = (
+                self._raw()
+                .execute(
+                    f"DELETE FROM {self.message_tablename} WHERE id = ("  # noqa: S608 - table name from config
+                    f"SELECT id FROM {self.message_tablename} WHERE queue_id = ? AND visible = 1 "
+                    "ORDER BY timestamp, id LIMIT 1) RETURNING payload",
+                    (queue_id,),
+                )
+                .fetchone()
             )
-            if msg is None:
-                raise Empty()
-            payload = msg.payload
-            session.execute(delete(self.message_cls).where(self.message_cls.id == msg.id))
-            return json.loads(bytes_to_str(payload))  # type: ignore[no-untyped-call]
-        finally:
-            session.commit()
+        if row is None:
+            raise Empty()
+        return json.loads(row[0])
+
+    def _put(self, queue: Any, message: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        queue_id = self._queue_id(queue)
+        with self._locked().held():
+            self._raw().execute(
+                f"INSERT INTO {self.message_tablename} (queue_id, visible, timestamp, payload, "  # noqa: S608
+                "version) VALUES (?, 1, ?, ?, 1)",
+                (
+                    queue_id,
+                    datetime.now(UTC).replace(tzinfo=None).isoformat(sep=" "),
+                    json.dumps(message),
+                ),
+            )
+
+    def _size(self, queue: Any) -> int:
+        with self._locked().held():
+            row = (
+                self._raw()
+                .execute(
+                    f"SELECT count(*) FROM {self.message_tablename} "  # noqa: S608
+                    "WHERE queue_id = ? AND visible = 1",
+                    (self._queue_id(queue),),
+                )
+                .fetchone()
+            )
+        return int(row[0])
 
 
 class Transport(kombu_sqla.Transport):

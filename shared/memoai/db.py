@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from memoai.config import Settings, get_settings
+from memoai.filelock import WriteLock
 
 _lock = threading.Lock()
 _engine: Engine | None = None
@@ -83,10 +84,11 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
 
 def get_engine() -> Engine:
     """The process's engine, rebuilt after fork (a pool must not cross processes)."""
-    global _engine, _factory, _ro_factory, _pid
+    global _engine, _factory, _ro_factory, _pid, _write_lock
     if _engine is None or _pid != os.getpid():
         with _lock:
             if _engine is None or _pid != os.getpid():
+                _write_lock = None  # a flock inherited through fork is shared: reopen
                 _engine = build_engine(get_settings())
                 _factory = sessionmaker(_engine, expire_on_commit=False)
                 # Same pool; the option tells SQLite's begin hook not to take the
@@ -104,38 +106,44 @@ def _session_factory(write: bool) -> sessionmaker[Session]:
     return factory
 
 
-# SQLite has one writer at a time. Threads of one process queue on this lock
-# (woken at once) instead of polling SQLite's busy handler, whose growing
-# sleeps turned lock contention into seconds of latency under load. Reentrant:
-# an after-commit hook may open a write unit of work of its own.
-_sqlite_write_lock = threading.RLock()
+_write_lock: WriteLock | None = None
+
+
+def _sqlite_write_lock() -> WriteLock | None:
+    """The cross-process writer queue for this SQLite database (None on Postgres)."""
+    global _write_lock
+    engine = get_engine()
+    if engine.dialect.name != "sqlite":
+        return None
+    if _write_lock is None:
+        database = engine.url.database or ""
+        _write_lock = WriteLock(Path(f"{database}.writelock"))
+    return _write_lock
 
 
 @contextmanager
 def session_scope(*, write: bool = True) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
-    serialize = write and get_engine().dialect.name == "sqlite"
-    if serialize:
-        _sqlite_write_lock.acquire()
-    session = _session_factory(write)()
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-        if serialize:
-            _sqlite_write_lock.release()
+    lock = _sqlite_write_lock() if write else None
+    with lock.held() if lock is not None else nullcontext():
+        session = _session_factory(write)()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 def dispose_engine() -> None:
-    global _engine, _factory, _ro_factory, _pid
+    global _engine, _factory, _ro_factory, _pid, _write_lock
     with _lock:
         if _engine is not None:
             _engine.dispose()
         _engine = _factory = _ro_factory = _pid = None
+        _write_lock = None
 
 
 def ping() -> None:

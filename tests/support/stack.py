@@ -84,14 +84,14 @@ class Stack:
         return self
 
     def start_process(
-        self, name: str, *extra: str, key: str | None = None
+        self, name: str, *extra: str, key: str | None = None, env: dict[str, str] | None = None
     ) -> subprocess.Popen[bytes]:
         """Start `memoai <name> <extra…>`; `key` names a second copy (e.g. "api-2")."""
         key = key or name
         log = (self.log_dir / f"{key}.log").open("ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "memoai_cli.main", name, *extra],
-            env=self.env,
+            env={**self.env, **(env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

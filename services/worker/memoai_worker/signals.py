@@ -9,8 +9,9 @@ from celery import signals
 from prometheus_client import start_http_server
 
 from memoai import metrics, state_metrics
-from memoai.config import get_settings
+from memoai.config import business_config, get_settings
 from memoai.db import dispose_engine
+from memoai.llm.factory import get_provider
 from memoai.queue import TaskName, publish
 
 log = structlog.get_logger(__name__)
@@ -43,6 +44,10 @@ def _worker_init(**_: Any) -> None:
 @signals.worker_ready.connect
 def _ready(sender: Any = None, **_: Any) -> None:
     settings = get_settings()
+    # Warm up before the first message: building the provider imports its SDK
+    # (about a second), and every task arriving meanwhile would wait for it.
+    get_provider(settings)
+    business_config()
     # Recover at once what a crashed predecessor left behind, instead of
     # waiting for beat's next tick.
     publish(TaskName.SWEEP)

@@ -1,72 +1,115 @@
-"""Short leases, renewed by one heartbeat thread per worker process.
+"""One heartbeat thread per worker process: renews leases and writes progress.
 
 A worker that dies (SIGKILL, OOM, lost host) stops renewing; its leases expire
 within `lease_seconds` and the sweeper hands those evaluations to another
-worker. One UPDATE renews every active lease of the process.
+worker. Progress from every running evaluation is collected in memory and
+written once a second in one transaction: with dozens of evaluations streaming
+at once, a write per evaluation per second kept the database's single writer
+busy and made every other write wait.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 
 from memoai.db import session_scope
 from memoai.models import Evaluation, EvaluationStatus, utcnow
 
 log = structlog.get_logger(__name__)
+PROGRESS_FLUSH_SECONDS = 1.0
 
 
 class LeaseKeeper:
     def __init__(self, lease_seconds: float) -> None:
         self.lease_seconds = lease_seconds
-        self.interval = max(0.5, lease_seconds / 3)
-        self._active: dict[str, str] = {}
+        self.renew_every = max(0.5, lease_seconds / 3)
+        self._active: dict[str, str] = {}  # evaluation id -> lease token
+        self._progress: dict[str, int] = {}  # evaluation id -> newest unwritten percent
         self._lock = threading.Lock()
-        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._last_renew = 0.0
 
     @contextmanager
     def hold(self, evaluation_id: str, lease_token: str) -> Iterator[None]:
         with self._lock:
             self._active[evaluation_id] = lease_token
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="lease-heartbeat", daemon=True
-                )
+                self._last_renew = time.monotonic()
+                self._thread = threading.Thread(target=self._run, name="heartbeat", daemon=True)
                 self._thread.start()
         try:
             yield
         finally:
             with self._lock:
                 self._active.pop(evaluation_id, None)
+                self._progress.pop(evaluation_id, None)
+
+    def report_progress(self, evaluation_id: str, percent: int) -> None:
+        """Cheap and non-blocking: the heartbeat writes it within a second."""
+        with self._lock:
+            if evaluation_id in self._active:
+                self._progress[evaluation_id] = percent
 
     def _run(self) -> None:
         while True:
-            self._wake.wait(self.interval)
+            time.sleep(PROGRESS_FLUSH_SECONDS)
             with self._lock:
-                tokens = list(self._active.values())
-            if tokens:
-                self.renew(tokens)
+                progress = [
+                    {"eid": eid, "token": self._active[eid], "pct": pct}
+                    for eid, pct in self._progress.items()
+                    if eid in self._active
+                ]
+                self._progress.clear()
+                due = time.monotonic() - self._last_renew >= self.renew_every
+                tokens = list(self._active.values()) if due else []
+            if due:
+                self._last_renew = time.monotonic()
+            if progress or tokens:
+                self._write(progress, tokens)
 
-    def renew(self, tokens: list[str]) -> None:
+    def _write(self, progress: list[dict[str, object]], tokens: list[str]) -> None:
+        processing = Evaluation.status == EvaluationStatus.PROCESSING.value
         try:
             with session_scope() as db:
-                db.execute(
-                    update(Evaluation)
-                    .where(
-                        Evaluation.lease_token.in_(tokens),
-                        Evaluation.status == EvaluationStatus.PROCESSING.value,
+                if progress:
+                    db.execute(
+                        update(Evaluation)
+                        .where(
+                            Evaluation.id == bindparam("eid"),
+                            Evaluation.lease_token == bindparam("token"),
+                            processing,
+                            Evaluation.progress_percentage < bindparam("pct"),
+                        )
+                        .values(progress_percentage=bindparam("pct"))
+                        .execution_options(synchronize_session=False),
+                        progress,
                     )
-                    .values(lease_expires_at=utcnow() + timedelta(seconds=self.lease_seconds))
-                    .execution_options(synchronize_session=False)
-                )
-        except Exception as exc:  # noqa: BLE001 - retried on the next beat; expiry is the fallback
-            log.warning("lease.renew_failed", error=type(exc).__name__, count=len(tokens))
+                if tokens:
+                    self.renew_in(db, tokens)
+        except Exception as exc:  # noqa: BLE001 - retried next beat; lease expiry is the fallback
+            log.warning("heartbeat.write_failed", error=type(exc).__name__, leases=len(tokens))
+
+    def renew(self, tokens: list[str]) -> None:
+        with session_scope() as db:
+            self.renew_in(db, tokens)
+
+    def renew_in(self, db: object, tokens: list[str]) -> None:
+        db.execute(  # type: ignore[attr-defined]
+            update(Evaluation)
+            .where(
+                Evaluation.lease_token.in_(tokens),
+                Evaluation.status == EvaluationStatus.PROCESSING.value,
+            )
+            .values(lease_expires_at=utcnow() + timedelta(seconds=self.lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
 
 
 _keeper: LeaseKeeper | None = None

@@ -23,7 +23,7 @@ from memoai.evaluation import repository as repo
 from memoai.evaluation.draft import DraftInvalid, EvaluationDraft, output_schema, parse_draft
 from memoai.evaluation.grounding import Locator
 from memoai.evaluation.language import detect_language
-from memoai.evaluation.leases import keeper
+from memoai.evaluation.leases import LeaseKeeper, keeper
 from memoai.evaluation.prompts import PromptRenderError, evaluation_prompt, repair_prompt
 from memoai.evaluation.scoring import rubric_snapshot, weighted_overall
 from memoai.llm.base import LlmError, Message, StructuredRequest, StructuredResponse, Usage
@@ -65,30 +65,19 @@ class Outcome:
 
 
 class _Progress:
-    """Throttled progress writes: at most one per second, only when it moved."""
+    """Turns streamed output into a percentage, reported to the heartbeat."""
 
-    def __init__(self, evaluation_id: str, lease_token: str) -> None:
+    def __init__(self, evaluation_id: str, reporter: LeaseKeeper) -> None:
         self.evaluation_id = evaluation_id
-        self.lease_token = lease_token
-        self.last_write = 0.0
+        self.reporter = reporter
         self.last_value = 0
-        self.write_time = 0.0
-
-    def set(self, percent: int, *, force: bool = False) -> None:
-        now = time.monotonic()
-        if percent <= self.last_value or (not force and now - self.last_write < 1.0):
-            return
-        self.last_write, self.last_value = now, percent
-        try:
-            with session_scope() as db:
-                repo.set_progress(db, self.evaluation_id, self.lease_token, percent)
-        except Exception as exc:  # noqa: BLE001 - progress is cosmetic; never fail the work
-            log.warning("evaluation.progress_write_failed", error=str(exc))
-        self.write_time += time.monotonic() - now
 
     def on_output(self, chars: int) -> None:
         fraction = min(1.0, chars / EXPECTED_OUTPUT_CHARS)
-        self.set(round(PROGRESS_LLM_START + fraction * (PROGRESS_LLM_END - PROGRESS_LLM_START)))
+        percent = round(PROGRESS_LLM_START + fraction * (PROGRESS_LLM_END - PROGRESS_LLM_START))
+        if percent > self.last_value:
+            self.last_value = percent
+            self.reporter.report_progress(self.evaluation_id, percent)
 
 
 def process(evaluation_id: str) -> str:
@@ -99,8 +88,9 @@ def process(evaluation_id: str) -> str:
     if claimed is None:
         log.info("evaluation.skipped", reason="already final or held by another worker")
         return "skipped"
-    with keeper(q.lease_seconds).hold(evaluation_id, claimed.lease_token):
-        return _process_claimed(settings, claimed)
+    heartbeat = keeper(q.lease_seconds)
+    with heartbeat.hold(evaluation_id, claimed.lease_token):
+        return _process_claimed(settings, claimed, heartbeat)
 
 
 def _claim(evaluation_id: str, lease_seconds: float) -> repo.Claimed | None:
@@ -127,12 +117,12 @@ def _with_db_retry(fn: Callable[[], T], budget: float = 30.0) -> T:
             delay = min(delay * 2, 3.0)
 
 
-def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
+def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: LeaseKeeper) -> str:
     evaluation_id = claimed.evaluation_id
     queue_wait = max(0.0, (claimed.started_at - claimed.created_at).total_seconds())
     metrics.QUEUE_WAIT.observe(queue_wait)
     log.info("evaluation.started", attempt=claimed.attempts, queue_wait=round(queue_wait, 3))
-    progress = _Progress(evaluation_id, claimed.lease_token)
+    progress = _Progress(evaluation_id, heartbeat)
     started = time.monotonic()
     timings: dict[str, Any] = {"queue_wait": round(queue_wait, 4)}
     provider_name: str = settings.llm_provider
@@ -146,7 +136,6 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed) -> str:
         provider_name = outcome.provider
         timings["llm"] = round(outcome.llm_time, 4)
         timings["prompt"] = round(outcome.prompt_time, 4)
-        timings["progress_writes"] = round(progress.write_time, 4)
         timings["provider_total"] = round(time.monotonic() - started - timings["prepare"], 4)
         if outcome.fallback_from:
             timings["fallback_from"] = outcome.fallback_from

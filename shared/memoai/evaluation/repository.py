@@ -230,20 +230,6 @@ def claim(db: DbSession, evaluation_id: str, lease_seconds: float) -> Claimed | 
     )
 
 
-def set_progress(db: DbSession, evaluation_id: str, lease_token: str, percent: int) -> None:
-    db.execute(
-        update(Evaluation)
-        .where(
-            Evaluation.id == evaluation_id,
-            Evaluation.lease_token == lease_token,
-            Evaluation.status == Q.PROCESSING.value,
-            Evaluation.progress_percentage < percent,
-        )
-        .values(progress_percentage=percent)
-        .execution_options(synchronize_session=False)
-    )
-
-
 def finish(db: DbSession, evaluation_id: str, lease_token: str, values: dict[str, Any]) -> bool:
     """Write the final state; only the current lease holder can (at-most-once write)."""
     result = db.execute(
