@@ -22,6 +22,13 @@ COPY shared ./shared
 COPY services ./services
 RUN pip install --no-deps .
 
+# Front-end packages (fonts, esbuild, chart and editor libraries) from npm at
+# build time; nothing third-party is committed to the repository.
+FROM node:20.19.5-trixie-slim AS assets
+WORKDIR /assets
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+
 FROM python:3.11.14-slim-trixie AS runtime
 # No secrets here: keys arrive at run time as Docker secrets (*_FILE variables).
 ENV PATH=/opt/venv/bin:$PATH \
@@ -41,6 +48,8 @@ COPY --chmod=0755 infra/docker/healthcheck.py /usr/local/bin/memoai-healthcheck
 # Owned by the app user: the admin configuration editor writes these files, and a
 # named volume mounted here starts as a copy of them.
 COPY --chown=1000:1000 config /app/config
+# The web service looks for node_modules in its working directory.
+COPY --from=assets /assets/node_modules /app/node_modules
 WORKDIR /app
 USER 1000:1000
 ENV WEB_PORT=3000 \
