@@ -66,12 +66,14 @@ def test_build_context_is_an_allow_list() -> None:
     ]
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
-    assert allowed <= {"pyproject.toml", "requirements.lock", "README.md", "shared", "services",
-                       "config", "infra/docker/healthcheck.py"}  # fmt: skip
-    for copied in re.findall(
-        r"^COPY (?!--from)(?:--\S+ )*(\S+)", (DOCKER / "api.Dockerfile").read_text(), re.M
-    ):
-        assert copied in allowed, copied
+    assert allowed <= {"pyproject.toml", "requirements.lock", "package.json", "package-lock.json",
+                       "README.md", "shared", "services", "config",
+                       "infra/docker/healthcheck.py"}  # fmt: skip
+    for dockerfile in ("api", "worker", "web"):
+        text = (DOCKER / f"{dockerfile}.Dockerfile").read_text()
+        for copied in re.findall(r"^COPY (?!--from)(?:--\S+ )*(.+?) \S+$", text, re.M):
+            for source in copied.split():
+                assert source in allowed, (dockerfile, source)
 
 
 class _Ok(http.server.BaseHTTPRequestHandler):
