@@ -273,7 +273,7 @@ def test_self_test_reports_a_missing_worker_without_failing(
         assert response.status_code == 200, response.text
         checks = {c["name"]: c for c in response.json()["data"]["checks"]}
         assert checks["broker"]["ok"] is False
-        assert "no worker answered" in checks["broker"]["detail"]
+        assert "no live worker" in checks["broker"]["detail"]
         assert checks["database"]["ok"] is True
     finally:
         stack.start("worker")
