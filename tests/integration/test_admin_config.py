@@ -5,6 +5,10 @@ and that odd input gets a clear 4xx with the file on disk untouched."""
 from __future__ import annotations
 
 import io
+import itertools
+import os
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,10 +18,14 @@ import httpx
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from memoai.config import FILE_SCHEMAS
+from memoai.db import session_scope
+from memoai.models import ConfigVersion
 from tests.integration.conftest import reset_process_state
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, USER_PASSWORD
+from tests.support.services import postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -467,3 +475,48 @@ def test_admin_writes_are_rate_limited(
         assert (
             c.get(f"{API}/admin/config/rubric", headers=headers).status_code == 200
         )  # reads are not counted
+
+
+SAVER = """
+import sys
+from memoai.admin import config
+from memoai.config import get_settings
+from memoai.identity import Principal
+
+settings = get_settings()
+base = (settings.runtime.config_dir / "rubric.yaml").read_bytes().decode()
+who = sys.argv[1]
+admin = Principal(session_id="s", username=who)
+for i in range(6):
+    config.save(settings, admin, "rubric", base + f"# {who} {i}\\n", f"{who}-{i}")
+"""
+
+
+def test_saves_from_two_processes_never_interleave(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch, config_dir: Path
+) -> None:
+    # On Postgres nothing else serialises the two savers (SQLite's writer lock
+    # would), so an unbroken chain of versions shows the config lock at work.
+    with postgres_database() as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        env = dict(os.environ)
+        subprocess.run(
+            [sys.executable, "-m", "memoai_cli.main", "migrate"], env=env, check=True, timeout=60
+        )
+        procs = [
+            subprocess.Popen([sys.executable, "-c", SAVER, who], env=env) for who in ("a", "b")
+        ]
+        assert [p.wait(timeout=120) for p in procs] == [0, 0]
+        reset_process_state()
+        with session_scope(write=False) as db:
+            rows = db.scalars(
+                select(ConfigVersion)
+                .where(ConfigVersion.config_type == "rubric")
+                .order_by(ConfigVersion.version_number)
+            ).all()
+            chain = [(r.version_number, r.content, r.previous_content) for r in rows]
+        reset_process_state()
+    assert [n for n, _, _ in chain] == list(range(1, 14))  # baseline + 12 saves
+    for (_, before, _), (_, _, previous) in itertools.pairwise(chain):
+        assert previous == before  # each save replaced exactly the version before it
+    assert (config_dir / "rubric.yaml").read_bytes().decode() == chain[-1][1]
