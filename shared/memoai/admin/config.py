@@ -36,6 +36,7 @@ from memoai.db import session_scope
 from memoai.errors import MemoError, NotFound, PayloadTooLarge
 from memoai.identity import Principal
 from memoai.models import ConfigVersion
+from memoai.storable import make_storable
 
 log = structlog.get_logger(__name__)
 
@@ -311,7 +312,8 @@ def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[
                         content_sha256=files.sha256(change.content),
                         previous_content=current,
                         action=change.action,
-                        change_reason=change.reason,
+                        # Stored verbatim but storable: a reason may carry NUL or lone surrogates.
+                        change_reason=make_storable(change.reason) if change.reason else None,
                         changed_by=admin.username,
                         changed_by_user_id=admin.user_id,
                         rollback_of_version_id=change.rollback_of,
