@@ -555,3 +555,23 @@ def test_a_file_that_is_not_utf8_is_shown_not_a_500(
     assert response.status_code == 200
     assert "caf\ufffd" in response.json()["data"]["content"]
     assert client.get(f"{API}/admin/config/bulk-export", headers=admin).status_code == 200
+
+
+def test_a_failed_file_write_records_no_version_and_is_a_clear_503(
+    client: TestClient, admin: dict[str, str], config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memoai.admin import files
+
+    before = _snapshot(config_dir)
+
+    def read_only(*_args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files, "write_atomic", read_only)
+    changed = _renamed(before["rubric.yaml"].decode(), '"Evidence and Data"', '"Data"')
+    response = _save(client, admin, "rubric", changed)
+    assert response.status_code == 503, response.text
+    assert response.json()["errors"][0]["code"] == "config_not_writable"
+    assert _snapshot(config_dir) == before
+    history = client.get(f"{API}/admin/config/rubric/history", headers=admin).json()["data"]
+    assert history["versions"] == []  # the baseline and the change were rolled back
