@@ -11,8 +11,11 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.e2e.browser import DESKTOP, MOBILE
 from tests.e2e.conftest import App, new_app, unique
+from tests.e2e.test_accessibility import AXE, axe_violations
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.support.services import unavailable
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -347,3 +350,100 @@ def test_download_pdf_saves_the_report(offline_app: App) -> None:
         assert handle.read(5) == b"%PDF-"
     expect(button).not_to_have_attribute("aria-busy", "true")
     assert app.errors == []
+
+
+def test_chat_falls_back_to_polling_when_the_stream_fails(offline_app: App) -> None:
+    app = offline_app.open()
+    page = app.page
+    app.submit("Recommendation: approve $60,000 for a scheduling tool by 1 July.\nRisk: cost.")
+    evaluation_id = app.wait_for_result()
+    # The event stream is cut before any event: the page polls the conversation instead.
+    page.route(re.compile(r".*/messages/[^/]+/stream$"), lambda route: route.abort())
+    app.open(f"#/coach/{evaluation_id}")
+    app.view("coach", "ready").wait_for()
+    page.fill("#coach-input", "What should I fix first?")
+    page.press("#coach-input", "Enter")
+    reply = app.panel("coach").locator("li.chat-assistant")
+    expect(reply).to_have_attribute("data-status", "completed", timeout=20_000)
+    assert (reply.locator(".chat-body").text_content() or "").strip()
+    polls = [c for c in app.api_calls if c.startswith("GET /chat/") and c.endswith("/messages")]
+    assert len(polls) >= 2, "opened once, then polled for the reply"
+    expect(page.locator("#coach-input")).to_have_js_property("readOnly", False)
+
+
+def test_chat_rate_limit_says_how_long_to_wait_and_retry_sends_again(offline_app: App) -> None:
+    app = offline_app.open()
+    page = app.page
+    app.submit("Recommendation: approve $55,000 for a nurse app by 1 August.\nRisk: uptake.")
+    evaluation_id = app.wait_for_result()
+    refused: list[str] = []
+
+    def refuse_once(route: Any) -> None:
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.fulfill(
+            status=429,
+            headers={"Retry-After": "42", "Content-Type": "application/json"},
+            body='{"data": null, "errors": [{"code": "rate_limited", "message": "Too many"}]}',
+        )
+
+    page.route(re.compile(r".*/chat/sessions/[^/]+/messages\?wait=false$"), refuse_once)
+    app.open(f"#/coach/{evaluation_id}")
+    app.view("coach", "ready").wait_for()
+    page.fill("#coach-input", "How do I make my ask clearer?")
+    page.click("#coach-send")
+    error = app.panel("coach").locator("[data-slot='chat-error']")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("42")
+    expect(error).to_contain_text("wait")
+    # Nothing was sent: the question is back in the composer, no message shown.
+    expect(page.locator("#coach-input")).to_have_value("How do I make my ask clearer?")
+    expect(app.panel("coach").locator("li.chat-msg")).to_have_count(0)
+    error.locator("[data-action='chat-retry']").click()
+    expect(error).to_be_hidden()
+    expect(app.panel("coach").locator("li.chat-assistant")).to_have_attribute(
+        "data-status", "completed", timeout=20_000
+    )
+    assert len(refused) == 1
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "mobile"])
+def test_coaching_views_pass_axe_with_content(
+    browser: Browser, offline_stack: Stack, memos: list[dict[str, Any]], viewport: dict[str, int]
+) -> None:
+    if not AXE.exists():
+        unavailable("axe-core", "run `make install` (npm ci)")
+    app = new_app(
+        browser, offline_stack, viewport=viewport, bypass_csp=True, reduced_motion="reduce"
+    )
+    page = app.page
+    try:
+        app.open()
+        app.submit(_memo(memos, "rev1_en_sepsis_early_warning.txt"))
+        app.wait_for_result()
+        app.panel("overall").locator("[data-action='revise']").click()
+        page.fill("#memo-text", _memo(memos, "rev2_en_sepsis_early_warning.txt"))
+        page.click("#submit-btn")
+        expect(app.panel("overall").locator("[data-slot='version']")).to_be_visible(timeout=30_000)
+        expect(app.panel("overall").locator("[data-slot='revision-body']")).to_be_visible()
+        found = {}
+        found["overall"] = axe_violations(app, AXE)
+
+        page.goto(f"{offline_stack.web_url}/#/progress")
+        page.locator("#charts [data-state='ready']").wait_for()
+        page.locator("#charts details").first.locator("summary").click()
+        page.locator("#charts .chart-point").first.focus()
+        found["progress"] = axe_violations(app, AXE)
+
+        page.goto(f"{offline_stack.web_url}/#/coach")
+        app.view("coach", "ready").wait_for()
+        app.panel("coach").locator(".starter").first.click()
+        expect(app.panel("coach").locator("li.chat-assistant")).to_have_attribute(
+            "data-status", "completed", timeout=20_000
+        )
+        found["coach"] = axe_violations(app, AXE)
+        assert {tab: v for tab, v in found.items() if v} == {}
+    finally:
+        page.context.close()

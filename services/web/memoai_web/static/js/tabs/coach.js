@@ -9,7 +9,7 @@ import { duration, number, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { criteriaOf, formatScore } from "../core/results.js";
 import { reflect } from "../core/router.js";
-import { on, state } from "../core/store.js";
+import { on, setResult, state } from "../core/store.js";
 import { codePointLength } from "../core/segments.js";
 
 const MAX_MESSAGE = 4000; // the API's limit, in code points
@@ -139,6 +139,8 @@ async function open(evaluationId) {
       showError(panel, t("coach.notReady"), () => open(evaluationId));
       return;
     }
+    // Overall and Detailed follow the memo under discussion, as they follow each other.
+    if (state.currentId !== evaluationId) setResult(evaluation);
     const { data: session } = await post("/chat/sessions", { evaluation_id: evaluationId });
     const { data: history } = await get(`/chat/sessions/${encodeURIComponent(session.chat_session_id)}/messages`);
     chat = { evaluationId, chatId: session.chat_session_id, evaluation };
@@ -390,14 +392,16 @@ export function init(context) {
     hideError();
     retry?.();
   });
-  on("result", (evaluation) => {
-    if (!chat) tabLink(evaluation.id);
+  on("result", (evaluation) => tabLink(evaluation.id));
+  on("config", (config) => {
+    // The tab and its button exist only while the API serves the chat.
+    document.getElementById("tab-coach").closest("li").hidden = config.features?.chat === false;
   });
   updateCount();
 }
 
 export function show(_ctx, param) {
-  const id = param ?? chat?.evaluationId ?? state.currentId;
+  const id = param ?? state.currentId ?? chat?.evaluationId;
   if (!id) {
     showState(panel, "empty");
     return;

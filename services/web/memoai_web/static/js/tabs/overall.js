@@ -113,7 +113,7 @@ function deltaCell(entry) {
     "td",
     { class: "num delta", "data-direction": direction },
     arrow ? el("span", { class: "delta-arrow", "aria-hidden": "true" }, arrow) : null,
-    entry.delta !== null && entry.delta !== undefined ? el("span", { class: "delta-value", "aria-hidden": "true" }, signed(entry.delta)) : null,
+    entry.delta ? el("span", { class: "delta-value", "aria-hidden": "true" }, signed(entry.delta)) : null,
     el("span", { class: direction === "up" || direction === "down" ? "visually-hidden" : "delta-words" }, words),
   );
 }
