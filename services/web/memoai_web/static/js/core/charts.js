@@ -113,9 +113,9 @@ export function lineChart({ name, title, summary, points, min, max, columns, ser
 }
 
 /** A bar chart of counts ([{label, value}]). */
-export function barChart({ name, title, summary, bars, columns }) {
-  const width = 640;
-  const height = 160;
+export function barChart({ name, title, summary, bars, columns, small = false }) {
+  const width = small ? 320 : 640;
+  const height = small ? 140 : 160;
   const pad = { left: 30, right: 12, top: 12, bottom: 26 };
   const innerW = width - pad.left - pad.right;
   const innerH = height - pad.top - pad.bottom;

@@ -39,6 +39,8 @@ function glance(data) {
 
 function renderCharts(data) {
   const { min, max } = data.scale;
+  // SVG text scales with the chart: a narrow screen gets the compact drawing, whose labels stay legible.
+  const compact = window.matchMedia("(max-width: 759px)").matches;
   glance(data);
   const overall = data.overall_trends.map((p) => ({ label: day(p.completed_at), value: p.overall_score, text: score(p.overall_score) }));
   slot(charts, "overall-chart").replaceChildren(lineChart({
@@ -49,6 +51,7 @@ function renderCharts(data) {
     min,
     max,
     columns: [t("chart.date"), t("chart.score")],
+    small: compact,
   }));
   const multiples = clear(slot(charts, "criteria-charts"));
   Object.entries(data.rubric_improvements).forEach(([name, trend], index) => {
@@ -79,6 +82,7 @@ function renderCharts(data) {
     summary: t("chart.frequencySummary", { total: number(total), max: number(Math.max(0, ...bars.map((b) => b.value))) }),
     bars,
     columns: [t("chart.date"), t("chart.count")],
+    small: compact,
   }));
 }
 
