@@ -447,3 +447,33 @@ def test_coaching_views_pass_axe_with_content(
         assert {tab: v for tab, v in found.items() if v} == {}
     finally:
         page.context.close()
+
+
+def test_a_failed_reply_is_shown_inline_and_retry_asks_again(
+    claude_app: App, fake: FakeAnthropic, memos: list[dict[str, Any]]
+) -> None:
+    app = claude_app.open()
+    app.submit(unique(memos[5]["text"]))
+    evaluation_id = app.wait_for_result()
+    app.open(f"#/coach/{evaluation_id}")
+    app.view("coach", "ready").wait_for()
+    fake.reset()
+    fake.script("server_error")  # the model fails this once (no retries on this stack)
+    question = "Which risk should I address first?"
+    app.page.fill("#coach-input", question)
+    app.page.press("#coach-input", "Enter")
+    replies = app.panel("coach").locator("li.chat-assistant")
+    expect(replies.first).to_have_attribute("data-status", "failed", timeout=20_000)
+    error = app.panel("coach").locator("[data-slot='chat-error']")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("couldn't answer")
+    expect(app.page.locator("#coach-input")).to_have_js_property("readOnly", False)
+
+    error.locator("[data-action='chat-retry']").click()
+    expect(error).to_be_hidden()
+    expect(replies).to_have_count(2)
+    expect(replies.nth(1)).to_have_attribute("data-status", "completed", timeout=20_000)
+    expect(replies.nth(1)).to_contain_text(question)  # the same question was asked again
+    user_turns = app.panel("coach").locator("li.chat-user")
+    expect(user_turns).to_have_count(2)
+    expect(user_turns.nth(1)).to_have_text(re.compile(re.escape(question)))
