@@ -477,3 +477,21 @@ def test_a_failed_reply_is_shown_inline_and_retry_asks_again(
     user_turns = app.panel("coach").locator("li.chat-user")
     expect(user_turns).to_have_count(2)
     expect(user_turns.nth(1)).to_have_text(re.compile(re.escape(question)))
+
+
+def test_the_coach_talks_in_the_memos_language(
+    offline_app: App, memos: list[dict[str, Any]]
+) -> None:
+    app = offline_app.open()
+    app.submit(unique(_memo(memos, "weak_03_es_salas_de_espera.txt")))
+    evaluation_id = app.wait_for_result()
+    assert app.evaluation(evaluation_id)["language"] == "es"
+    app.open(f"#/coach/{evaluation_id}")
+    app.view("coach", "ready").wait_for()
+    expect(app.panel("coach").locator("[data-slot='language']")).to_contain_text("Spanish")
+    app.panel("coach").locator(".starter").first.click()
+    reply = app.panel("coach").locator("li.chat-assistant")
+    expect(reply).to_have_attribute("data-status", "completed", timeout=20_000)
+    body = reply.locator(".chat-body")
+    expect(body).to_have_attribute("lang", "es")
+    expect(body).to_contain_text("Trabajemos")  # the offline coach's Spanish
