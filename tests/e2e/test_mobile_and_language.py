@@ -70,9 +70,12 @@ def test_mobile_journey_uses_a_menu_and_stacks_comments_under_the_memo(phone: Ap
     mark.tap()
     card = page.locator("#comment-card")
     expect(card.locator("[data-slot='comment']")).not_to_be_empty()
-    memo_box = page.locator(".memo-card").bounding_box()
-    card_box = card.bounding_box()
-    assert memo_box and card_box and card_box["y"] >= memo_box["y"] + memo_box["height"]
+    # Both boxes read at the same instant: the card is scrolled into view smoothly.
+    memo_bottom, card_top = page.evaluate(
+        """() => [document.querySelector('.memo-card').getBoundingClientRect().bottom,
+                  document.getElementById('comment-card').getBoundingClientRect().top]"""
+    )
+    assert card_top >= memo_bottom
     expect(card).to_be_in_viewport()  # brought into view after the tap
     no_sideways_scroll(app)
 
@@ -88,7 +91,7 @@ def test_spanish_interface_follows_the_browser_language(spanish: App) -> None:
     page = app.page
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.locator("nav .tab")).to_have_text(
-        ["Escribir", "Valoración general", "Comentarios detallados", "Progreso", "Ayuda"]
+        ["Escribir", "Valoración general", "Comentarios detallados", "Coach", "Progreso", "Ayuda"]
     )
     expect(page.locator("#heading-write")).to_have_text("Escribe tu memorando")
     expect(page.locator("#char-count")).to_have_text("0 / 10.000 caracteres")

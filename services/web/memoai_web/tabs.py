@@ -26,6 +26,7 @@ TABS: tuple[Tab, ...] = (
     Tab("write", icon="pen"),
     Tab("overall", icon="gauge"),
     Tab("detailed", icon="comment"),
+    Tab("coach", icon="chat"),
     Tab("progress", icon="chart"),
     Tab("help", icon="help"),
 )

@@ -3,10 +3,11 @@
 // whenever its tab is shown (changed: it was not shown before; first: the
 // page's first view). A later tab (Chat, Debug, Admin) adds itself here.
 
+import * as coach from "./coach.js";
 import * as detailed from "./detailed.js";
 import * as help from "./help.js";
 import * as overall from "./overall.js";
 import * as progress from "./progress.js";
 import * as write from "./write.js";
 
-export const tabModules = { write, overall, detailed, progress, help };
+export const tabModules = { write, overall, detailed, coach, progress, help };
