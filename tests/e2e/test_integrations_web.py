@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,7 @@ def test_bulk_upload_of_the_sample_memos_completes_and_exports_one_row_each(
         writer.writerow(["blank", "An empty row", "   "])
 
     page = sign_in(app, user, "#/batches")
-    page.get_by_label("CSV file, or .txt and .md files").set_input_files(str(upload))
+    page.get_by_label("CSV file, text files or a zip").set_input_files(str(upload))
     expect(page.locator("#batch-summary")).to_have_text("11 memos ready to send; 1 not included.")
     expect(page.locator("#batch-rejected li")).to_have_text(
         ["memos.csv, row 13: the memo is empty"]
@@ -132,6 +133,24 @@ def test_bulk_upload_of_the_sample_memos_completes_and_exports_one_row_each(
 
     expect(page.locator("#batch-recent")).to_contain_text("Sample set")
     assert_axe_clean(app)
+    assert app.errors == []
+
+
+def test_a_zip_of_the_sample_memos_is_opened_by_the_api_and_previewed(
+    app: App, user: str, tmp_path: Path
+) -> None:
+    upload = tmp_path / "memos.zip"
+    with zipfile.ZipFile(upload, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for entry in sample_memos():
+            archive.writestr(f"memos/{entry['file']}", entry["text"])
+        archive.writestr("memos/cover.pdf", b"%PDF-1.4")
+    page = sign_in(app, user, "#/batches")
+    page.get_by_label("CSV file, text files or a zip").set_input_files(str(upload))
+    expect(page.locator("#batch-summary")).to_have_text("11 memos ready to send; 1 not included.")
+    expect(page.locator("#batch-rejected li")).to_have_text(
+        ["memos.zip: memos/cover.pdf: only .txt and .md files in a zip are read"]
+    )
+    expect(page.get_by_role("button", name="Evaluate all")).to_be_enabled()
     assert app.errors == []
 
 

@@ -1,8 +1,9 @@
-// Batches: upload many memos at once (a CSV with a `text` column, or .txt/.md
-// files), preview what will be sent and what was rejected, submit them as one
-// batch, then follow it at #/batches/<id> with a progress bar and exports.
+// Batches: upload many memos at once (a CSV with a `text` column, .txt/.md
+// files, or a zip of them, which the API opens: POST /batches/unzip), preview
+// what will be sent and what was rejected, submit them as one batch, then
+// follow it at #/batches/<id> with a progress bar and exports.
 
-import { ApiError, get, post } from "../core/api.js";
+import { ApiError, get, post, request } from "../core/api.js";
 import { parseCsv } from "../core/csv.js";
 import { clear, el, showError, showState, slot } from "../core/dom.js";
 import { dateTime, number, t } from "../core/i18n.js";
@@ -13,6 +14,7 @@ import { on, state } from "../core/store.js";
 
 const MAX_ITEMS = 200; // the API's limit per batch
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
+const MAX_ZIP_BYTES = 2 * 1024 * 1024; // the API's max_request_size
 const TEXT_COLUMNS = ["text", "text_content", "memo"];
 const FINAL = new Set(["completed", "completed_with_errors"]);
 
@@ -65,17 +67,35 @@ function readCsv(result, name, text) {
   });
 }
 
+/** A zip is opened by the API (size and zip-bomb limits live there); nothing is stored. */
+async function readZip(result, file) {
+  try {
+    const { data } = await request("POST", "/batches/unzip", {
+      raw: file,
+      headers: { "Content-Type": "application/zip" },
+    });
+    for (const item of data.items) addText(result, item.text_content, `${file.name}: ${item.filename}`);
+    for (const entry of data.rejected) {
+      result.rejected.push({ source: `${file.name}: ${entry.filename}`, reason: t(`batches.reason.zip.${entry.reason}`) });
+    }
+  } catch (error) {
+    result.rejected.push({ source: file.name, reason: errorMessage(error) });
+  }
+}
+
 async function readFiles(files) {
   const result = { items: [], rejected: [] };
   for (const file of files) {
     const name = file.name;
     const lower = name.toLowerCase();
-    if (file.size > MAX_FILE_BYTES) {
+    if (file.size > (name.toLowerCase().endsWith(".zip") ? MAX_ZIP_BYTES : MAX_FILE_BYTES)) {
       result.rejected.push({ source: name, reason: t("batches.reason.fileTooLarge") });
     } else if (lower.endsWith(".csv")) {
       readCsv(result, name, await file.text());
     } else if (lower.endsWith(".txt") || lower.endsWith(".md")) {
       addText(result, await file.text(), name);
+    } else if (lower.endsWith(".zip")) {
+      await readZip(result, file);
     } else {
       result.rejected.push({ source: name, reason: t("batches.reason.unsupported") });
     }
