@@ -73,10 +73,14 @@ ZIP_TYPES = frozenset(
         415: {"model": ErrorEnvelope, "description": "Body is not a zip"},
         422: {"model": ErrorEnvelope, "description": "Not a readable zip, or too many entries"},
     },
+    # Declared as octet-stream (which generic clients and fuzzers can send);
+    # application/zip and application/x-zip-compressed are accepted too.
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
         }
     },
 )
