@@ -41,7 +41,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
-    description="The access_token from POST /api/v1/auth/login",
+    description="The access_token from POST /api/v1/auth/login, or an API token (mac_…) "
+    "from POST /api/v1/tokens",
 )
 _session_scheme = APIKeyHeader(
     name="X-Session-ID",
