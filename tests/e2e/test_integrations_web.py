@@ -154,6 +154,48 @@ def test_a_zip_of_the_sample_memos_is_opened_by_the_api_and_previewed(
     assert app.errors == []
 
 
+def test_the_csv_reader_follows_rfc_4180_and_explains_every_rejection(
+    app: App, user: str, tmp_path: Path
+) -> None:
+    good = tmp_path / "class.csv"
+    # CRLF records, a quoted field with a doubled quote, a comma and a line break,
+    # a byte-order mark, the text column not first, and a short row.
+    good.write_bytes(
+        "\ufeffname,Text\r\n"
+        'ana,"He said ""approve $2M"", then left.\r\nSecond line, same memo."\r\n'
+        "ben\r\n"
+        "cy,Plain memo text\r\n".encode()
+    )
+    broken = tmp_path / "broken.csv"
+    broken.write_text('text\n"never closed\nstill open\n')
+    no_text = tmp_path / "grades.csv"
+    no_text.write_text("name,grade\nana,A\n")
+    other = tmp_path / "memo.docx"
+    other.write_bytes(b"PK")
+    page = sign_in(app, user, "#/batches")
+    page.get_by_label("CSV file, text files or a zip").set_input_files(
+        [str(good), str(broken), str(no_text), str(other)]
+    )
+    expect(page.locator("#batch-summary")).to_have_text("2 memos ready to send; 4 not included.")
+    expect(page.locator("#batch-rejected li")).to_have_text(
+        [
+            "class.csv, row 3: the memo is empty",
+            "broken.csv: a quoted field opened on line 2 is never closed",
+            "grades.csv: no 'text' column in the header row",
+            "memo.docx: only .csv, .txt, .md and .zip files are read",
+        ]
+    )
+    with page.expect_request(lambda r: r.url.endswith("/api/v1/batches")) as sent:
+        page.get_by_role("button", name="Evaluate all").click()
+    items = sent.value.post_data_json["items"]
+    assert [i["text_content"] for i in items] == [
+        'He said "approve $2M", then left.\r\nSecond line, same memo.',
+        "Plain memo text",
+    ]
+    expect(page).to_have_url(re.compile(r"#/batches/[\w-]+$"))
+    assert app.errors == []
+
+
 def test_a_token_created_in_the_page_works_until_it_is_revoked_there(
     app: App, stack: Stack, user: str
 ) -> None:
