@@ -40,7 +40,10 @@ MEMOS = Path("/work/shared/memos")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("web-integrations")
     with running_stack(
-        root, "sqlite", services=("api", "worker", "web"), **auth_overrides(BCRYPT_ROUNDS="4")
+        root,
+        "sqlite",
+        services=("api", "worker", "web"),
+        **auth_overrides(BCRYPT_ROUNDS="4", WEBHOOK_ALLOWED_HOSTS="127.0.0.1"),
     ) as s:
         yield s
 
@@ -201,6 +204,9 @@ def test_a_token_created_in_the_page_works_until_it_is_revoked_there(
 ) -> None:
     page = sign_in(app, user, "#/integrations")
     expect(page.locator("#tokens-anonymous")).to_be_hidden()
+    # Opened before signing in: the webhooks that needed the login load once it is there.
+    expect(page.locator("#webhooks-empty")).to_be_visible()
+    expect(page.locator("#webhook-error")).to_be_hidden()
     page.get_by_label("Token name").fill("Grading script")
     page.get_by_label("Access").select_option("write")
     page.get_by_label("Expires after").select_option("30")
@@ -238,6 +244,30 @@ def test_a_token_created_in_the_page_works_until_it_is_revoked_there(
     assert app.dialogs and "Grading script" in app.dialogs[-1]
     refused = httpx.get(f"{api}/evaluations/{evaluation_id}/status", headers=headers, timeout=15)
     assert refused.status_code == 401
+    assert app.errors == []
+
+
+def test_webhook_endpoints_are_added_and_deleted_and_the_signing_secret_revealed(
+    app: App, user: str
+) -> None:
+    page = sign_in(app, user, "#/integrations")
+    page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hook")
+    page.get_by_role("button", name="Add endpoint").click()
+    expect(page.get_by_label("The endpoint's signing secret")).to_have_value(
+        re.compile(r"^whsec_[0-9a-f]{64}$")
+    )
+    endpoint = page.locator("#webhook-rows li", has_text="http://127.0.0.1:9/hook")
+    expect(endpoint).to_have_count(1)
+
+    page.get_by_role("button", name="Show the secret").click()
+    expect(page.get_by_label("Callback signing secret")).to_have_value(re.compile(r"^whsec_"))
+    expect(page.get_by_role("button", name="Hide the secret")).to_have_attribute(
+        "aria-expanded", "true"
+    )
+
+    endpoint.get_by_role("button", name="Delete the endpoint http://127.0.0.1:9/hook").click()
+    expect(endpoint).to_have_count(0)
+    expect(page.locator("#webhooks-empty")).to_be_visible()
     assert app.errors == []
 
 

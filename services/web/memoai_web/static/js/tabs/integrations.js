@@ -233,7 +233,10 @@ export function init(ctx) {
   });
   on("user", () => {
     stale = true;
-    if (!byId("panel-integrations").hidden) loadTokens(); // signed in while looking at it
+    if (byId("panel-integrations").hidden) return;
+    // Signed in while looking at it: what failed with 401 a moment ago works now.
+    loadTokens();
+    loadWebhooks();
   });
 }
 
