@@ -135,6 +135,12 @@ def test_write_token_submits_and_polls_as_its_owner(client: TestClient) -> None:
     submitted = client.post(f"{API}/evaluations/submit", json={"text_content": MEMO}, headers=write)
     assert submitted.status_code == 202, submitted.text
     evaluation_id = submitted.json()["data"]["evaluation_id"]
+    batch = client.post(
+        f"{API}/batches", json={"items": [{"text_content": MEMO}] * 2}, headers=write
+    )
+    assert batch.status_code == 202, batch.text
+    listed = client.get(f"{API}/batches", headers=login).json()["data"]
+    assert [b["id"] for b in listed] == [batch.json()["data"]["batch_id"]]
     for caller in (write, login):  # the owner sees the token's work in the app too
         polled = client.get(f"{API}/evaluations/{evaluation_id}/status", headers=caller)
         assert polled.status_code == 200, polled.text
