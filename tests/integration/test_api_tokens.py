@@ -30,7 +30,7 @@ from tests.support.auth import (
     bearer,
     create_user,
 )
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import BACKENDS, Stack, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -274,10 +274,12 @@ def test_token_secrets_never_reach_the_log(
     assert created["token"] not in caplog.text
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("api-tokens")
-    with running_stack(root, "sqlite", **auth_overrides(BCRYPT_ROUNDS="4")) as s:
+@pytest.fixture(scope="module", params=BACKENDS)
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp(f"api-tokens-{request.param}")
+    with running_stack(root, request.param, **auth_overrides(BCRYPT_ROUNDS="4")) as s:
         yield s
 
 
