@@ -3,6 +3,7 @@ real api + worker stack for a token that submits and polls to completion."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -272,6 +273,27 @@ def test_token_secrets_never_reach_the_log(
         client.get(f"{API}/batches", headers=_as(created))
         client.get(f"{API}/batches", headers={"Authorization": f"Bearer {created['token']}x"})
     assert created["token"] not in caplog.text
+
+
+def test_an_opaque_login_token_that_starts_like_an_api_token_still_logs_in(
+    make_client: ClientFactory, app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    auth_file = app_env / "config" / "auth.yaml"
+    auth_file.write_text(auth_file.read_text().replace('"jwt_session"', '"session_only"'))
+    from memoai.auth import tokens as auth_tokens
+
+    # session_only logins are random strings: force the 1-in-64^4 case.
+    # (`secrets` is shared, so every value stays unique.)
+    counter = itertools.count()
+    monkeypatch.setattr(auth_tokens.secrets, "token_urlsafe", lambda n: f"mac_{next(counter):040d}")
+    with make_client() as client:
+        login = _bearer(client, ADMIN_USERNAME, ADMIN_PASSWORD)
+        assert login["Authorization"].startswith("Bearer mac_0000")
+        assert client.get(f"{API}/users", headers=login).status_code == 200
+        assert client.post(f"{API}/auth/logout", headers=login).status_code == 200
+        refused = client.get(f"{API}/users", headers=login)
+        assert refused.status_code == 401
+        assert refused.json()["errors"][0]["code"] == "api_token_invalid"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
