@@ -15,11 +15,21 @@ class Principal:
     username: str | None = None
     is_admin: bool = False
     auth_method: str = "session"  # session | cookie | bearer | api_token
-    token_id: str | None = None  # the access token's jti (refresh rotates it)
+    token_id: str | None = None  # the access token's jti, or the API token's row id
+    scopes: tuple[str, ...] = ()  # an API token's scopes; empty for every other method
 
     @property
     def is_user(self) -> bool:
         return self.user_id is not None
+
+    @property
+    def is_api_token(self) -> bool:
+        return self.auth_method == "api_token"
+
+    @property
+    def session_fk(self) -> str | None:
+        """The sessions row to record on new rows; None for an API token, which has none."""
+        return None if self.is_api_token else self.session_id
 
     @property
     def owner_key(self) -> str:

@@ -24,6 +24,7 @@ _SECRET_PATTERNS = [
     re.compile(r"sk-[A-Za-z0-9_\-]{20,}"),
     re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),  # JWT
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{16,}"),
+    re.compile(r"mac_[A-Za-z0-9_\-]{20,}"),  # personal API tokens (memoai.tokens)
     re.compile(r"(?i)(password|passwd|secret|api[_-]?key|token|csrf)=([^\s&;]+)"),
 ]
 _SECRET_KEYS = re.compile(

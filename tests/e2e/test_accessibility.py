@@ -18,7 +18,7 @@ from tests.support.stack import REPO, Stack
 pytestmark = pytest.mark.e2e
 
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
-TABS = ("write", "overall", "detailed", "coach", "progress", "help")
+TABS = ("write", "overall", "detailed", "coach", "progress", "batches", "integrations", "help")
 MEMO = (
     "Recommendation: approve $300,000 by 30 April to hire two data analysts.\n"
     "The reporting backlog is 46 requests and costs about $80,000 a month in delays.\n"

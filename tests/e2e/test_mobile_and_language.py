@@ -91,7 +91,16 @@ def test_spanish_interface_follows_the_browser_language(spanish: App) -> None:
     page = app.page
     expect(page.locator("html")).to_have_attribute("lang", "es")
     expect(page.locator("nav .tab")).to_have_text(
-        ["Escribir", "Valoración general", "Comentarios detallados", "Coach", "Progreso", "Ayuda"]
+        [
+            "Escribir",
+            "Valoración general",
+            "Comentarios detallados",
+            "Coach",
+            "Progreso",
+            "Lotes",
+            "Integraciones",
+            "Ayuda",
+        ]
     )
     expect(page.locator("#heading-write")).to_have_text("Escribe tu memorando")
     expect(page.locator("#char-count")).to_have_text("0 / 10.000 caracteres")

@@ -40,6 +40,7 @@ from memoai_api.routes import (
     users,
     webhooks,
 )
+from memoai_api.routes import tokens as api_tokens
 
 log = structlog.get_logger(__name__)
 
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chat.router,
         webhooks.router,
         batches.router,
+        api_tokens.router,
         public_config.router,
     ):
         app.include_router(router, dependencies=per_ip)

@@ -2,7 +2,9 @@
 
 Who is calling, in order of precedence:
 1. `Authorization: Bearer <access token>` - integrators; no CSRF (a browser
-   never attaches this header to a cross-site request on its own).
+   never attaches this header to a cross-site request on its own). A bearer
+   value starting with `mac_` is a personal API token (memoai.tokens): its
+   scopes gate unsafe methods, and it never manages tokens or reaches admin.
 2. `X-Session-ID: <anonymous session token>` - same reasoning, no CSRF.
 3. The httpOnly access-token cookie set by /auth/login.
 4. The httpOnly anonymous-session cookie set by POST /sessions.
@@ -26,6 +28,7 @@ from memoai.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from memoai.identity import Principal
 from memoai.ratelimit import Decision, RateLimiter, Scope
 from memoai.sessions import service as sessions
+from memoai.tokens import service as api_tokens
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -38,7 +41,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
-    description="The access_token from POST /api/v1/auth/login",
+    description="The access_token from POST /api/v1/auth/login, or an API token (mac_…) "
+    "from POST /api/v1/tokens",
 )
 _session_scheme = APIKeyHeader(
     name="X-Session-ID",
@@ -180,7 +184,10 @@ def _resolve(request: Request, settings: Settings) -> tuple[Principal, bool]:
             raise Unauthorized(
                 "Send the token as 'Authorization: Bearer <access_token>'.", code="token_invalid"
             )
-        return _from_access_token(token.strip(), "bearer", settings), False
+        token = token.strip()
+        if api_tokens.looks_like_api_token(token):
+            return _from_api_token(token, settings), False
+        return _from_access_token(token, "bearer", settings), False
     header = request.headers.get(SESSION_HEADER)
     if header:
         return _from_session_token(header.strip(), settings), False
@@ -219,6 +226,33 @@ def _from_access_token(token: str, method: str, settings: Settings) -> Principal
     return principal
 
 
+def _from_api_token(token: str, settings: Settings) -> Principal:
+    with session_scope(write=False) as db:
+        found = api_tokens.resolve(db, token)
+    if found is None:
+        # An opaque session_only login token is random too, and one in 64^4
+        # starts with "mac_": it must still work as the login it is.
+        try:
+            return _from_access_token(token, "bearer", settings)
+        except Unauthorized:
+            raise Unauthorized(
+                "The API token is unknown, expired or revoked.", code="api_token_invalid"
+            ) from None
+    principal, _expires, needs_touch = found
+    if needs_touch:
+        with session_scope() as db:
+            api_tokens.touch(db, principal.session_id)
+    return principal
+
+
+def _check_scope(request: Request, principal: Principal) -> None:
+    if request.method not in SAFE_METHODS and "write" not in principal.scopes:
+        raise Forbidden(
+            "This API token is read-only: create a token with the 'write' scope to change data.",
+            code="insufficient_scope",
+        )
+
+
 def _from_session_token(token: str, settings: Settings) -> Principal:
     timeout = settings.authentication.session.timeout
     with session_scope(write=False) as db:
@@ -250,6 +284,8 @@ def current_principal(
     principal, by_cookie = _resolve(request, settings)
     if by_cookie:
         _check_csrf(request, response, settings, principal)
+    if principal.is_api_token:
+        _check_scope(request, principal)
     decision = limiter.enforce(Scope.REQUESTS, caller=principal.owner_key, ip=None)
     apply_rate_headers(request, response, decision)
     request.state.principal = principal
@@ -269,10 +305,41 @@ def current_user(principal: PrincipalDep) -> Principal:
 UserDep = Annotated[Principal, Depends(current_user)]
 
 
+def current_login(principal: UserDep) -> Principal:
+    """A user signed in with a password (not an API token): token and account management."""
+    if principal.is_api_token:
+        raise Forbidden(
+            "API tokens cannot do this: sign in with a username and password.",
+            code="login_required",
+        )
+    return principal
+
+
+LoginDep = Annotated[Principal, Depends(current_login)]
+
+
+def not_api_token(principal: PrincipalDep) -> Principal:
+    """Any caller except an API token (logout: a token is revoked, not logged out)."""
+    if principal.is_api_token:
+        raise Forbidden(
+            "API tokens cannot log out: revoke the token with DELETE /api/v1/tokens/{id}.",
+            code="login_required",
+        )
+    return principal
+
+
+NotApiTokenDep = Annotated[Principal, Depends(not_api_token)]
+
+
 def current_admin(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> Principal:
     """A logged-in admin, whatever AUTH_ENABLED says; admin writes are rate limited."""
+    if principal.is_api_token:
+        raise Forbidden(
+            "API tokens cannot reach admin endpoints: sign in as an admin.",
+            code="admin_required",
+        )
     if principal.user_id is None or not principal.is_admin:
         raise Forbidden("This needs a logged-in admin.", code="admin_required")
     if request.method not in SAFE_METHODS:

@@ -28,6 +28,9 @@ TABS: tuple[Tab, ...] = (
     Tab("detailed", icon="comment"),
     Tab("coach", icon="chat"),
     Tab("progress", icon="chart"),
+    # Integrations issue: bulk upload and API tokens / webhooks.
+    Tab("batches", icon="doc"),
+    Tab("integrations", icon="plug"),
     Tab("help", icon="help"),
 )
 DEFAULT_TAB = TABS[0].id

@@ -24,6 +24,7 @@ from memoai.errors import MemoError, RateLimited, Unauthorized
 from memoai.identity import Principal
 from memoai.models import Session, User, new_id, utcnow
 from memoai.sessions.service import needs_touch
+from memoai.tokens import repository as token_repo
 
 log = structlog.get_logger(__name__)
 
@@ -279,6 +280,14 @@ def refresh(
 
 
 def verify(db: DbSession, principal: Principal) -> VerifyResult:
+    if principal.is_api_token and principal.user_id and principal.token_id:
+        token = token_repo.owned(db, principal.user_id, principal.token_id)
+        user = repo.user_by_id(db, principal.user_id)
+        if token is None or token.expires_at is None or user is None:
+            raise Unauthorized("The API token no longer exists.", code="api_token_invalid")
+        return VerifyResult(
+            user=public_user(user), auth_method="api_token", session_expires_at=token.expires_at
+        )
     session = db.get(Session, principal.session_id)
     if session is None:
         raise Unauthorized("The session no longer exists.", code="session_invalid")

@@ -129,7 +129,7 @@ def create(
     _validate(settings, body)
     mode = _mode(settings)
     batch = Batch(
-        session_id=principal.session_id,
+        session_id=principal.session_fk,
         user_id=principal.user_id,
         name=body.name,
         status="queued",

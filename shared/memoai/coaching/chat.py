@@ -119,7 +119,7 @@ def open_session(
             False,
         )
     chat = ChatSession(
-        evaluation_id=evaluation.id, session_id=principal.session_id, user_id=principal.user_id
+        evaluation_id=evaluation.id, session_id=principal.session_fk, user_id=principal.user_id
     )
     db.add(chat)
     db.flush()

@@ -37,7 +37,7 @@ def add_submission(
         )
         version = (latest or 0) + 1
     row = Submission(
-        session_id=principal.session_id,
+        session_id=principal.session_fk,
         user_id=principal.user_id,
         text_content=text,
         text_sha256=text_sha256,
@@ -64,7 +64,7 @@ def add_evaluation(
 ) -> Evaluation:
     row = Evaluation(
         submission_id=submission.id,
-        session_id=principal.session_id,
+        session_id=principal.session_fk,
         user_id=principal.user_id,
         status=Q.QUEUED.value,
         progress_percentage=0,

@@ -16,9 +16,10 @@ from memoai_api.deps import (
     ClientDep,
     JsonBody,
     LimiterDep,
+    LoginDep,
+    NotApiTokenDep,
     PrincipalDep,
     SettingsDep,
-    UserDep,
     clear_auth_cookies,
     set_access_cookie,
     set_csrf_cookie,
@@ -80,7 +81,7 @@ def login(
 
 @router.post("/logout", response_model=Envelope[LogoutResult], responses=UNAUTHORIZED)
 def logout(
-    principal: PrincipalDep, response: Response, settings: SettingsDep, client: ClientDep
+    principal: NotApiTokenDep, response: Response, settings: SettingsDep, client: ClientDep
 ) -> Envelope[LogoutResult]:
     """End the session server-side: its token stops working everywhere."""
     with session_scope() as db:
@@ -98,7 +99,7 @@ def verify(principal: PrincipalDep) -> Envelope[VerifyResult]:
 
 @router.post("/refresh", response_model=Envelope[LoginResult], responses=UNAUTHORIZED)
 def refresh(
-    principal: UserDep, response: Response, settings: SettingsDep, client: ClientDep
+    principal: LoginDep, response: Response, settings: SettingsDep, client: ClientDep
 ) -> Envelope[LoginResult]:
     """Swap the access token for a new one; the old token stops working at once."""
     with session_scope() as db:

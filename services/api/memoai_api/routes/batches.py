@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
-from memoai.batches import service
+from memoai.batches import archive, service
 from memoai.db import session_scope
+from memoai.errors import UnsupportedMediaType
 from memoai_api.deps import (
     JsonBody,
     LimiterDep,
@@ -55,6 +57,48 @@ def create_batch(
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return ok(created)
+
+
+ZIP_TYPES = frozenset(
+    {"application/zip", "application/x-zip-compressed", "application/octet-stream"}
+)
+
+
+@router.post(
+    "/unzip",
+    response_model=Envelope[archive.ArchiveContents],
+    responses={
+        **ERRORS,
+        413: {"model": ErrorEnvelope, "description": "Upload or its contents too large"},
+        415: {"model": ErrorEnvelope, "description": "Body is not a zip"},
+        422: {"model": ErrorEnvelope, "description": "Not a readable zip, or too many entries"},
+    },
+    # Declared as octet-stream (which generic clients and fuzzers can send);
+    # application/zip and application/x-zip-compressed are accepted too.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
+        }
+    },
+)
+async def unzip(
+    request: Request, principal: PrincipalDep, settings: SettingsDep
+) -> Envelope[archive.ArchiveContents]:
+    """Read the .txt/.md memos of a zip (the raw request body); nothing is stored."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type not in ZIP_TYPES:
+        raise UnsupportedMediaType(
+            "Send the zip as the request body with Content-Type: application/zip.",
+            details={"content_type": media_type or None},
+        )
+    data = await request.body()  # bounded by max_request_size in the ASGI middleware
+    limit = settings.security.input_validation.max_text_length
+    # Decompression is CPU work: off the event loop.
+    contents = await anyio.to_thread.run_sync(archive.extract, data, limit)
+    return ok(contents)
 
 
 @router.get("", response_model=Envelope[list[service.BatchSummary]], responses=ERRORS)

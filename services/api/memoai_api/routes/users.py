@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from memoai.auth import users
 from memoai.auth.schemas import PasswordChange, UserCreate, UserDetail, UserPage, UserUpdate
-from memoai_api.deps import AdminDep, ClientDep, JsonBody, SettingsDep, UserDep
+from memoai_api.deps import AdminDep, ClientDep, JsonBody, LoginDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX
 
@@ -70,7 +70,7 @@ def list_users(
     },
 )
 def change_password(
-    body: PasswordChange, user: UserDep, settings: SettingsDep, client: ClientDep
+    body: PasswordChange, user: LoginDep, settings: SettingsDep, client: ClientDep
 ) -> Envelope[PasswordChanged]:
     """Change your own password; your other sessions are logged out."""
     users.change_own_password(settings, user, body, client)

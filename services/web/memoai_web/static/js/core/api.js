@@ -42,7 +42,7 @@ function readCookie(name) {
   return null;
 }
 
-async function send(method, path, { body, headers = {}, timeout = timeoutMs } = {}) {
+async function send(method, path, { body, raw, headers = {}, timeout = timeoutMs } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeout);
   const init = {
@@ -54,6 +54,8 @@ async function send(method, path, { body, headers = {}, timeout = timeoutMs } = 
   if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
+  } else if (raw !== undefined) {
+    init.body = raw; // a Blob or File as is (e.g. a zip); the caller sets Content-Type
   }
   if (method !== "GET") {
     // Cookie-authenticated writes carry the CSRF token once a login has set one.

@@ -101,12 +101,21 @@ function closeMenu() {
   }
 }
 
-/** Collapse the tabs into the menu when they do not fit on one line. */
+/**
+ * Fit the tabs on one line: as they are, else compact (no icons, less padding),
+ * else collapsed into the menu.
+ */
 function fitTabs() {
   const root = document.documentElement;
   const nav = document.querySelector(".tabs");
-  root.classList.remove("tabs-collapsed");
-  const fits = nav.querySelector(".tab-list").scrollWidth <= nav.clientWidth;
+  const list = nav.querySelector(".tab-list");
+  root.classList.remove("tabs-collapsed", "tabs-compact");
+  let fits = list.scrollWidth <= nav.clientWidth;
+  if (!fits) {
+    root.classList.add("tabs-compact");
+    fits = list.scrollWidth <= nav.clientWidth;
+  }
+  if (!fits) root.classList.remove("tabs-compact");
   root.classList.toggle("tabs-collapsed", !fits);
   if (fits) closeMenu();
 }
@@ -116,7 +125,12 @@ function setupMenu() {
   const nav = document.querySelector(".tabs");
   fitTabs();
   // The header's width follows the window; its content does not change it, so no loop.
-  new ResizeObserver(fitTabs).observe(document.querySelector(".topbar-inner"));
+  const resized = new ResizeObserver(fitTabs);
+  resized.observe(document.querySelector(".topbar-inner"));
+  // The status area grows when the session or the offline chip appears; tabs do
+  // not change its size, so this cannot loop either.
+  const status = document.querySelector(".status-area");
+  if (status) resized.observe(status);
   document.fonts?.ready.then(fitTabs); // the web font is wider or narrower than the fallback
   button.addEventListener("click", () => {
     const open = button.getAttribute("aria-expanded") !== "true";

@@ -11,3 +11,9 @@ import * as progress from "./progress.js";
 import * as write from "./write.js";
 
 export const tabModules = { write, overall, detailed, coach, progress, help };
+
+// Integrations issue: bulk upload, API tokens and webhooks.
+import * as batches from "./batches.js";
+import * as integrations from "./integrations.js";
+
+Object.assign(tabModules, { batches, integrations });

@@ -1,0 +1,1 @@
+"""Personal access tokens for integrators (`mac_…`): created, listed, revoked, resolved."""

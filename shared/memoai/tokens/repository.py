@@ -1,0 +1,87 @@
+"""Queries on api_tokens. Only this module touches the table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session as DbSession
+
+from memoai.models import ApiToken, User
+
+
+def add(
+    db: DbSession,
+    *,
+    user_id: str,
+    name: str,
+    prefix: str,
+    token_hash: str,
+    scopes: list[str],
+    expires_at: datetime | None,
+) -> ApiToken:
+    row = ApiToken(
+        user_id=user_id,
+        name=name,
+        token_prefix=prefix,
+        token_hash=token_hash,
+        scopes=scopes,
+        expires_at=expires_at,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def live_by_hash(db: DbSession, token_hash: str, now: datetime) -> tuple[ApiToken, User] | None:
+    """The unrevoked, unexpired token with this hash and its active owner."""
+    row = db.execute(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.token_hash == token_hash,
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+            User.is_active.is_(True),
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def touch(db: DbSession, token_id: str, now: datetime, not_since: datetime) -> None:
+    """Record a use, unless one was recorded after `not_since` (conditional, so racing
+    requests of a hot token write at most once per interval)."""
+    db.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < not_since),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def list_for_user(db: DbSession, user_id: str) -> Sequence[ApiToken]:
+    return db.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id)
+    ).all()
+
+
+def count_live(db: DbSession, user_id: str, now: datetime) -> int:
+    return len(
+        db.scalars(
+            select(ApiToken.id).where(
+                ApiToken.user_id == user_id,
+                ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+            )
+        ).all()
+    )
+
+
+def owned(db: DbSession, user_id: str, token_id: str) -> ApiToken | None:
+    return db.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id))
