@@ -128,6 +128,12 @@ def test_read_token_reads_the_owners_evaluations_but_cannot_submit(client: TestC
     assert refused.json()["errors"][0]["code"] == "insufficient_scope"
     verify = client.get(f"{API}/auth/verify", headers=read).json()["data"]
     assert verify["auth_method"] == "api_token" and verify["user"]["username"] == "ada"
+    # The webhook signing secret would let a reader forge deliveries: write scope only.
+    secret = client.get(f"{API}/webhooks/secret", headers=read)
+    assert secret.status_code == 403
+    assert secret.json()["errors"][0]["code"] == "insufficient_scope"
+    write = _as(_token(client, login, scopes=["write"]))
+    assert client.get(f"{API}/webhooks/secret", headers=write).status_code == 200
 
 
 def test_write_token_submits_and_polls_as_its_owner(client: TestClient) -> None:

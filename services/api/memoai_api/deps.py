@@ -331,6 +331,19 @@ def not_api_token(principal: PrincipalDep) -> Principal:
 NotApiTokenDep = Annotated[Principal, Depends(not_api_token)]
 
 
+def current_writer(principal: PrincipalDep) -> Principal:
+    """A caller allowed to write, even on a GET: a read-only token may read results,
+    not secrets that would let it forge what the owner's systems trust."""
+    if principal.is_api_token and "write" not in principal.scopes:
+        raise Forbidden(
+            "This needs an API token with the 'write' scope.", code="insufficient_scope"
+        )
+    return principal
+
+
+WriterDep = Annotated[Principal, Depends(current_writer)]
+
+
 def current_admin(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> Principal:

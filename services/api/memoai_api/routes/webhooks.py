@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Response
 
 from memoai.db import session_scope
 from memoai.webhooks import service
-from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep
+from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep, WriterDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX
 
@@ -52,10 +52,8 @@ def delete_endpoint(
 
 
 @router.get("/secret", response_model=Envelope[service.SigningSecret], responses=ERRORS)
-def signing_secret(
-    principal: PrincipalDep, settings: SettingsDep
-) -> Envelope[service.SigningSecret]:
-    """The secret that signs deliveries to the callback_url of your submits."""
+def signing_secret(principal: WriterDep, settings: SettingsDep) -> Envelope[service.SigningSecret]:
+    """The secret that signs your callback_url deliveries (not for read-only tokens)."""
     return ok(service.SigningSecret(secret=service.owner_secret(settings, principal.owner_key)))
 
 
