@@ -147,7 +147,10 @@ def test_a_zip_of_the_sample_memos_is_opened_by_the_api_and_previewed(
         for entry in sample_memos():
             archive.writestr(f"memos/{entry['file']}", entry["text"])
         archive.writestr("memos/cover.pdf", b"%PDF-1.4")
-    page = sign_in(app, user, "#/batches")
+    # Writers find bulk upload from the Write tab.
+    page = sign_in(app, user, "#/write")
+    page.get_by_role("link", name="Many memos at once? Evaluate them as a batch").click()
+    expect(page).to_have_url(re.compile(r"#/batches$"))
     page.get_by_label("CSV file, text files or a zip").set_input_files(str(upload))
     expect(page.locator("#batch-summary")).to_have_text("11 memos ready to send; 1 not included.")
     expect(page.locator("#batch-rejected li")).to_have_text(
