@@ -51,7 +51,9 @@ async function send(method, path, { body, headers = {}, timeout = timeoutMs } = 
     credentials: "same-origin",
     signal: controller.signal,
   };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser sets the boundary
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
   }

@@ -8,5 +8,8 @@ import * as help from "./help.js";
 import * as overall from "./overall.js";
 import * as progress from "./progress.js";
 import * as write from "./write.js";
+// Administration (issue #6)
+import * as admin from "./admin.js";
+import * as debug from "./debug.js";
 
-export const tabModules = { write, overall, detailed, progress, help };
+export const tabModules = { write, overall, detailed, progress, help, debug, admin };
