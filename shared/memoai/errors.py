@@ -34,6 +34,10 @@ class MemoError(Exception):
             error["details"] = self.details
         return error
 
+    def as_errors(self) -> list[dict[str, Any]]:
+        """Every error item of the envelope (one, unless a subclass has several)."""
+        return [self.as_error()]
+
 
 class ValidationFailed(MemoError):
     status = 422

@@ -32,6 +32,7 @@ class TaskName(StrEnum):
     WEBHOOKS_DUE = "memoai.webhooks_due"
     BATCH_SUBMIT = "memoai.batch_submit"
     BATCH_POLL = "memoai.batch_poll"
+    PING = "memoai.ping"  # the admin self-test's broker round trip
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:

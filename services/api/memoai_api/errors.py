@@ -38,7 +38,7 @@ def _field(loc: tuple[Any, ...]) -> str | None:
 def install(app: FastAPI) -> None:
     @app.exception_handler(MemoError)
     async def _memo_error(_request: Request, exc: MemoError) -> JSONResponse:
-        return error_response(exc.status, [exc.as_error()], exc.headers or None)
+        return error_response(exc.status, exc.as_errors(), exc.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,6 +19,7 @@ app.conf.include = [
     "memoai_worker.tasks.maintenance",
     "memoai_worker.tasks.webhooks",
     "memoai_worker.tasks.batches",
+    "memoai_worker.tasks.admin",
 ]
 # A backup may run for a long time on a big database; it gets its own limit.
 BACKUP_TIME_LIMIT = 3600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import structlog
@@ -9,12 +10,14 @@ from celery import signals
 from prometheus_client import start_http_server
 
 from memoai import metrics, state_metrics
+from memoai.admin.workers import Heartbeat
 from memoai.config import business_config, get_settings
 from memoai.db import dispose_engine
 from memoai.llm.factory import get_provider
 from memoai.queue import TaskName, publish
 
 log = structlog.get_logger(__name__)
+_heartbeat: Heartbeat | None = None
 
 
 @signals.setup_logging.connect
@@ -52,9 +55,19 @@ def _ready(sender: Any = None, **_: Any) -> None:
     # waiting for beat's next tick.
     publish(TaskName.SWEEP)
     metrics.WORKER_UP.set(1)
+    global _heartbeat
+    _heartbeat = Heartbeat(str(getattr(sender, "hostname", None) or "worker"), os.getpid())
+    _heartbeat.start()
     log.info(
         "worker.ready",
         provider=settings.llm_provider,
         broker="embedded" if settings.uses_embedded_broker else "redis",
         database="sqlite" if settings.is_sqlite else "postgresql",
     )
+
+
+@signals.worker_shutdown.connect
+def _shutdown(**_: Any) -> None:
+    # Leave the status page at once rather than when the heartbeat ages out.
+    if _heartbeat is not None:
+        _heartbeat.stop()

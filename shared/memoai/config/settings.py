@@ -73,6 +73,9 @@ class Settings:
     monitoring: s.Monitoring
     performance: s.Performance
     environ: Mapping[str, str] = field(repr=False, compare=False)
+    # sha256 of each system file as this process read it: the admin API reports
+    # `restart_required` when the file on disk no longer matches.
+    source_hashes: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def authentication(self) -> s.Authentication:
@@ -184,9 +187,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     lookup = env_lookup(env, PROFILE_DEFAULTS[runtime.app_env])
     problems: list[ConfigProblem] = []
     loaded: dict[str, Any] = {}
+    hashes: dict[str, str] = {}
     for name in SYSTEM_FILES:
         try:
-            loaded[name] = load_file(runtime.config_dir, name, lookup, s.FILE_SCHEMAS[name])
+            text = read_file(runtime.config_dir, name)
+            hashes[name] = content_hash(text)
+            loaded[name] = validate_text(name, text, lookup)
         except ConfigError as exc:
             problems.extend(exc.problems)
     # Business files are validated at start-up too, even though they reload later.
@@ -209,6 +215,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         monitoring=loaded["monitoring"].monitoring,
         performance=loaded["performance"].performance,
         environ=env,
+        source_hashes=hashes,
     )
     _check_production(settings)
     return settings

@@ -6,11 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from memoai.admin import auth_config
+from memoai.admin import schemas as sc
 from memoai.auth import repository as repo
 from memoai.auth.schemas import AuthEventPage, AuthEventPublic
 from memoai.db import session_scope
-from memoai_api.deps import AdminDep
-from memoai_api.envelope import Envelope, ok
+from memoai_api.deps import AdminDep, JsonBody, SettingsDep
+from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX
 from memoai_api.routes.users import ADMIN_ERRORS
 
@@ -38,3 +40,26 @@ def auth_events(
         )
         items = [AuthEventPublic.model_validate(r, from_attributes=True) for r in rows]
     return ok(AuthEventPage(items=items, total=total, limit=limit, offset=offset))
+
+
+@router.get("/config", response_model=Envelope[sc.AuthConfig], responses=ADMIN_ERRORS)
+def get_auth_config(_admin: AdminDep, settings: SettingsDep) -> Envelope[sc.AuthConfig]:
+    """The authentication settings in auth.yaml (secrets never shown)."""
+    return ok(auth_config.get_auth_config(settings))
+
+
+@router.put(
+    "/config",
+    response_model=Envelope[sc.AuthConfigSaved],
+    dependencies=[JsonBody],
+    responses={
+        **ADMIN_ERRORS,
+        400: {"model": ErrorEnvelope, "description": "The result fails the auth.yaml schema"},
+        422: {"model": ErrorEnvelope, "description": "A value out of range"},
+    },
+)
+def put_auth_config(
+    body: sc.AuthConfigUpdate, admin: AdminDep, settings: SettingsDep
+) -> Envelope[sc.AuthConfigSaved]:
+    """Change authentication settings in auth.yaml (versioned; takes effect after a restart)."""
+    return ok(auth_config.update_auth_config(settings, admin, body))

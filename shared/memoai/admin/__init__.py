@@ -1,0 +1,1 @@
+"""Administration: configuration files, sessions, status, debug data and self-tests."""

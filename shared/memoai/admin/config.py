@@ -1,0 +1,426 @@
+"""Configuration management: read, validate, save (versioned), roll back, export, import.
+
+Every write goes through `_apply`: under the cross-process config lock it
+records a baseline version for a file that has none (so history can return to
+the original bytes), validates, records the new version and replaces the file
+atomically. An invalid file is never written, and a failed database commit
+puts the previous bytes back.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from memoai.admin import files
+from memoai.admin import repository as repo
+from memoai.admin import schemas as sc
+from memoai.config import (
+    BUSINESS_FILES,
+    CATEGORIES,
+    FILE_SCHEMAS,
+    ConfigError,
+    ConfigProblem,
+    Settings,
+    business_config,
+    validate_text,
+)
+from memoai.config.loader import read_file
+from memoai.config.settings import content_hash
+from memoai.db import session_scope
+from memoai.errors import MemoError, NotFound, PayloadTooLarge
+from memoai.identity import Principal
+from memoai.models import ConfigVersion
+
+log = structlog.get_logger(__name__)
+
+CATEGORY_TEXT: dict[str, tuple[str, str]] = {
+    "evaluation": (
+        "Evaluation",
+        "Rubric, frameworks, audience context and prompt: hot-reloaded, used by the next "
+        "evaluation.",
+    ),
+    "security": ("Security", "Authentication, sessions, rate limits and headers."),
+    "interface": ("Interface", "What the web app shows and enables."),
+    "infrastructure": ("Infrastructure", "API, queue, database and performance settings."),
+    "operations": ("Operations", "LLM provider, logging and monitoring."),
+}
+MAX_ZIP_BYTES = 5 * 1024 * 1024
+
+
+class ConfigInvalid(MemoError):
+    """The proposed content fails YAML parsing or its schema; nothing was written."""
+
+    status = 400
+    code = "config_invalid"
+
+    def __init__(self, problems: list[ConfigProblem]) -> None:
+        first = problems[0] if problems else ConfigProblem("", None, "invalid")
+        super().__init__(str(first), field=first.field)
+        self.problems = problems
+
+    def as_errors(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "code": self.code,
+                "message": str(p),
+                "field": p.field,
+                "details": {"line": p.line, "file": p.file, "problem": p.message},
+            }
+            for p in self.problems
+        ]
+
+
+@dataclass(frozen=True)
+class Change:
+    config_type: str
+    content: str
+    action: str  # update | rollback | import
+    reason: str | None
+    rollback_of: int | None = None
+
+
+def kind(config_type: str) -> sc.ConfigKind:
+    return "business" if config_type in BUSINESS_FILES else "system"
+
+
+def hot_reload(settings: Settings, config_type: str) -> bool:
+    mgmt = settings.backend.config_management
+    if not mgmt.hot_reload_enabled:
+        return False
+    if config_type in BUSINESS_FILES:
+        return mgmt.hot_reload_business_logic
+    return False  # system files are read once per process
+
+
+def require_type(config_type: str) -> str:
+    if config_type not in FILE_SCHEMAS:
+        raise NotFound(
+            f"Unknown configuration file {config_type!r}; one of: {', '.join(FILE_SCHEMAS)}.",
+            field="config_type",
+        )
+    return config_type
+
+
+def _path(settings: Settings, config_type: str) -> Path:
+    return settings.runtime.config_dir / f"{config_type}.yaml"
+
+
+def restart_required(settings: Settings, config_type: str) -> bool:
+    """Does this process run with other content than the file on disk now holds?"""
+    try:
+        on_disk = content_hash(read_file(settings.runtime.config_dir, config_type))
+    except ConfigError:
+        return True
+    if config_type in BUSINESS_FILES:
+        if hot_reload(settings, config_type):
+            return False
+        return business_config().file_hashes.get(config_type) != on_disk
+    return settings.source_hashes.get(config_type) != on_disk
+
+
+def problems_of(settings: Settings, config_type: str, content: str) -> list[ConfigProblem]:
+    if len(content) > sc.MAX_CONFIG_CHARS:
+        raise PayloadTooLarge(
+            f"{config_type}.yaml is limited to {sc.MAX_CONFIG_CHARS} characters.",
+            field="config_content",
+        )
+    if "\x00" in content:
+        return [ConfigProblem(f"{config_type}.yaml", None, "the file contains a NUL character")]
+    try:
+        validate_text(config_type, content, settings.lookup())
+    except ConfigError as exc:
+        return exc.problems
+    return []
+
+
+def _problem_models(problems: list[ConfigProblem]) -> list[sc.Problem]:
+    return [sc.Problem(**p.as_dict()) for p in problems]
+
+
+# ------------------------------------------------------------ reads
+
+
+def categories(settings: Settings) -> sc.Categories:
+    with session_scope(write=False) as db:
+        latest = repo.latest_versions(db)
+    out = []
+    for cat_id, types in CATEGORIES.items():
+        name, description = CATEGORY_TEXT[cat_id]
+        configs = [
+            sc.ConfigSummary(
+                config_type=t,
+                filename=f"{t}.yaml",
+                kind=kind(t),
+                hot_reload=hot_reload(settings, t),
+                version_number=latest[t].version_number if t in latest else None,
+                updated_at=latest[t].created_at if t in latest else None,
+            )
+            for t in types
+        ]
+        out.append(sc.Category(id=cat_id, name=name, description=description, configs=configs))
+    return sc.Categories(categories=out)
+
+
+def get_config(settings: Settings, config_type: str) -> sc.ConfigDetail:
+    require_type(config_type)
+    content = files.read_exact(_path(settings, config_type))
+    if content is None:
+        raise NotFound(f"{config_type}.yaml is missing from the configuration directory.")
+    with session_scope(write=False) as db:
+        latest = repo.latest_version(db, config_type)
+    return sc.ConfigDetail(
+        config_type=config_type,
+        filename=f"{config_type}.yaml",
+        kind=kind(config_type),
+        hot_reload=hot_reload(settings, config_type),
+        content=content,
+        content_hash=files.sha256(content),
+        version_number=latest.version_number if latest else None,
+        updated_at=latest.created_at if latest else None,
+        updated_by=latest.changed_by if latest else None,
+        restart_required=restart_required(settings, config_type),
+    )
+
+
+def validate(settings: Settings, config_type: str, content: str) -> sc.Validation:
+    require_type(config_type)
+    problems = problems_of(settings, config_type, content)
+    return sc.Validation(valid=not problems, problems=_problem_models(problems))
+
+
+def validate_all(settings: Settings) -> sc.ValidateAll:
+    results: dict[str, sc.Validation] = {}
+    for config_type in FILE_SCHEMAS:
+        content = files.read_exact(_path(settings, config_type))
+        if content is None:
+            problems = [ConfigProblem(f"{config_type}.yaml", None, "file not found")]
+        else:
+            problems = problems_of(settings, config_type, content)
+        results[config_type] = sc.Validation(valid=not problems, problems=_problem_models(problems))
+    return sc.ValidateAll(valid=all(r.valid for r in results.values()), results=results)
+
+
+def history(config_type: str, limit: int) -> sc.History:
+    require_type(config_type)
+    with session_scope(write=False) as db:
+        rows = repo.history(db, config_type, limit)
+        versions = [
+            sc.VersionSummary(
+                version_id=r.id,
+                version_number=r.version_number,
+                action=r.action,
+                change_reason=r.change_reason,
+                changed_by=r.changed_by,
+                created_at=r.created_at,
+                content_hash=r.content_sha256,
+            )
+            for r in rows
+        ]
+    return sc.History(config_type=config_type, versions=versions)
+
+
+def _version(config_type: str, version_id: int) -> ConfigVersion:
+    with session_scope(write=False) as db:
+        row = repo.version_by_id(db, config_type, version_id)
+    if row is None:
+        raise NotFound(f"{config_type}.yaml has no version {version_id}.", field="version_id")
+    return row
+
+
+def version_detail(config_type: str, version_id: int) -> sc.VersionDetail:
+    require_type(config_type)
+    row = _version(config_type, version_id)
+    return sc.VersionDetail(
+        version_id=row.id,
+        version_number=row.version_number,
+        action=row.action,
+        content=row.content,
+        previous_content=row.previous_content,
+        change_reason=row.change_reason,
+        changed_by=row.changed_by,
+        created_at=row.created_at,
+    )
+
+
+# ------------------------------------------------------------ writes
+
+
+def save(
+    settings: Settings, admin: Principal, config_type: str, content: str, reason: str
+) -> sc.Saved:
+    require_type(config_type)
+    (saved,) = _apply(settings, admin, [Change(config_type, content, "update", reason)])
+    return saved
+
+
+def rollback(
+    settings: Settings, admin: Principal, config_type: str, version_id: int, reason: str | None
+) -> sc.Saved:
+    require_type(config_type)
+    target = _version(config_type, version_id)
+    why = reason or f"Rollback to version {target.version_number}"
+    change = Change(config_type, target.content, "rollback", why, rollback_of=target.id)
+    (saved,) = _apply(settings, admin, [change])
+    return saved
+
+
+def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[sc.Saved]:
+    """Validate every change, then record and write them all, or none."""
+    for change in changes:
+        problems = problems_of(settings, change.config_type, change.content)
+        if problems:
+            raise ConfigInvalid(problems)
+    config_dir = settings.runtime.config_dir
+    written: list[tuple[Path, str | None]] = []
+    saved: list[sc.Saved] = []
+    with files.config_lock(config_dir).held():
+        try:
+            with session_scope() as db:
+                for change in changes:
+                    path = _path(settings, change.config_type)
+                    current = files.read_exact(path)
+                    latest = repo.latest_version(db, change.config_type)
+                    number = latest.version_number if latest else 0
+                    if latest is None and current is not None:
+                        # The file's original bytes become version 1, so a later
+                        # rollback can return to exactly what was shipped.
+                        repo.add_version(
+                            db,
+                            config_type=change.config_type,
+                            version_number=1,
+                            content=current,
+                            content_sha256=files.sha256(current),
+                            previous_content=None,
+                            action="initial",
+                            change_reason="baseline",
+                            changed_by="system",
+                            changed_by_user_id=None,
+                        )
+                        number = 1
+                    row = repo.add_version(
+                        db,
+                        config_type=change.config_type,
+                        version_number=number + 1,
+                        content=change.content,
+                        content_sha256=files.sha256(change.content),
+                        previous_content=current,
+                        action=change.action,
+                        change_reason=change.reason,
+                        changed_by=admin.username,
+                        changed_by_user_id=admin.user_id,
+                        rollback_of_version_id=change.rollback_of,
+                    )
+                    saved.append(
+                        sc.Saved(
+                            version_id=row.id,
+                            version_number=row.version_number,
+                            content_hash=row.content_sha256,
+                            restart_required=False,
+                        )
+                    )
+                # Files last, inside the transaction: a write failure rolls the
+                # versions back; a commit failure is undone below.
+                for change in changes:
+                    path = _path(settings, change.config_type)
+                    written.append((path, files.read_exact(path)))
+                    files.write_atomic(path, change.content)
+        except BaseException:
+            for path, previous in reversed(written):
+                if previous is not None:
+                    files.write_atomic(path, previous)
+            raise
+    for change, item in zip(changes, saved, strict=True):
+        item.restart_required = restart_required(settings, change.config_type)
+        log.info(
+            "config.saved",
+            config_type=change.config_type,
+            action=change.action,
+            version_number=item.version_number,
+            changed_by=admin.username,
+        )
+    return saved
+
+
+# ------------------------------------------------------------ bulk
+
+
+def export_zip(settings: Settings) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for config_type in FILE_SCHEMAS:
+            content = files.read_exact(_path(settings, config_type))
+            if content is not None:
+                archive.writestr(f"{config_type}.yaml", content.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def _read_zip(data: bytes) -> dict[str, str | ConfigProblem]:
+    if len(data) > MAX_ZIP_BYTES:
+        raise PayloadTooLarge(f"The archive is limited to {MAX_ZIP_BYTES} bytes.", field="file")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise MemoError(
+            "The upload is not a zip archive.", field="file", code="invalid_zip"
+        ) from exc
+    found: dict[str, str | ConfigProblem] = {}
+    with archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            name = Path(info.filename).name  # an export nested in a folder still imports
+            if not name.endswith(".yaml") or name.removesuffix(".yaml") not in FILE_SCHEMAS:
+                continue
+            config_type = name.removesuffix(".yaml")
+            if info.file_size > sc.MAX_CONFIG_CHARS:  # checked before inflating
+                found[config_type] = ConfigProblem(name, None, "the file is too large")
+                continue
+            try:
+                raw = archive.read(info)
+                found[config_type] = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                found[config_type] = ConfigProblem(name, None, "the file is not UTF-8 text")
+            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
+                found[config_type] = ConfigProblem(name, None, f"cannot read the entry: {exc}")
+    return found
+
+
+def bulk_import(
+    settings: Settings, admin: Principal, data: bytes, *, validate_only: bool, reason: str | None
+) -> sc.BulkImport:
+    found = _read_zip(data)
+    if not found:
+        raise MemoError(
+            "The archive holds none of the 13 configuration files (e.g. rubric.yaml).",
+            field="file",
+            code="invalid_zip",
+        )
+    results: dict[str, sc.ImportResult] = {}
+    changes: list[Change] = []
+    for config_type, entry in found.items():
+        if isinstance(entry, ConfigProblem):
+            problems = [entry]
+        else:
+            try:
+                problems = problems_of(settings, config_type, entry)
+            except PayloadTooLarge:
+                problems = [ConfigProblem(f"{config_type}.yaml", None, "the file is too large")]
+        current = files.read_exact(_path(settings, config_type))
+        changed = isinstance(entry, str) and entry != current
+        results[config_type] = sc.ImportResult(
+            valid=not problems, problems=_problem_models(problems), changed=changed
+        )
+        if changed and not problems:
+            assert isinstance(entry, str)
+            changes.append(Change(config_type, entry, "import", reason or "Bulk import"))
+    valid = all(r.valid for r in results.values())
+    applied = valid and not validate_only
+    if applied and changes:
+        _apply(settings, admin, changes)
+    return sc.BulkImport(valid=valid, applied=applied, results=results)
