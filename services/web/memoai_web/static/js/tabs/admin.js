@@ -265,8 +265,12 @@ async function save(event) {
     loadCategories();
   } catch (error) {
     if (error instanceof ApiError && error.code === "config_invalid") {
-      const problem = { field: error.field, line: error.details?.line ?? null, message: error.message };
-      showProblems([problem], false);
+      const problems = (error.errors.length ? error.errors : [error]).map((e) => ({
+        field: e.field ?? null,
+        line: e.details?.line ?? null,
+        message: e.details?.problem ?? e.message,
+      }));
+      showProblems(problems, false);
       saveProblem(t("admin.saveInvalid"));
     } else {
       saveProblem(errorMessage(error));
@@ -367,7 +371,7 @@ async function rollback(versionId, n) {
   });
   if (!answer.ok) return;
   try {
-    const body = { version_id: versionId };
+    const body = { version_id: Number(versionId) };
     if (answer.reason) body.change_reason = answer.reason;
     const { data } = await post(`/admin/config/${enc(file.config_type)}/rollback`, body);
     await openFile(file.config_type, { force: true });
