@@ -209,7 +209,7 @@ def test_admin_sees_status_sessions_users_and_events(app: App, admin_stack: Stac
     expect(row).to_contain_text("Deactivated")
 
     events = page.locator("#admin-events")
-    events.get_by_label("Event").select_option("user_created")
+    events.get_by_label("Event", exact=True).select_option("user_created")
     events.get_by_role("button", name="Filter").click()
     expect(events.locator("tbody tr").first).to_contain_text("user_created")
     expect(events.locator("tbody tr", has_text="login_success")).to_have_count(0)

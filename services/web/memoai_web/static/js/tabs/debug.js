@@ -77,13 +77,22 @@ function timingTable(timings) {
   );
 }
 
+/** JSON (the request and the model's answer usually are) indented to read; anything else as is. */
+export function readable(text) {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
 function rawBlock(title, text, id) {
   return el(
     "div",
     { class: "raw-block" },
     el("h4", { id }, title),
     text
-      ? el("pre", { class: "raw", tabindex: "0", role: "region", "aria-labelledby": id }, text)
+      ? el("pre", { class: "raw", tabindex: "0", role: "region", "aria-labelledby": id }, readable(text))
       : el("p", { class: "muted" }, t("debug.noRaw")),
   );
 }
