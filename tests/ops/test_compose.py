@@ -220,3 +220,16 @@ def test_make_targets_drive_the_compose_files() -> None:
     assert "infra/compose/docker-compose.yml" in makefile
     assert "infra/compose/docker-compose.prod.yml" in makefile
     assert (INFRA / "nginx" / "gen-cert.sh").is_file()
+
+
+def test_compose_config_is_one_volume_written_by_the_api_read_by_the_rest() -> None:
+    # The admin API saves configuration files; workers must see the same files
+    # (hot reload of the rubric) but have no reason to write them.
+    data = interpolate(load(COMPOSE_FILES["production"]), {})
+    services = data["services"]
+    assert "config:/app/config" in services["api"]["volumes"]
+    for name in ("worker", "beat", "web"):
+        assert "config:/app/config:ro" in services[name]["volumes"], name
+    dev = interpolate(load(COMPOSE_FILES["development"]), {})["services"]
+    for name in ("api", "worker"):
+        assert "../../config:/app/config" in dev[name]["volumes"], name

@@ -198,6 +198,9 @@ def _database_check() -> str:
 
 def _broker_check(timeout: float) -> Callable[[], str]:
     def check() -> str:
+        if not any(w.alive for w in workers.live_workers()):
+            # Nobody would answer: say so now instead of waiting out the timeout.
+            raise SelfTestFailed("no live worker (no heartbeat); ping not sent")
         token = uuid.uuid4().hex
         if not publish(TaskName.PING, token=token):
             raise SelfTestFailed("the broker refused the message")

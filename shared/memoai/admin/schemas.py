@@ -54,8 +54,12 @@ class ConfigDetail(BaseModel):
     restart_required: bool
 
 
+# Request bodies are strict: 0 is not false and "5" is not 5.
+STRICT = ConfigDict(extra="forbid", strict=True)
+
+
 class ConfigContent(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     config_content: str = Field(max_length=MAX_CONFIG_CHARS * 4)
 
 
@@ -64,7 +68,7 @@ class ConfigSave(ConfigContent):
 
 
 class Rollback(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     version_id: int = Field(ge=1, le=2**31 - 1)
     change_reason: str | None = Field(default=None, max_length=MAX_REASON_CHARS)
 
@@ -140,7 +144,7 @@ class AuthConfig(BaseModel):
 
 
 class AuthConfigUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     enabled: bool | None = None
     mode: Literal["jwt_session", "session_only"] | None = None
     jwt_expiration_hours: float | None = Field(default=None, gt=0, le=24 * 30)
@@ -190,7 +194,7 @@ class Revoked(BaseModel):
 
 
 class DebugToggle(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = STRICT
     debug_enabled: bool
 
 
