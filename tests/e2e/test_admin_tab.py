@@ -5,7 +5,9 @@ never see the tab."""
 
 from __future__ import annotations
 
+import io
 import re
+import zipfile
 from collections.abc import Iterator
 
 import pytest
@@ -195,6 +197,21 @@ def test_admin_sees_status_sessions_users_and_events(app: App, admin_stack: Stac
     sessions = page.locator("#admin-sessions")
     expect(sessions.locator("tbody tr", has_text=ADMIN_USERNAME).first).to_be_visible()
     expect(sessions.get_by_text("This session")).to_be_visible()
+    # Another session of the admin's (a bearer login), revoked from the browser.
+    other = bearer(admin_stack, ADMIN_USERNAME, ADMIN_PASSWORD)
+    with admin_stack.client() as client:
+        listed = client.get("/admin/sessions?active=true", headers=other).json()["data"]
+    session_id = next(item["id"] for item in listed["items"] if item["current"])
+    sessions.get_by_role("button", name="Refresh").click()
+    revoke = sessions.locator(f"[data-revoke='{session_id}']")
+    expect(revoke).to_have_accessible_name(f"Revoke the session of {ADMIN_USERNAME}")
+    revoke.click()
+    page.get_by_role("dialog", name="Revoke this session?").get_by_role(
+        "button", name="Revoke"
+    ).click()
+    expect(revoke).to_have_count(0)
+    with admin_stack.client() as client:
+        assert client.get("/auth/verify", headers=other).status_code == 401
 
     users = page.locator("#admin-users")
     users.get_by_label("Username").fill("web-created")
@@ -242,3 +259,54 @@ def test_a_deep_link_opens_admin_once_the_admin_is_known(app: App) -> None:
     page.reload()
     expect(page.locator("#panel-admin")).to_be_visible()
     expect(page.locator("#tab-admin")).to_have_attribute("aria-current", "page")
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def test_validate_all_and_bulk_import_check_first_then_apply(app: App, admin_stack: Stack) -> None:
+    frameworks = admin_stack.config_dir / "frameworks.yaml"
+    before = frameworks.read_text()
+    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    open_tab(page, "admin")
+    bulk = page.locator("#config-bulk")
+
+    page.get_by_role("button", name="Validate all files").click()
+    expect(bulk.locator(".bulk-title")).to_have_text("Every file is valid.")
+    expect(bulk.locator(".bulk-list > li")).to_have_count(13)
+
+    # An archive with a broken file: checked, refused, nothing to apply.
+    rubric = (admin_stack.config_dir / "rubric.yaml").read_text()
+    broken = _zip({"rubric.yaml": rubric.replace("weight: 20", "weight: 29", 1)})
+    page.set_input_files(
+        "#config-import-file",
+        files=[{"name": "broken.zip", "mimeType": "application/zip", "buffer": broken}],
+    )
+    page.get_by_role("button", name="Check import").click()
+    expect(bulk.locator(".bulk-title")).to_contain_text("not applied")
+    expect(bulk.locator("li.bulk-bad")).to_contain_text("rubric")
+    expect(page.get_by_role("button", name="Apply import")).to_be_hidden()
+
+    # A valid archive: checked (nothing written yet), then applied after confirming.
+    changed = before + "\n# Imported from the browser test.\n"
+    good = _zip({"frameworks.yaml": changed, "rubric.yaml": rubric})
+    page.set_input_files(
+        "#config-import-file",
+        files=[{"name": "good.zip", "mimeType": "application/zip", "buffer": good}],
+    )
+    page.get_by_role("button", name="Check import").click()
+    expect(bulk.locator(".bulk-title")).to_contain_text("The import is valid")
+    expect(bulk.locator("li", has_text="frameworks")).to_contain_text("changed")
+    expect(bulk.locator("li", has_text="rubric")).to_contain_text("unchanged")
+    assert frameworks.read_text() == before
+    page.get_by_role("button", name="Apply import").click()
+    page.get_by_role("dialog", name="Apply this import?").get_by_role(
+        "button", name="Apply import"
+    ).click()
+    expect(bulk.locator(".bulk-title")).to_have_text("The import was applied.")
+    assert frameworks.read_text() == changed

@@ -259,7 +259,7 @@ async function save(event) {
     saveProblem(null);
     showProblems([], true);
     updateDirty();
-    ctx.announce(t("admin.saved", { file: current.filename, n: number(data.version_number) }));
+    // The status line is a live region: it announces the save.
     setValidation(t("admin.saved", { file: current.filename, n: number(data.version_number) }), "ok");
     loadHistory();
     loadCategories();
@@ -375,7 +375,6 @@ async function rollback(versionId, n) {
     if (answer.reason) body.change_reason = answer.reason;
     const { data } = await post(`/admin/config/${enc(file.config_type)}/rollback`, body);
     await openFile(file.config_type, { force: true });
-    ctx.announce(t("admin.rolledBack", { file: file.filename, n: number(n), v: number(data.version_number) }));
     setValidation(t("admin.rolledBack", { file: file.filename, n: number(n), v: number(data.version_number) }), "ok");
     loadCategories();
   } catch (error) {
