@@ -48,6 +48,12 @@ def test_debug_mode_shows_timings_tokens_and_the_raw_prompt_of_a_new_memo(app: A
     switch.check()
     expect(switch).to_be_checked()
     expect(page.locator("#debug-mode-state")).to_contain_text("Debug mode is on")
+    # The Debug tab carries a dot while debug data is recorded, after a reload too.
+    badge = page.locator("#tab-debug .tab-badge")
+    page.reload()
+    expect(page.locator("#session-indicator")).to_have_attribute("data-state", "user")
+    expect(page.locator("#tab-debug")).to_have_attribute("title", re.compile("Debug mode is on"))
+    assert badge.evaluate("b => b.hidden") is False
 
     marker = f"Debug marker {time.monotonic_ns()} for the raw prompt."
     open_tab(page, "write")
@@ -75,6 +81,7 @@ def test_debug_mode_shows_timings_tokens_and_the_raw_prompt_of_a_new_memo(app: A
     # Turn it off again: the next evaluation keeps no raw data.
     switch.uncheck()
     expect(page.locator("#debug-mode-state")).to_contain_text("Debug mode is off")
+    assert badge.evaluate("b => b.hidden") is True
 
 
 def test_self_test_lists_each_check_with_its_result_and_time(app: App) -> None:

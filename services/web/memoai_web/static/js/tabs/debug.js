@@ -33,6 +33,11 @@ function money(value) {
 }
 
 function showMode(enabled) {
+  // The Debug tab's dot reminds an admin that debug data is being recorded.
+  const badge = document.querySelector("#tab-debug .tab-badge");
+  badge.hidden = !enabled;
+  badge.classList.add("tab-badge-debug");
+  document.getElementById("tab-debug").title = enabled ? t("debug.onNote") : "";
   toggle.checked = Boolean(enabled);
   toggle.disabled = false;
   $("debug-mode-state").textContent = enabled ? t("debug.onNote") : t("debug.offNote");
@@ -233,7 +238,10 @@ export function init(context) {
   $("debug-refresh").addEventListener("click", () => load());
   // Debug data is for administrators: their sign-in reveals the tab.
   on("user", (user) => {
-    if (user.is_admin) allow("debug");
+    if (!user.is_admin) return;
+    allow("debug");
+    // Learn whether debug mode is on (for the tab's dot) without loading the list.
+    get("/debug/info?limit=1").then(({ data }) => showMode(data.debug_enabled)).catch(() => {});
   });
   // A new evaluation finished: the list is out of date.
   on("result", () => { stale = true; });
