@@ -107,7 +107,9 @@ def test_admin_edits_rubric_with_validation_history_diff_and_rollback(
     assert "weight" in problem.inner_text().lower(), problem.inner_text()
     # The gutter marks the line; choosing the problem puts the caret on it.
     expect(page.locator("#config-editor .code-num.has-problem")).to_have_text([str(line)])
-    problem.click()
+    # From the keyboard: the problem is a button; Enter moves the caret there.
+    problem.focus()
+    page.keyboard.press("Enter")
     expect(editor).to_be_focused()
     assert caret_line(page) == line
 
@@ -310,3 +312,34 @@ def test_validate_all_and_bulk_import_check_first_then_apply(app: App, admin_sta
     ).click()
     expect(bulk.locator(".bulk-title")).to_have_text("The import was applied.")
     assert frameworks.read_text() == changed
+
+
+def test_a_saved_system_file_shows_restart_required_until_rolled_back(app: App) -> None:
+    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    open_tab(page, "admin")
+    files = page.get_by_role("navigation", name="Configuration files")
+    files.get_by_role("button", name=re.compile(r"^logging\.yaml")).click()
+    editor = page.get_by_role("textbox", name="Content of logging.yaml")
+    expect(editor).not_to_have_value("")
+    head = page.locator("#config-file")
+    expect(head.locator("[data-slot='kind']")).to_have_text("System")
+    expect(head.locator("[data-slot='reload']")).to_have_text("Applies after a restart")
+    restart = head.locator("[data-slot='restart']")
+    expect(restart).to_be_hidden()
+    original = editor.input_value()
+
+    editor.fill(original + "# reviewed\n")
+    page.locator("#config-reason").fill("Reviewed the logging settings")
+    page.locator("#config-save-btn").click()
+    # The running processes loaded the old bytes: a restart is needed.
+    expect(restart).to_be_visible()
+    expect(head.locator("[data-slot='restart-note']")).to_be_visible()
+
+    page.locator("#config-versions > li").nth(1).get_by_role(
+        "button", name=re.compile(r"Roll back to v\d+")
+    ).click()
+    page.get_by_role("dialog", name=re.compile("Roll back")).get_by_role(
+        "button", name=re.compile("Roll back")
+    ).click()
+    expect(editor).to_have_value(original)
+    expect(restart).to_be_hidden()
