@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -520,3 +521,57 @@ def test_saves_from_two_processes_never_interleave(
     for (_, before, _), (_, _, previous) in itertools.pairwise(chain):
         assert previous == before  # each save replaced exactly the version before it
     assert (config_dir / "rubric.yaml").read_bytes().decode() == chain[-1][1]
+
+
+def test_a_change_reason_with_nul_or_lone_surrogates_is_stored_safely(
+    client: TestClient, admin: dict[str, str], config_dir: Path
+) -> None:
+    content = json.dumps(_rubric(config_dir) + "# x\n")
+    headers = admin | {"content-type": "application/json"}
+    nul = client.post(
+        f"{API}/admin/config/rubric",
+        content='{"config_content": %s, "change_reason": "bad \\u0000 reason"}' % content,  # noqa: UP031
+        headers=headers,
+    )
+    assert nul.status_code == 200, nul.text
+    versions = client.get(f"{API}/admin/config/rubric/history", headers=admin).json()["data"][
+        "versions"
+    ]
+    assert versions[0]["change_reason"] == "bad \\x00 reason"
+    surrogate = client.post(
+        f"{API}/admin/config/rubric",
+        content='{"config_content": %s, "change_reason": "bad \\ud800"}' % content,  # noqa: UP031
+        headers=headers,
+    )
+    assert surrogate.status_code in (200, 400, 422), surrogate.text
+
+
+def test_a_file_that_is_not_utf8_is_shown_not_a_500(
+    client: TestClient, admin: dict[str, str], config_dir: Path
+) -> None:
+    path = config_dir / "frontend.yaml"
+    path.write_bytes(path.read_bytes() + b"# caf\xe9 in latin-1\n")
+    response = client.get(f"{API}/admin/config/frontend", headers=admin)
+    assert response.status_code == 200
+    assert "caf\ufffd" in response.json()["data"]["content"]
+    assert client.get(f"{API}/admin/config/bulk-export", headers=admin).status_code == 200
+
+
+def test_a_failed_file_write_records_no_version_and_is_a_clear_503(
+    client: TestClient, admin: dict[str, str], config_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memoai.admin import files
+
+    before = _snapshot(config_dir)
+
+    def read_only(*_args: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(files, "write_atomic", read_only)
+    changed = _renamed(before["rubric.yaml"].decode(), '"Evidence and Data"', '"Data"')
+    response = _save(client, admin, "rubric", changed)
+    assert response.status_code == 503, response.text
+    assert response.json()["errors"][0]["code"] == "config_not_writable"
+    assert _snapshot(config_dir) == before
+    history = client.get(f"{API}/admin/config/rubric/history", headers=admin).json()["data"]
+    assert history["versions"] == []  # the baseline and the change were rolled back

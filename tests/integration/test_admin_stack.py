@@ -168,8 +168,15 @@ def test_debug_on_stores_the_scrubbed_raw_exchange_and_off_stores_nothing(
         assert row["raw_response"]
         assert key not in prompt and key not in row["raw_response"]
         assert key[-12:] not in prompt
+
+        # A memo that quotes the configured key: the stored prompt has it redacted.
+        leaky = _evaluate(stack, admin, _memo(tag + "-leak") + f" Our API key is {key}.")
+        leaked = _debug_row(stack, admin, leaky["id"])
+        assert tag + "-leak" in leaked["raw_prompt"]
+        assert key not in leaked["raw_prompt"] and key not in (leaked["raw_response"] or "")
+        assert "[redacted]" in leaked["raw_prompt"]
         # The key really was sent to the provider: the stored prompt just never holds it.
-        (request,) = fake.requests_for(tag)
+        (request,) = fake.requests_for(f"Reference {tag}.")
         credential = request.headers.get("x-api-key") or request.headers.get("authorization", "")
         assert credential.removeprefix("Bearer ") == key
         timings = row["timings"]
@@ -181,7 +188,8 @@ def test_debug_on_stores_the_scrubbed_raw_exchange_and_off_stores_nothing(
         with stack.client() as c:
             info = c.get("/debug/info", params={"limit": 5}, headers=admin).json()["data"]
         assert info["debug_enabled"] is True and info["limit"] == 5
-        assert info["evaluations"][0]["id"] == result["id"]  # newest first
+        ids = [e["id"] for e in info["evaluations"]]
+        assert ids[:2] == [leaky["id"], result["id"]]  # newest first
     finally:
         _toggle(stack, admin, False)
 

@@ -9,8 +9,10 @@ puts the previous bytes back.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,9 +35,10 @@ from memoai.config import (
 from memoai.config.loader import read_file
 from memoai.config.settings import content_hash
 from memoai.db import session_scope
-from memoai.errors import MemoError, NotFound, PayloadTooLarge
+from memoai.errors import MemoError, NotFound, PayloadTooLarge, ServiceUnavailable
 from memoai.identity import Principal
 from memoai.models import ConfigVersion
+from memoai.storable import make_storable
 
 log = structlog.get_logger(__name__)
 
@@ -270,6 +273,28 @@ def rollback(
     return saved
 
 
+def _not_writable(exc: OSError) -> ServiceUnavailable:
+    log.error("config.write_failed", error=f"{type(exc).__name__}: {exc.strerror}")
+    return ServiceUnavailable(
+        f"The configuration directory cannot be written ({exc.strerror}); nothing was changed.",
+        code="config_not_writable",
+    )
+
+
+@contextlib.contextmanager
+def _held(config_dir: Path) -> Iterator[None]:
+    """The cross-process config lock; a directory we cannot write is a clear 503."""
+    held = files.config_lock(config_dir).held()
+    try:
+        held.__enter__()
+    except OSError as exc:
+        raise _not_writable(exc) from exc
+    try:
+        yield
+    finally:
+        held.__exit__(None, None, None)
+
+
 def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[sc.Saved]:
     """Validate every change, then record and write them all, or none."""
     for change in changes:
@@ -279,7 +304,7 @@ def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[
     config_dir = settings.runtime.config_dir
     written: list[tuple[Path, str | None]] = []
     saved: list[sc.Saved] = []
-    with files.config_lock(config_dir).held():
+    with _held(config_dir):
         try:
             with session_scope() as db:
                 for change in changes:
@@ -311,7 +336,8 @@ def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[
                         content_sha256=files.sha256(change.content),
                         previous_content=current,
                         action=change.action,
-                        change_reason=change.reason,
+                        # Stored verbatim but storable: a reason may carry NUL or lone surrogates.
+                        change_reason=make_storable(change.reason) if change.reason else None,
                         changed_by=admin.username,
                         changed_by_user_id=admin.user_id,
                         rollback_of_version_id=change.rollback_of,
@@ -330,11 +356,16 @@ def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[
                     path = _path(settings, change.config_type)
                     written.append((path, files.read_exact(path)))
                     files.write_atomic(path, change.content)
-        except BaseException:
+        except BaseException as exc:
             for path, previous in reversed(written):
                 if previous is not None:
-                    files.write_atomic(path, previous)
+                    with contextlib.suppress(OSError):
+                        files.write_atomic(path, previous)
+            if isinstance(exc, OSError):
+                raise _not_writable(exc) from exc
             raise
+    if any(c.config_type in BUSINESS_FILES for c in changes):
+        business_config(force_check=True)  # this process serves the new files at once
     for change, item in zip(changes, saved, strict=True):
         item.restart_required = restart_required(settings, change.config_type)
         log.info(

@@ -97,8 +97,26 @@ def debug_info(limit: int, evaluation_id: str | None) -> sc.DebugInfo:
 # ------------------------------------------------------------ status
 
 
+_probe_cache: dict[str, tuple[float, tuple[bool, str | None]]] = {}
+PROBE_CACHE_SECONDS = 30.0
+
+
 def _llm_probe(settings: Settings) -> tuple[bool, str | None]:
-    """Can this process open an HTTP connection to the provider? (No tokens spent.)"""
+    """Can this process open an HTTP connection to the provider? (No tokens spent.)
+
+    Cached briefly: a status page polled every few seconds must not wait on, or
+    hammer, a provider that is slow to answer.
+    """
+    key = f"{settings.llm_provider}|{settings.llm.provider.base_url}"
+    hit = _probe_cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < PROBE_CACHE_SECONDS:
+        return hit[1]
+    result = _probe(settings)
+    _probe_cache[key] = (time.monotonic(), result)
+    return result
+
+
+def _probe(settings: Settings) -> tuple[bool, str | None]:
     provider = settings.llm_provider
     if provider == "offline":
         return True, "offline"

@@ -34,9 +34,13 @@ def sha256(text: str) -> str:
 
 
 def read_exact(path: Path) -> str | None:
-    """The file's text with its line endings untouched; None when it does not exist."""
+    """The file's text with its line endings untouched; None when it does not exist.
+
+    A file edited by hand into another encoding is shown with replacement
+    characters rather than failing the request; saving it fixes the file.
+    """
     try:
-        return path.read_bytes().decode("utf-8")
+        return path.read_bytes().decode("utf-8", errors="replace")
     except FileNotFoundError:
         return None
 

@@ -56,6 +56,7 @@ def get_auth_config(_admin: AdminDep, settings: SettingsDep) -> Envelope[sc.Auth
         **ADMIN_ERRORS,
         400: {"model": ErrorEnvelope, "description": "The result fails the auth.yaml schema"},
         422: {"model": ErrorEnvelope, "description": "A value out of range"},
+        503: {"model": ErrorEnvelope, "description": "The config directory cannot be written"},
     },
 )
 def put_auth_config(

@@ -25,6 +25,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 INVALID: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorEnvelope, "description": "Invalid YAML or schema (config_invalid)"},
     413: {"model": ErrorEnvelope, "description": "Content too large"},
+    503: {"model": ErrorEnvelope, "description": "The config directory cannot be written"},
 }
 
 
