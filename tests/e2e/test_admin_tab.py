@@ -116,7 +116,7 @@ def test_admin_edits_rubric_with_validation_history_diff_and_rollback(
     # Saving needs a reason; invalid content is refused and the file untouched.
     page.locator("#config-save-btn").click()
     expect(page.locator("#config-save-error")).to_have_text("Say why you are making this change.")
-    page.get_by_label("Reason for the change").fill("Try heavier structure")
+    page.locator("#config-reason").fill("Try heavier structure")
     page.locator("#config-save-btn").click()
     expect(page.locator("#config-save-error")).to_contain_text("Not saved")
     assert path.read_bytes() == original
@@ -126,7 +126,7 @@ def test_admin_edits_rubric_with_validation_history_diff_and_rollback(
     editor.fill(fixed)
     expect(page.locator("#config-validation-status")).to_have_text("Valid")
     expect(page.locator("#config-problems li")).to_have_count(0)
-    page.get_by_label("Reason for the change").fill("Weight structure above evidence")
+    page.locator("#config-reason").fill("Weight structure above evidence")
     page.locator("#config-save-btn").click()
     expect(page.locator("#config-validation-status")).to_have_text(
         re.compile(r"rubric\.yaml saved as version \d+\.")
@@ -214,6 +214,21 @@ def test_admin_sees_status_sessions_users_and_events(app: App, admin_stack: Stac
     expect(revoke).to_have_count(0)
     with admin_stack.client() as client:
         assert client.get("/auth/verify", headers=other).status_code == 401
+
+    # Sign-in settings: one field changed, saved to auth.yaml as a new version.
+    auth = page.locator("#admin-auth")
+    attempts = auth.get_by_label("Failed sign-ins before lockout")
+    expect(attempts).not_to_have_value("")
+    wanted = int(attempts.input_value()) + 3
+    attempts.fill(str(wanted))
+    auth.get_by_label("Reason for the change").fill("Fewer lockouts")
+    auth.get_by_role("button", name="Save sign-in settings").click()
+    expect(auth.locator("#auth-saved")).to_contain_text("Saved as version")
+    admin = bearer(admin_stack, ADMIN_USERNAME, ADMIN_PASSWORD)
+    with admin_stack.client() as client:
+        settings = client.get("/admin/auth/config", headers=admin).json()["data"]
+    assert settings["max_login_attempts"] == wanted
+    assert f"max_login_attempts: {wanted}" in (admin_stack.config_dir / "auth.yaml").read_text()
 
     users = page.locator("#admin-users")
     users.get_by_label("Username").fill("web-created")

@@ -1,7 +1,7 @@
 // Admin (administrators only): the 13 configuration files (edit with live
 // validation, save with a reason, history with diffs, rollback, validate-all,
-// bulk export and import), system status, active sessions, users and the
-// sign-in audit trail. Everything loads on the first visit to the tab.
+// bulk export and import), system status, active sessions, the sign-in
+// settings, users and the sign-in audit trail. Everything loads on the first visit to the tab.
 
 import { ApiError, get, post, request } from "../core/api.js";
 import { clear, el, scrollBehavior, showError, showState, slot } from "../core/dom.js";
@@ -567,6 +567,89 @@ async function revoke(id, who) {
   loadSessions();
 }
 
+// ---------------------------------------------------------------- authentication settings
+
+const AUTH_FLAGS = ["enabled", "secure_cookies", "csrf_protection"];
+const AUTH_NUMBERS = ["jwt_expiration_hours", "session_timeout", "max_login_attempts", "lockout_duration", "bcrypt_rounds", "password_min_length"];
+let authLoaded = null; // the settings as last read, to send only what changed
+
+function fillAuth(data) {
+  authLoaded = data;
+  const form = $("auth-form");
+  for (const name of AUTH_FLAGS) form.elements[name].checked = Boolean(data[name]);
+  for (const name of AUTH_NUMBERS) form.elements[name].value = String(data[name]);
+  form.elements.mode.value = data.mode;
+  const notes = [];
+  if (data.version_number) notes.push(t("admin.versionShort", { n: number(data.version_number) }));
+  if (data.restart_required) notes.push(t("admin.restartRequired"));
+  $("auth-saved").textContent = notes.join(" · ");
+}
+
+async function loadAuth() {
+  const box = document.querySelector("#admin-auth .auth-states");
+  if (box.dataset.view !== "ready") showState(box, "loading");
+  try {
+    const { data } = await get("/admin/auth/config");
+    fillAuth(data);
+    showState(box, "ready");
+  } catch (error) {
+    showError(box, errorMessage(error), () => loadAuth());
+  }
+}
+
+function authProblem(message, field = null) {
+  const box = $("auth-error");
+  box.textContent = message ?? "";
+  box.hidden = !message;
+  const form = $("auth-form");
+  for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  const target = field ? form.elements[field] : null;
+  if (target) {
+    target.setAttribute("aria-invalid", "true");
+    target.focus();
+  }
+}
+
+async function saveAuth(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const body = {};
+  for (const name of AUTH_FLAGS) {
+    if (form.elements[name].checked !== authLoaded[name]) body[name] = form.elements[name].checked;
+  }
+  for (const name of AUTH_NUMBERS) {
+    const input = form.elements[name];
+    const value = Number(input.value);
+    if (input.value.trim() === "" || !Number.isFinite(value) || !input.checkValidity()) {
+      authProblem(t("admin.authBadNumber", { field: form.querySelector(`label[for="${input.id}"]`).textContent }), name);
+      return;
+    }
+    if (value !== authLoaded[name]) body[name] = value;
+  }
+  if (form.elements.mode.value !== authLoaded.mode) body.mode = form.elements.mode.value;
+  if (!Object.keys(body).length) {
+    authProblem(t("admin.authNoChange"));
+    return;
+  }
+  const reason = form.elements.change_reason.value.trim();
+  if (reason) body.change_reason = reason;
+  form.setAttribute("aria-busy", "true");
+  try {
+    const { data } = await request("PUT", "/admin/auth/config", { body });
+    authProblem(null);
+    form.elements.change_reason.value = "";
+    fillAuth(data);
+    $("auth-saved").textContent = [t("admin.authSaved", { n: number(data.version_number) }), data.restart_required ? t("admin.restartRequired") : null].filter(Boolean).join(" · ");
+    loadCategories();
+  } catch (error) {
+    const field = error instanceof ApiError ? error.field : null;
+    const known = field && form.elements[field] ? field : null;
+    authProblem(error instanceof ApiError && error.status >= 400 && error.status < 500 && ![401, 403, 429].includes(error.status) ? error.message : errorMessage(error), known);
+  } finally {
+    form.removeAttribute("aria-busy");
+  }
+}
+
 // ---------------------------------------------------------------- users
 
 async function loadUsers() {
@@ -728,6 +811,7 @@ export function init(context) {
     const button = event.target.closest("[data-revoke]");
     if (button) revoke(button.dataset.revoke, button.dataset.who);
   });
+  $("auth-form").addEventListener("submit", saveAuth);
   $("user-create").addEventListener("submit", createUser);
   slot($("admin-users"), "rows").addEventListener("click", (event) => {
     const button = event.target.closest("[data-user]");
@@ -757,6 +841,7 @@ export function show() {
   loadCategories();
   loadStatus();
   loadSessions();
+  loadAuth();
   loadUsers();
   loadEvents();
 }
