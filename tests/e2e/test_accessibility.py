@@ -128,6 +128,9 @@ def test_admin_and_debug_tabs_pass_axe_wcag_aa_checks(
         if violations:
             found["admin"] = violations
         assert found == {}
+        # Responsive: wide tables and the editor scroll inside their boxes, not the page.
+        width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1], width
     finally:
         app.page.context.close()
 
