@@ -780,6 +780,7 @@ export function init(context) {
   ctx = context;
   const panel = $("panel-admin");
   editor = new YamlEditor($("config-editor"), { label: t("admin.editorLabel", { file: "" }), onInput: onEdit });
+  editor.input.setAttribute("aria-describedby", "config-editor-hint");
   $("config-export").href = `${context.boot.api}/admin/config/bulk-export`;
   slot($("admin-config"), "files").addEventListener("click", (event) => {
     const button = event.target.closest(".config-file-btn");
