@@ -4,6 +4,7 @@ the keyboard path through the app."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ from playwright.sync_api import Browser, expect
 
 from tests.e2e.browser import DESKTOP, MOBILE
 from tests.e2e.conftest import App, new_app
+from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, auth_overrides
 from tests.support.services import unavailable
-from tests.support.stack import REPO, Stack
+from tests.support.stack import REPO, Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -66,6 +68,69 @@ def test_every_tab_passes_axe_wcag_aa_checks(
             if violations:
                 found[tab] = violations
         assert found == {}
+    finally:
+        app.page.context.close()
+
+
+@pytest.fixture(scope="module")
+def admin_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("web-a11y-admin")
+    with running_stack(
+        root, "sqlite", services=("api", "worker", "web"), **auth_overrides()
+    ) as stack:
+        yield stack
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "mobile"])
+def test_admin_and_debug_tabs_pass_axe_wcag_aa_checks(
+    browser: Browser, admin_stack: Stack, viewport: dict[str, int]
+) -> None:
+    """The admin-only tabs, signed in as an administrator, with their content showing."""
+    from tests.e2e.test_admin_tab import sign_in
+
+    if not AXE.exists():
+        unavailable("axe-core", "run `make install` (npm ci)")
+    app = new_app(browser, admin_stack, viewport=viewport, bypass_csp=True, reduced_motion="reduce")
+    try:
+        page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+        found = {}
+        # Debug on, one evaluation, the self-test run and an evaluation opened.
+        page.goto(f"{admin_stack.web_url}/#/debug")
+        switch = page.locator("#debug-toggle")
+        expect(switch).to_be_enabled()
+        if not switch.is_checked():
+            switch.check(force=True)
+        expect(page.locator("#debug-mode-state")).to_contain_text("on")
+        page.goto(f"{admin_stack.web_url}/#/write")
+        app.submit(MEMO)
+        app.wait_for_result()
+        page.goto(f"{admin_stack.web_url}/#/debug")
+        page.locator("#selftest-run").click()
+        expect(page.locator("#selftest-results > li").first).to_be_visible(timeout=30_000)
+        page.locator("#panel-debug details.debug-item summary").first.click()
+        expect(page.locator("#panel-debug table.timing-table").first).to_be_visible()
+        violations = axe_violations(app, AXE)
+        if violations:
+            found["debug"] = violations
+
+        # Admin with a file open, a problem listed and every section loaded.
+        page.goto(f"{admin_stack.web_url}/#/admin")
+        page.locator(".config-file-btn", has_text="rubric.yaml").click()
+        editor = page.locator("#config-editor textarea")
+        expect(editor).not_to_have_value("")
+        editor.fill(editor.input_value().replace("weight: 20", "weight: 21", 1))
+        expect(page.locator("#config-problems li").first).to_be_visible()
+        page.locator("#config-validate-all").click()
+        expect(page.locator("#config-bulk")).to_be_visible()
+        expect(page.locator("#admin-users tbody tr").first).to_be_visible()
+        expect(page.locator("#admin-status .status-item").first).to_be_visible()
+        violations = axe_violations(app, AXE)
+        if violations:
+            found["admin"] = violations
+        assert found == {}
+        # Responsive: wide tables and the editor scroll inside their boxes, not the page.
+        width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1], width
     finally:
         app.page.context.close()
 

@@ -32,5 +32,8 @@ TABS: tuple[Tab, ...] = (
     Tab("batches", icon="doc"),
     Tab("integrations", icon="plug"),
     Tab("help", icon="help"),
+    # Administration (issue #6): Debug for admins (debug data is admin-only), Admin last.
+    Tab("debug", icon="bug", when="debug"),
+    Tab("admin", icon="gear", when="admin"),
 )
 DEFAULT_TAB = TABS[0].id

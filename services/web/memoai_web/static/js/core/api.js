@@ -14,10 +14,11 @@ const sessionListeners = new Set();
 
 export class ApiError extends Error {
   constructor({ status = 0, code = "error", message = "", field = null, details = null,
-    retryAfter = null, requestId = null, network = false }) {
+    retryAfter = null, requestId = null, network = false, errors = [] }) {
     super(message || code);
     this.name = "ApiError";
-    Object.assign(this, { status, code, field, details, retryAfter, requestId, network });
+    // `errors`: every error of the envelope (a refused config lists each problem).
+    Object.assign(this, { status, code, field, details, retryAfter, requestId, network, errors });
   }
 
   /** Worth retrying as is: the network, a timeout, or the server being busy or down. */
@@ -51,7 +52,9 @@ async function send(method, path, { body, raw, headers = {}, timeout = timeoutMs
     credentials: "same-origin",
     signal: controller.signal,
   };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    init.body = body; // multipart: the browser sets the boundary
+  } else if (body !== undefined) {
     init.body = JSON.stringify(body);
     init.headers["Content-Type"] = "application/json";
   } else if (raw !== undefined) {
@@ -87,6 +90,7 @@ async function send(method, path, { body, raw, headers = {}, timeout = timeoutMs
       details: first.details ?? null,
       retryAfter: Number(response.headers.get("Retry-After")) || null,
       requestId: payload?.meta?.request_id ?? response.headers.get("X-Request-ID"),
+      errors: payload?.errors ?? [],
     });
   }
   return payload ?? { data: null, meta: {} };

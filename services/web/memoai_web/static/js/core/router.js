@@ -30,6 +30,9 @@ export function allow(when) {
     if (item.dataset.when === when) item.hidden = false;
   }
   fitTabs();
+  // A deep link to a tab revealed late (#/admin on reload) is honoured once allowed.
+  const { tab, param } = parse(location.hash);
+  if (context && tab && tab !== current && visible(tab)) show(tab, param);
 }
 
 export function currentTab() {

@@ -9,6 +9,9 @@ import * as help from "./help.js";
 import * as overall from "./overall.js";
 import * as progress from "./progress.js";
 import * as write from "./write.js";
+// Administration (issue #6)
+import * as admin from "./admin.js";
+import * as debug from "./debug.js";
 
 export const tabModules = { write, overall, detailed, coach, progress, help };
 
@@ -16,4 +19,4 @@ export const tabModules = { write, overall, detailed, coach, progress, help };
 import * as batches from "./batches.js";
 import * as integrations from "./integrations.js";
 
-Object.assign(tabModules, { batches, integrations });
+Object.assign(tabModules, { batches, integrations, debug, admin });
