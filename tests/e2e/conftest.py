@@ -81,6 +81,17 @@ class App:
         self.page.wait_for_selector("html[data-ready='true']", timeout=15_000)
         return self
 
+    def sign_in(self, username: str, password: str, route: str = "") -> Page:
+        """Open the app (at `route`) and sign in through the header's dialog."""
+        page = self.open(route).page
+        page.get_by_role("button", name="Sign in").click()
+        dialog = page.get_by_role("dialog", name="Sign in")
+        dialog.get_by_label("Username").fill(username)
+        dialog.get_by_label("Password").fill(password)
+        dialog.get_by_role("button", name="Sign in").click()
+        expect(page.locator("#session-indicator")).to_have_attribute("data-state", "user")
+        return page
+
     def panel(self, tab: str) -> Any:
         return self.page.locator(f"#panel-{tab}")
 

@@ -86,13 +86,11 @@ def test_admin_and_debug_tabs_pass_axe_wcag_aa_checks(
     browser: Browser, admin_stack: Stack, viewport: dict[str, int]
 ) -> None:
     """The admin-only tabs, signed in as an administrator, with their content showing."""
-    from tests.e2e.test_admin_tab import sign_in
-
     if not AXE.exists():
         unavailable("axe-core", "run `make install` (npm ci)")
     app = new_app(browser, admin_stack, viewport=viewport, bypass_csp=True, reduced_motion="reduce")
     try:
-        page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+        page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
         found = {}
         # Debug on, one evaluation, the self-test run and an evaluation opened.
         page.goto(f"{admin_stack.web_url}/#/debug")

@@ -43,18 +43,6 @@ def app(browser: Browser, admin_stack: Stack) -> Iterator[App]:
     instance.page.context.close()
 
 
-def sign_in(app: App, username: str, password: str) -> Page:
-    """Open the app and sign in through the header's dialog."""
-    page = app.open().page
-    page.get_by_role("button", name="Sign in").click()
-    dialog = page.get_by_role("dialog", name="Sign in")
-    dialog.get_by_label("Username").fill(username)
-    dialog.get_by_label("Password").fill(password)
-    dialog.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#session-indicator")).to_have_attribute("data-state", "user")
-    return page
-
-
 def open_tab(page: Page, tab: str) -> None:
     """Click a tab, through the menu when the tabs are collapsed into it."""
     toggle = page.locator(".menu-toggle")
@@ -78,7 +66,7 @@ def test_admin_edits_rubric_with_validation_history_diff_and_rollback(
     path = admin_stack.config_dir / "rubric.yaml"
     original = path.read_bytes()
     text = original.decode()
-    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
 
     open_tab(page, "admin")
     files = page.get_by_role("navigation", name="Configuration files")
@@ -171,7 +159,7 @@ def test_admin_edits_rubric_with_validation_history_diff_and_rollback(
 
 
 def test_unsaved_edits_are_guarded_when_opening_another_file(app: App) -> None:
-    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
     open_tab(page, "admin")
     files = page.get_by_role("navigation", name="Configuration files")
     files.get_by_role("button", name=re.compile(r"^prompt\.yaml")).click()
@@ -190,7 +178,7 @@ def test_unsaved_edits_are_guarded_when_opening_another_file(app: App) -> None:
 
 
 def test_admin_sees_status_sessions_users_and_events(app: App, admin_stack: Stack) -> None:
-    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
     open_tab(page, "admin")
     status = page.locator("#admin-status")
     expect(status.locator(".status-item")).to_have_count(7)
@@ -258,7 +246,7 @@ def test_a_signed_in_user_who_is_not_an_admin_never_sees_admin_or_debug(
     # Signed out, a deep link to Admin lands on Write.
     expect(page.locator("#panel-write")).to_be_visible()
     expect(page.locator("#tab-admin")).to_be_hidden()
-    sign_in(app, user["username"], USER_PASSWORD)
+    app.sign_in(user["username"], USER_PASSWORD)
     page.goto(f"{admin_stack.web_url}/#/admin")
     page.wait_for_selector("html[data-ready='true']")
     expect(page.locator("#session-indicator")).to_have_attribute("data-state", "user")
@@ -270,7 +258,7 @@ def test_a_signed_in_user_who_is_not_an_admin_never_sees_admin_or_debug(
 
 
 def test_a_deep_link_opens_admin_once_the_admin_is_known(app: App) -> None:
-    sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
     page = app.page
     page.goto(f"{app.stack.web_url}/#/admin")
     page.reload()
@@ -289,7 +277,7 @@ def _zip(files: dict[str, str]) -> bytes:
 def test_validate_all_and_bulk_import_check_first_then_apply(app: App, admin_stack: Stack) -> None:
     frameworks = admin_stack.config_dir / "frameworks.yaml"
     before = frameworks.read_text()
-    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
     open_tab(page, "admin")
     bulk = page.locator("#config-bulk")
 
@@ -330,7 +318,7 @@ def test_validate_all_and_bulk_import_check_first_then_apply(app: App, admin_sta
 
 
 def test_a_saved_system_file_shows_restart_required_until_rolled_back(app: App) -> None:
-    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
     open_tab(page, "admin")
     files = page.get_by_role("navigation", name="Configuration files")
     files.get_by_role("button", name=re.compile(r"^logging\.yaml")).click()

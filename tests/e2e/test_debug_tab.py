@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.conftest import App, new_app
-from tests.e2e.test_admin_tab import open_tab, sign_in
+from tests.e2e.test_admin_tab import open_tab
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, MEMO, auth_overrides
 from tests.support.stack import Stack, claude_overrides, running_stack
@@ -38,7 +38,7 @@ def app(browser: Browser, debug_stack: Stack, fake: FakeAnthropic) -> Iterator[A
 
 
 def test_debug_mode_shows_timings_tokens_and_the_raw_prompt_of_a_new_memo(app: App) -> None:
-    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
     open_tab(page, "debug")
     switch = page.get_by_role("switch", name="Record debug data for new evaluations")
     expect(switch).to_be_enabled()
@@ -85,7 +85,7 @@ def test_debug_mode_shows_timings_tokens_and_the_raw_prompt_of_a_new_memo(app: A
 
 
 def test_self_test_lists_each_check_with_its_result_and_time(app: App) -> None:
-    page = sign_in(app, ADMIN_USERNAME, ADMIN_PASSWORD)
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
     open_tab(page, "debug")
     page.get_by_role("button", name="Run self-test").click()
     checks = page.locator("#selftest-results > li")

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from tests.e2e.browser import DESKTOP
 from tests.e2e.conftest import App
@@ -69,17 +69,6 @@ def app(browser: Browser, stack: Stack) -> Iterator[App]:
     context.close()
 
 
-def sign_in(app: App, username: str, route: str) -> Page:
-    page = app.open(route).page
-    page.get_by_role("button", name="Sign in").click()
-    dialog = page.get_by_role("dialog", name="Sign in")
-    dialog.get_by_label("Username").fill(username)
-    dialog.get_by_label("Password").fill(USER_PASSWORD)
-    dialog.get_by_role("button", name="Sign in").click()
-    expect(page.locator("#session-indicator")).to_have_attribute("data-state", "user")
-    return page
-
-
 def sample_memos() -> list[dict[str, Any]]:
     manifest = json.loads((MEMOS / "manifest.json").read_text())
     return [{**entry, "text": (MEMOS / entry["file"]).read_text()} for entry in manifest]
@@ -103,7 +92,7 @@ def test_bulk_upload_of_the_sample_memos_completes_and_exports_one_row_each(
             writer.writerow([entry["file"], entry["topic"], entry["text"]])
         writer.writerow(["blank", "An empty row", "   "])
 
-    page = sign_in(app, user, "#/batches")
+    page = app.sign_in(user, USER_PASSWORD, "#/batches")
     page.get_by_label("CSV file, text files or a zip").set_input_files(str(upload))
     expect(page.locator("#batch-summary")).to_have_text("11 memos ready to send; 1 not included.")
     expect(page.locator("#batch-rejected li")).to_have_text(
@@ -148,7 +137,7 @@ def test_a_zip_of_the_sample_memos_is_opened_by_the_api_and_previewed(
             archive.writestr(f"memos/{entry['file']}", entry["text"])
         archive.writestr("memos/cover.pdf", b"%PDF-1.4")
     # Writers find bulk upload from the Write tab.
-    page = sign_in(app, user, "#/write")
+    page = app.sign_in(user, USER_PASSWORD, "#/write")
     page.get_by_role("link", name="Many memos at once? Evaluate them as a batch").click()
     expect(page).to_have_url(re.compile(r"#/batches$"))
     page.get_by_label("CSV file, text files or a zip").set_input_files(str(upload))
@@ -178,7 +167,7 @@ def test_the_csv_reader_follows_rfc_4180_and_explains_every_rejection(
     no_text.write_text("name,grade\nana,A\n")
     other = tmp_path / "memo.docx"
     other.write_bytes(b"PK")
-    page = sign_in(app, user, "#/batches")
+    page = app.sign_in(user, USER_PASSWORD, "#/batches")
     page.get_by_label("CSV file, text files or a zip").set_input_files(
         [str(good), str(broken), str(no_text), str(other)]
     )
@@ -205,7 +194,7 @@ def test_the_csv_reader_follows_rfc_4180_and_explains_every_rejection(
 def test_a_token_created_in_the_page_works_until_it_is_revoked_there(
     app: App, stack: Stack, user: str
 ) -> None:
-    page = sign_in(app, user, "#/integrations")
+    page = app.sign_in(user, USER_PASSWORD, "#/integrations")
     expect(page.locator("#tokens-anonymous")).to_be_hidden()
     # Opened before signing in: the webhooks that needed the login load once it is there.
     expect(page.locator("#webhooks-empty")).to_be_visible()
@@ -253,7 +242,7 @@ def test_a_token_created_in_the_page_works_until_it_is_revoked_there(
 def test_webhook_endpoints_are_added_and_deleted_and_the_signing_secret_revealed(
     app: App, user: str
 ) -> None:
-    page = sign_in(app, user, "#/integrations")
+    page = app.sign_in(user, USER_PASSWORD, "#/integrations")
     page.get_by_label("Endpoint URL").fill("http://127.0.0.1:9/hook")
     page.get_by_role("button", name="Add endpoint").click()
     expect(page.get_by_label("The endpoint's signing secret")).to_have_value(
