@@ -33,8 +33,6 @@ from tests.support.stack import Stack, running_stack
 
 pytestmark = pytest.mark.e2e
 
-MEMOS = Path("/work/shared/memos")
-
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -69,20 +67,14 @@ def app(browser: Browser, stack: Stack) -> Iterator[App]:
     context.close()
 
 
-def sample_memos() -> list[dict[str, Any]]:
-    manifest = json.loads((MEMOS / "manifest.json").read_text())
-    return [{**entry, "text": (MEMOS / entry["file"]).read_text()} for entry in manifest]
-
-
 def assert_axe_clean(app: App) -> None:
     if AXE.exists():
         assert axe_violations(app, AXE) == []
 
 
 def test_bulk_upload_of_the_sample_memos_completes_and_exports_one_row_each(
-    app: App, user: str, tmp_path: Path
+    app: App, user: str, tmp_path: Path, memos: list[dict[str, Any]]
 ) -> None:
-    memos = sample_memos()
     assert len(memos) == 11
     upload = tmp_path / "memos.csv"
     with upload.open("w", newline="", encoding="utf-8") as handle:
@@ -129,11 +121,11 @@ def test_bulk_upload_of_the_sample_memos_completes_and_exports_one_row_each(
 
 
 def test_a_zip_of_the_sample_memos_is_opened_by_the_api_and_previewed(
-    app: App, user: str, tmp_path: Path
+    app: App, user: str, tmp_path: Path, memos: list[dict[str, Any]]
 ) -> None:
     upload = tmp_path / "memos.zip"
     with zipfile.ZipFile(upload, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for entry in sample_memos():
+        for entry in memos:
             archive.writestr(f"memos/{entry['file']}", entry["text"])
         archive.writestr("memos/cover.pdf", b"%PDF-1.4")
     # Writers find bulk upload from the Write tab.
