@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -48,10 +49,19 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     instance.close()
 
 
+@contextmanager
+def web_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, **overrides: str
+) -> Iterator[Stack]:
+    """api, worker and web on SQLite in a fresh directory."""
+    root = tmp_path_factory.mktemp(name)
+    with running_stack(root, "sqlite", services=("api", "worker", "web"), **overrides) as stack:
+        yield stack
+
+
 @pytest.fixture(scope="session")
 def offline_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("web-offline")
-    with running_stack(root, "sqlite", services=("api", "worker", "web")) as stack:
+    with web_stack(tmp_path_factory, "web-offline") as stack:
         yield stack
 
 
@@ -59,10 +69,9 @@ def offline_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def claude_stack(
     tmp_path_factory: pytest.TempPathFactory, fake_anthropic: FakeAnthropic
 ) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("web-claude")
     # No retries: one scripted failure is one failed evaluation.
     overrides = claude_overrides(fake_anthropic.url, LLM_RETRY_ATTEMPTS="0", LLM_TIMEOUT="10")
-    with running_stack(root, "sqlite", services=("api", "worker", "web"), **overrides) as stack:
+    with web_stack(tmp_path_factory, "web-claude", **overrides) as stack:
         yield stack
 
 

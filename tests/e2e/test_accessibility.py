@@ -12,10 +12,10 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.browser import DESKTOP, MOBILE
-from tests.e2e.conftest import App, new_app
+from tests.e2e.conftest import App, new_app, web_stack
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, auth_overrides
 from tests.support.services import unavailable
-from tests.support.stack import REPO, Stack, running_stack
+from tests.support.stack import REPO, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -74,10 +74,7 @@ def test_every_tab_passes_axe_wcag_aa_checks(
 
 @pytest.fixture(scope="module")
 def admin_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("web-a11y-admin")
-    with running_stack(
-        root, "sqlite", services=("api", "worker", "web"), **auth_overrides()
-    ) as stack:
+    with web_stack(tmp_path_factory, "web-a11y-admin", **auth_overrides()) as stack:
         yield stack
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import App, new_app
+from tests.e2e.conftest import App, new_app, web_stack
 from tests.support.auth import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -22,17 +22,14 @@ from tests.support.auth import (
     bearer,
     create_user,
 )
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def admin_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("web-admin")
-    with running_stack(
-        root, "sqlite", services=("api", "worker", "web"), **auth_overrides()
-    ) as stack:
+    with web_stack(tmp_path_factory, "web-admin", **auth_overrides()) as stack:
         yield stack
 
 

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import App, new_app
+from tests.e2e.conftest import App, new_app, web_stack
 from tests.e2e.test_admin_tab import open_tab
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, MEMO, auth_overrides
-from tests.support.stack import Stack, claude_overrides, running_stack
+from tests.support.stack import Stack, claude_overrides
 
 pytestmark = pytest.mark.e2e
 
@@ -24,9 +24,8 @@ pytestmark = pytest.mark.e2e
 def debug_stack(
     tmp_path_factory: pytest.TempPathFactory, fake_anthropic: FakeAnthropic
 ) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("web-debug")
     overrides = {**claude_overrides(fake_anthropic.url, LLM_TIMEOUT="10"), **auth_overrides()}
-    with running_stack(root, "sqlite", services=("api", "worker", "web"), **overrides) as stack:
+    with web_stack(tmp_path_factory, "web-debug", **overrides) as stack:
         yield stack
 
 

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.browser import DESKTOP
-from tests.e2e.conftest import App
+from tests.e2e.conftest import App, web_stack
 from tests.e2e.test_accessibility import AXE, axe_violations
 from tests.support.auth import (
     ADMIN_PASSWORD,
@@ -29,20 +29,15 @@ from tests.support.auth import (
     bearer,
     create_user,
 )
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("web-integrations")
-    with running_stack(
-        root,
-        "sqlite",
-        services=("api", "worker", "web"),
-        **auth_overrides(BCRYPT_ROUNDS="4", WEBHOOK_ALLOWED_HOSTS="127.0.0.1"),
-    ) as s:
+    overrides = auth_overrides(BCRYPT_ROUNDS="4", WEBHOOK_ALLOWED_HOSTS="127.0.0.1")
+    with web_stack(tmp_path_factory, "web-integrations", **overrides) as s:
         yield s
 
 

@@ -13,7 +13,7 @@ pytest.importorskip("memoai_web.app", reason="the web UI is not part of this bui
 
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.conftest import App, new_app
+from tests.e2e.conftest import App, new_app, web_stack
 from tests.support.auth import (
     ADMIN_PASSWORD,
     ADMIN_USERNAME,
@@ -23,17 +23,14 @@ from tests.support.auth import (
     bearer,
     create_user,
 )
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def login_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("web-login")
-    with running_stack(
-        root, "sqlite", services=("api", "worker", "web"), **auth_overrides()
-    ) as stack:
+    with web_stack(tmp_path_factory, "web-login", **auth_overrides()) as stack:
         yield stack
 
 
