@@ -59,7 +59,8 @@ def create_app(
             request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
         )
         has_session = settings.authentication.session.cookie_name in request.cookies
-        plain, packed = page.encoded(lang, has_session)
+        has_login = settings.authentication.jwt.cookie_name in request.cookies
+        plain, packed = page.encoded(lang, has_session, has_login)
         headers = {
             # The page names the versioned assets: it is revalidated, they need not be.
             "Cache-Control": "no-cache",

@@ -33,21 +33,25 @@ class Page:
             lstrip_blocks=True,
         )
         self.template = env.get_template("index.html")
-        self._cache: dict[tuple[i18n.Language, bool], tuple[bytes, bytes]] = {}
+        self._cache: dict[tuple[i18n.Language, bool, bool], tuple[bytes, bytes]] = {}
 
     def language(self, cookie: str | None, accept_language: str | None) -> i18n.Language:
         configured = self.settings.frontend.ui_settings.language
         return i18n.negotiate(configured, cookie, accept_language)
 
-    def encoded(self, lang: i18n.Language, has_session: bool) -> tuple[bytes, bytes]:
+    def encoded(
+        self, lang: i18n.Language, has_session: bool, has_login: bool = False
+    ) -> tuple[bytes, bytes]:
         """The page in `lang`, plain and gzip-compressed."""
-        key = (lang, has_session)
+        key = (lang, has_session, has_login)
         if key not in self._cache:
-            html = self.render(lang, has_session).encode()
+            html = self.render(lang, has_session, has_login).encode()
             self._cache[key] = (html, gzip.compress(html, 9, mtime=0))
         return self._cache[key]
 
-    def render(self, lang: i18n.Language, has_session: bool = False) -> str:
+    def render(
+        self, lang: i18n.Language, has_session: bool = False, has_login: bool = False
+    ) -> str:
         settings, frontend = self.settings, self.settings.frontend
         t = i18n.catalogue(lang)
         max_length = settings.security.input_validation.max_text_length
@@ -62,6 +66,8 @@ class Page:
             # The session cookie is httpOnly: tell the page whether to validate it
             # or to start a session straight away (one round trip less).
             "hasSession": has_session,
+            # Likewise the login cookie: only then is /auth/verify worth asking.
+            "hasLogin": has_login,
             "langCookie": i18n.LANG_COOKIE,
             "csrfCookie": settings.security.csrf_protection.cookie_name,
             "frontend": frontend.model_dump(),

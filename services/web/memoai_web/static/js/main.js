@@ -64,7 +64,9 @@ async function loadConfig() {
 
 async function connect() {
   if (boot.authEnabled) return setupLogin(boot);
-  return ensureSession(boot.hasSession);
+  // Writing needs no account, but admins and token owners can still sign in.
+  const user = await setupLogin(boot, { optional: true });
+  if (!user) await ensureSession(boot.hasSession);
 }
 
 /** Load what the app needs; on failure show one banner whose retry loads what is missing. */
