@@ -6,6 +6,8 @@
   them, and keeping unreachable text would only keep personal data. A
   logged-in user's data belongs to the user and stays; only the session row goes.
 - Idempotency keys past their expiry are deleted.
+- API tokens revoked or expired more than `expired_session_grace_hours` ago
+  are deleted (until then the owner still sees them, marked, in the list).
 - Per user, submissions beyond the newest `keep_submissions_per_user` are
   written to a JSON-lines archive (with their evaluations and chats), and only
   once that file is safely on disk are they deleted.
@@ -38,6 +40,7 @@ from memoai import metrics
 from memoai.config import Settings
 from memoai.db import session_scope
 from memoai.models import (
+    ApiToken,
     Base,
     Batch,
     ChatMessage,
@@ -83,6 +86,7 @@ def run_all(settings: Settings) -> dict[str, int]:
         steps[:0] = [
             ("sessions", lambda: expire_sessions(settings)),
             ("idempotency_keys", expire_idempotency_keys),
+            ("api_tokens", lambda: expire_api_tokens(settings)),
             ("submissions", lambda: trim_submissions(settings)),
         ]
     results: dict[str, int] = {}
@@ -220,6 +224,17 @@ def expire_idempotency_keys(*, now: datetime | None = None) -> int:
     with session_scope() as db:
         result = db.execute(
             delete(IdempotencyKey).where(IdempotencyKey.expires_at < (now or utcnow()))
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def expire_api_tokens(settings: Settings, *, now: datetime | None = None) -> int:
+    cutoff = (now or utcnow()) - timedelta(
+        hours=settings.database.retention.expired_session_grace_hours
+    )
+    with session_scope() as db:
+        result = db.execute(
+            delete(ApiToken).where(or_(ApiToken.revoked_at < cutoff, ApiToken.expires_at < cutoff))
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -19,6 +19,7 @@ from memoai.config import get_settings
 from memoai.db import get_engine
 from memoai.migrate import upgrade
 from memoai.models import (
+    ApiToken,
     ChatMessage,
     ChatSession,
     Evaluation,
@@ -104,6 +105,40 @@ def test_expired_anonymous_sessions_go_with_their_data(db_env: OpsEnv) -> None:
     assert _count(ChatSession, ChatSession.user_id == ids["users"][0]) == 2
 
 
+def test_revoked_and_expired_api_tokens_go_after_the_grace_period(db_env: OpsEnv) -> None:
+    ids = seed(get_engine(), users=1, memos_per_user=0)
+    now = utcnow()
+
+    def token(name: str, **dates: Any) -> None:
+        db.add(
+            ApiToken(
+                user_id=ids["users"][0],
+                name=name,
+                token_prefix="mac_x",
+                token_hash=name.ljust(64, "0"),
+                scopes=["read"],
+                **dates,
+            )
+        )
+
+    with DbSession(get_engine()) as db, db.begin():
+        token("live", expires_at=now + timedelta(days=30))
+        token(
+            "revoked-old", expires_at=now + timedelta(days=30), revoked_at=now - timedelta(days=3)
+        )
+        token(
+            "revoked-new", expires_at=now + timedelta(days=30), revoked_at=now - timedelta(hours=1)
+        )
+        token("expired-old", expires_at=now - timedelta(days=3))
+        token("expired-new", expires_at=now - timedelta(hours=1))
+
+    assert retention.expire_api_tokens(get_settings()) == 2
+    with DbSession(get_engine()) as db:
+        left = set(db.scalars(select(ApiToken.name)))
+    # Inside the grace period the owner still sees them, marked revoked or expired.
+    assert left == {"live", "revoked-new", "expired-new"}
+
+
 def test_submissions_over_the_cap_are_archived_then_deleted(
     db_env: OpsEnv, in_process: Any
 ) -> None:
@@ -181,7 +216,14 @@ def test_run_all_reports_each_step_and_uses_cache_hooks(db_env: OpsEnv) -> None:
         retention._cache_hooks.pop("test")
     assert calls == ["progress"]
     assert result["progress_cache"] == 5
-    assert set(result) >= {"sessions", "idempotency_keys", "submissions", "temp_files", "log_files"}
+    assert set(result) >= {
+        "sessions",
+        "idempotency_keys",
+        "api_tokens",
+        "submissions",
+        "temp_files",
+        "log_files",
+    }
 
 
 def test_cleanup_tolerates_a_missing_temp_directory(sqlite_env: OpsEnv, in_process: Any) -> None:
