@@ -12,7 +12,10 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session as DbSession
 
+from memoai.models import AuthEvent
 from tests.e2e.conftest import App, new_app, web_stack
 from tests.support.auth import (
     ADMIN_PASSWORD,
@@ -343,3 +346,36 @@ def test_a_saved_system_file_shows_restart_required_until_rolled_back(app: App) 
     ).click()
     expect(editor).to_have_value(original)
     expect(restart).to_be_hidden()
+
+
+def test_sign_in_events_page_through_a_long_list(app: App, admin_stack: Stack) -> None:
+    # Sixty failures of one name, written straight to the stack's database.
+    engine = create_engine(f"sqlite:///{admin_stack.root / 'data' / 'memoai.db'}")
+    with DbSession(engine) as db, db.begin():
+        for n in range(60):
+            db.add(
+                AuthEvent(
+                    event_type="login_failed",
+                    success=False,
+                    username="pager-probe",
+                    ip_address=f"192.0.2.{n}",
+                )
+            )
+    engine.dispose()
+
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
+    open_tab(page, "admin")
+    events = page.locator("#admin-events")
+    events.get_by_label("Username").fill("pager-probe")
+    events.get_by_role("button", name="Filter").click()
+    rows = events.locator("tbody tr")
+    expect(rows).to_have_count(50)
+    expect(events.locator("[data-slot='total']")).to_have_text("Showing 50 of 60.")
+    more = events.get_by_role("button", name="Show more")
+    more.click()
+    expect(rows).to_have_count(60)
+    expect(events.locator("[data-slot='total']")).to_have_text("Showing 60 of 60.")
+    expect(more).to_be_hidden()
+    # Every event once: the second page continues the first, no repeats.
+    ips = rows.locator("td:nth-child(5)").all_inner_texts()
+    assert sorted(ips) == sorted(f"192.0.2.{n}" for n in range(60))

@@ -744,18 +744,32 @@ async function toggleUser(button) {
 
 // ---------------------------------------------------------------- auth events
 
-async function loadEvents() {
+const EVENTS_PAGE = 50;
+let eventsShown = 0;
+let eventsQuery = null; // the filters of the list on screen, for "Show more"
+
+/** The first page for the form's filters, or (more) the next page of the same list. */
+async function loadEvents({ more = false } = {}) {
   const box = document.querySelector("#admin-events .events-states");
-  showState(box, "loading");
-  const form = $("event-filters");
-  const query = new URLSearchParams({ limit: "50" });
-  const type = form.elements.event_type.value;
-  const username = form.elements.username.value.trim();
-  if (type) query.set("event_type", type);
-  if (username) query.set("username", username);
+  const moreButton = slot(box, "more");
+  if (!more) {
+    showState(box, "loading");
+    const form = $("event-filters");
+    eventsQuery = new URLSearchParams();
+    const type = form.elements.event_type.value;
+    const username = form.elements.username.value.trim();
+    if (type) eventsQuery.set("event_type", type);
+    if (username) eventsQuery.set("username", username);
+    eventsShown = 0;
+  }
+  const query = new URLSearchParams(eventsQuery);
+  query.set("limit", String(EVENTS_PAGE));
+  query.set("offset", String(eventsShown));
+  moreButton.disabled = true;
   try {
     const { data } = await get(`/admin/auth/events?${query}`);
-    const rows = clear(slot(box, "rows"));
+    const rows = slot(box, "rows");
+    if (!more) clear(rows);
     for (const item of data.items) {
       rows.append(el(
         "tr",
@@ -767,10 +781,15 @@ async function loadEvents() {
         el("td", {}, item.ip_address ?? "—"),
       ));
     }
-    slot(box, "total").textContent = t("admin.eventsShown", { shown: number(data.items.length), total: number(data.total) });
-    showState(box, data.items.length ? "ready" : "empty");
+    eventsShown += data.items.length;
+    slot(box, "total").textContent = t("admin.eventsShown", { shown: number(eventsShown), total: number(data.total) });
+    moreButton.hidden = eventsShown >= data.total || data.items.length === 0;
+    showState(box, eventsShown ? "ready" : "empty");
   } catch (error) {
-    showError(box, errorMessage(error), () => loadEvents());
+    if (more) ctx.toast(errorMessage(error));
+    else showError(box, errorMessage(error), () => loadEvents());
+  } finally {
+    moreButton.disabled = false;
   }
 }
 
@@ -822,6 +841,8 @@ export function init(context) {
     event.preventDefault();
     loadEvents();
   });
+  slot(document.querySelector("#admin-events .events-states"), "more")
+    .addEventListener("click", () => loadEvents({ more: true }));
   for (const link of panel.querySelectorAll(".help-toc [data-scroll]")) {
     link.addEventListener("click", (event) => {
       event.preventDefault();
