@@ -236,10 +236,13 @@ def test_session_cookie_is_http_only_and_works(client: TestClient) -> None:
     response = client.post("/api/v1/sessions")
     cookie = response.headers["set-cookie"]
     assert "memoai_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
-    # The cookie alone identifies the session; a write also needs the CSRF token.
-    assert client.post(SUBMIT, json={"text_content": MEMO}).status_code == 403
     csrf = response.json()["data"]["csrf_token"]
     assert client.cookies["memoai_csrf_token"] == csrf
+    # The cookie alone identifies the session; a write also needs the CSRF token.
+    # The refusal re-issues the CSRF cookie (a new second gives a new value), so
+    # echo the cookie as it is now, as the web app does.
+    assert client.post(SUBMIT, json={"text_content": MEMO}).status_code == 403
+    csrf = client.cookies["memoai_csrf_token"]
     submitted = client.post(SUBMIT, json={"text_content": MEMO}, headers={"X-CSRF-Token": csrf})
     assert submitted.status_code == 202
     validity = client.post("/api/v1/sessions/validate").json()["data"]
