@@ -245,12 +245,17 @@ def _from_api_token(token: str, settings: Settings) -> Principal:
     return principal
 
 
-def _check_scope(request: Request, principal: Principal) -> None:
-    if request.method not in SAFE_METHODS and "write" not in principal.scopes:
+def _require_write_scope(principal: Principal) -> None:
+    if principal.is_api_token and "write" not in principal.scopes:
         raise Forbidden(
-            "This API token is read-only: create a token with the 'write' scope to change data.",
+            "This API token is read-only: this needs a token with the 'write' scope.",
             code="insufficient_scope",
         )
+
+
+def _check_scope(request: Request, principal: Principal) -> None:
+    if request.method not in SAFE_METHODS:
+        _require_write_scope(principal)
 
 
 def _from_session_token(token: str, settings: Settings) -> Principal:
@@ -334,10 +339,7 @@ NotApiTokenDep = Annotated[Principal, Depends(not_api_token)]
 def current_writer(principal: PrincipalDep) -> Principal:
     """A caller allowed to write, even on a GET: a read-only token may read results,
     not secrets that would let it forge what the owner's systems trust."""
-    if principal.is_api_token and "write" not in principal.scopes:
-        raise Forbidden(
-            "This needs an API token with the 'write' scope.", code="insufficient_scope"
-        )
+    _require_write_scope(principal)
     return principal
 
 

@@ -107,9 +107,7 @@ export function lineChart({ name, title, summary, points, min, max, columns, ser
     marks.append(dot);
     attach(dot, t("chart.point", { date: p.label, value: p.text }), box);
   });
-  figure.append(el("p", { class: "visually-hidden" }, summary));
-  figure.append(dataTable(columns, points.map((p) => [p.label, p.text]), name));
-  return figure;
+  return withTextAlternative(figure, { name, summary, columns, items: points });
 }
 
 /** A bar chart of counts ([{label, value}]). */
@@ -159,7 +157,12 @@ export function barChart({ name, title, summary, bars, columns, small = false })
     marks.append(bar);
     attach(bar, t("chart.point", { date: b.label, value: b.text }), box);
   });
+  return withTextAlternative(figure, { name, summary, columns, items: bars });
+}
+
+/** A chart's summary sentence and its data as a table, for screen readers and readers of numbers. */
+function withTextAlternative(figure, { name, summary, columns, items }) {
   figure.append(el("p", { class: "visually-hidden" }, summary));
-  figure.append(dataTable(columns, bars.map((b) => [b.label, b.text]), name));
+  figure.append(dataTable(columns, items.map((item) => [item.label, item.text]), name));
   return figure;
 }
