@@ -12,6 +12,7 @@ import subprocess
 import sys
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,20 +34,27 @@ pytestmark = pytest.mark.integration
 API = "/api/v1"
 
 
-@pytest.fixture
-def client(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    for name, value in {
+@contextmanager
+def admin_app(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[TestClient]:
+    """The API in process with a bootstrap admin (fast bcrypt) and `env` on top."""
+    base = {
         "JWT_SECRET_KEY": JWT_SECRET,
         "ADMIN_USERNAME": ADMIN_USERNAME,
         "ADMIN_PASSWORD": ADMIN_PASSWORD,
         "BCRYPT_ROUNDS": "4",
-        "AUTH_ENABLED": "true",
-    }.items():
+    }
+    for name, value in {**base, **env}.items():
         monkeypatch.setenv(name, value)
     reset_process_state()
     from memoai_api.app import create_app
 
     with TestClient(create_app(), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+@pytest.fixture
+def client(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    with admin_app(monkeypatch, AUTH_ENABLED="true") as c:
         yield c
 
 
@@ -457,18 +465,7 @@ def test_auth_form_edits_values_in_place(
 def test_admin_writes_are_rate_limited(
     app_env: Path, monkeypatch: pytest.MonkeyPatch, config_dir: Path
 ) -> None:
-    for name, value in {
-        "JWT_SECRET_KEY": JWT_SECRET,
-        "ADMIN_USERNAME": ADMIN_USERNAME,
-        "ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "BCRYPT_ROUNDS": "4",
-        "ADMIN_OPS_PER_HOUR": "2",
-    }.items():
-        monkeypatch.setenv(name, value)
-    reset_process_state()
-    from memoai_api.app import create_app
-
-    with TestClient(create_app(), base_url="http://127.0.0.1") as c:
+    with admin_app(monkeypatch, ADMIN_OPS_PER_HOUR="2") as c:
         headers = _bearer(c, ADMIN_USERNAME, ADMIN_PASSWORD)
         content = _rubric(config_dir)
         statuses = [_save(c, headers, "rubric", content).status_code for _ in range(3)]
