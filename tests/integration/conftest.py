@@ -10,10 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from memoai.config import reset_config_cache
-from memoai.db import dispose_engine, get_engine
 from memoai.llm.factory import reset_providers
-from memoai.migrate import upgrade
-from memoai.queue import reset_producer
+from memoai.platform.db import dispose_engine, get_engine
+from memoai.platform.migrate import upgrade
+from memoai.platform.queue import reset_producer
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.support.stack import BACKENDS, Stack, claude_overrides, running_stack
 

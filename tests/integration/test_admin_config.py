@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from memoai.config import FILE_SCHEMAS
-from memoai.db import session_scope
 from memoai.models import ConfigVersion
+from memoai.platform.db import session_scope
 from tests.integration.conftest import reset_process_state
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, USER_PASSWORD
 from tests.support.services import postgres_database
@@ -479,7 +479,7 @@ SAVER = """
 import sys
 from memoai.admin import config
 from memoai.config import get_settings
-from memoai.identity import Principal
+from memoai.platform.identity import Principal
 
 settings = get_settings()
 base = (settings.runtime.config_dir / "rubric.yaml").read_bytes().decode()

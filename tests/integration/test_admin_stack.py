@@ -26,7 +26,7 @@ from tests.support.stack import BACKENDS, Stack, claude_overrides, running_stack
 
 pytestmark = pytest.mark.integration
 
-# The debug toggle is cached per process for this long (memoai.appsettings).
+# The debug toggle is cached per process for this long (memoai.platform.appsettings).
 TOGGLE_CACHE = 2.2
 
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from memoai.db import session_scope
 from memoai.models import Evaluation, Submission
+from memoai.platform.db import session_scope
 from tests.integration.conftest import new_session
 
 pytestmark = pytest.mark.integration

@@ -16,9 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from memoai.db import session_scope
-from memoai.logging import scrub_text
 from memoai.models import ApiToken, AuthEvent, utcnow
+from memoai.platform.db import session_scope
+from memoai.platform.logging import scrub_text
 from memoai.tokens.service import hash_token
 from tests.integration.conftest import reset_process_state
 from tests.support.auth import (

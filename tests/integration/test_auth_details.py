@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 
 from memoai.auth import repository as auth_repo
 from memoai.config import ConfigError, load_settings
-from memoai.db import session_scope
-from memoai.errors import ValidationFailed
 from memoai.models import User
+from memoai.platform.db import session_scope
+from memoai.platform.errors import ValidationFailed
 from tests.integration.conftest import reset_process_state
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO, USER_PASSWORD
 
@@ -250,8 +250,8 @@ def test_session_only_mode_issues_opaque_tokens_with_the_same_guarantees(
 def test_the_database_refuses_usernames_that_differ_only_in_case(app_env: Path) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from memoai.db import get_engine
-    from memoai.migrate import current_revision, downgrade, upgrade
+    from memoai.platform.db import get_engine
+    from memoai.platform.migrate import current_revision, downgrade, upgrade
 
     with session_scope() as db:
         db.add(User(username="Zed", password_hash="x"))

@@ -83,7 +83,7 @@ def sqlite_env(tmp_path: Path) -> OpsEnv:
 def in_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Point this process's settings and engine at an OpsEnv (retention, metrics)."""
     from memoai.config import reset_config_cache
-    from memoai.db import dispose_engine
+    from memoai.platform.db import dispose_engine
 
     def activate(ops: OpsEnv) -> None:
         for key in _SCRUB:

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from memoai.backup import (
+from memoai.models import AuthEvent
+from memoai.operations.backup import (
     CorruptBackup,
     list_backups,
     rotate,
     verify_archive,
 )
-from memoai.db import build_engine
-from memoai.models import AuthEvent
+from memoai.platform.db import build_engine
 from tests.ops.conftest import OpsEnv
 from tests.ops.data import mutate, seed, snapshot
 

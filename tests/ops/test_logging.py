@@ -13,7 +13,7 @@ from tests.ops.tools import clean_env
 SCRIPT = r"""
 import logging, structlog
 from memoai.config import load_settings
-from memoai.logging import configure_logging
+from memoai.platform.logging import configure_logging
 settings = load_settings()
 configure_logging(settings, "api")
 log = structlog.get_logger("t")

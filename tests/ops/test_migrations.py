@@ -8,9 +8,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from memoai.db import build_engine
-from memoai.migrate import alembic_config, current_revision, downgrade, upgrade
 from memoai.models import Base
+from memoai.platform.db import build_engine
+from memoai.platform.migrate import alembic_config, current_revision, downgrade, upgrade
 from tests.ops.conftest import OpsEnv
 
 pytestmark = pytest.mark.integration

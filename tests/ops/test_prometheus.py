@@ -6,8 +6,8 @@ import re
 
 import yaml
 
-from memoai.alert_rules import render
 from memoai.config import load_settings
+from memoai.operations.alert_rules import render
 from tests.ops.tools import INFRA, clean_env, require, run
 
 PROM = INFRA / "prometheus"

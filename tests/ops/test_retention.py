@@ -14,10 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
-from memoai import retention
 from memoai.config import get_settings
-from memoai.db import get_engine
-from memoai.migrate import upgrade
 from memoai.models import (
     ApiToken,
     ChatMessage,
@@ -28,6 +25,9 @@ from memoai.models import (
     Submission,
     utcnow,
 )
+from memoai.operations import retention
+from memoai.platform.db import get_engine
+from memoai.platform.migrate import upgrade
 from tests.ops.conftest import OpsEnv
 from tests.ops.data import seed
 

@@ -19,8 +19,8 @@ import yaml
 from memoai.admin import auth_config, config, diagnostics, files
 from memoai.admin.multipart import file_field
 from memoai.config import ConfigProblem, Settings, load_settings
-from memoai.errors import MemoError, PayloadTooLarge, ValidationFailed
 from memoai.models import Evaluation
+from memoai.platform.errors import MemoError, PayloadTooLarge, ValidationFailed
 
 REPO = Path(__file__).resolve().parents[2]
 

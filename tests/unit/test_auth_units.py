@@ -11,10 +11,10 @@ import pytest
 from memoai.auth import passwords, policy, tokens
 from memoai.config import Settings, load_settings
 from memoai.config.schemas import PasswordPolicy, UsernamePolicy
-from memoai.errors import RateLimited, ValidationFailed
-from memoai.logging import scrub, scrub_text
-from memoai.ratelimit import RateLimiter, Scope
-from memoai.storable import make_storable, storable
+from memoai.platform.errors import RateLimited, ValidationFailed
+from memoai.platform.logging import scrub, scrub_text
+from memoai.platform.ratelimit import RateLimiter, Scope
+from memoai.platform.storable import make_storable, storable
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "unit-test-secret-" + "s" * 32

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from memoai.webhooks.safety import AllowList, UnsafeUrl, check_url, is_public, safe_client
+from memoai.platform.outbound import AllowList, UnsafeUrl, check_url, is_public, safe_client
 from memoai.webhooks.signing import sign, verify
 
 

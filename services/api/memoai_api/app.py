@@ -12,14 +12,15 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from memoai import __version__, state_metrics
-from memoai.asgi import RequestContextMiddleware
+from memoai import __version__
 from memoai.auth import tokens
 from memoai.auth import users as account_service
 from memoai.config import Settings, business_config, get_settings
-from memoai.httpsecurity import SecurityHeadersMiddleware
-from memoai.logging import configure_logging
-from memoai.ratelimit import RateLimiter
+from memoai.operations import state_metrics
+from memoai.platform.asgi import RequestContextMiddleware
+from memoai.platform.httpsecurity import SecurityHeadersMiddleware
+from memoai.platform.logging import configure_logging
+from memoai.platform.ratelimit import RateLimiter
 from memoai_api import errors, openapi
 from memoai_api.deps import limit_requests_by_ip
 from memoai_api.routes import (

@@ -23,10 +23,10 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from memoai.auth import tokens
 from memoai.auth.service import ClientInfo, principal_for_token
 from memoai.config import Settings, get_settings
-from memoai.db import session_scope
-from memoai.errors import Forbidden, Unauthorized, UnsupportedMediaType
-from memoai.identity import Principal
-from memoai.ratelimit import Decision, RateLimiter, Scope
+from memoai.platform.db import session_scope
+from memoai.platform.errors import Forbidden, Unauthorized, UnsupportedMediaType
+from memoai.platform.identity import Principal
+from memoai.platform.ratelimit import Decision, RateLimiter, Scope
 from memoai.sessions import service as sessions
 from memoai.tokens import service as api_tokens
 

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from memoai.errors import MemoError
+from memoai.platform.errors import MemoError
 from memoai_api.envelope import error_response
 
 log = structlog.get_logger(__name__)

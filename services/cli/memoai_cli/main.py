@@ -61,9 +61,9 @@ def cli() -> None:
 @config_errors
 def migrate() -> None:
     """Upgrade the database schema to the latest version."""
-    from memoai.db import get_engine
-    from memoai.logging import configure_logging
-    from memoai.migrate import current_revision, upgrade
+    from memoai.platform.db import get_engine
+    from memoai.platform.logging import configure_logging
+    from memoai.platform.migrate import current_revision, upgrade
 
     settings = get_settings()
     configure_logging(settings, "cli")
@@ -86,8 +86,8 @@ def migrate() -> None:
 def create_admin(username: str, password_stdin: bool) -> None:
     """Create an admin account (the password policy of auth.yaml applies)."""
     from memoai.auth.users import create_admin as create
-    from memoai.errors import MemoError
-    from memoai.logging import configure_logging
+    from memoai.platform.errors import MemoError
+    from memoai.platform.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings, "cli")
@@ -255,8 +255,8 @@ def stack(no_web: bool) -> None:
 @config_errors
 def backup(output_dir: Path | None) -> None:
     """Write a verified, compressed backup of the database and configuration."""
-    from memoai.backup import BackupError, create_backup
-    from memoai.logging import configure_logging
+    from memoai.operations.backup import BackupError, create_backup
+    from memoai.platform.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings, "cli")
@@ -291,7 +291,7 @@ def restore(
     file: Path, yes: bool, verify_only: bool, with_config: bool, no_safety_backup: bool
 ) -> None:
     """Replace the database with a backup's contents (stop api, worker and beat first)."""
-    from memoai.backup import (
+    from memoai.operations.backup import (
         BackupError,
         CorruptBackup,
         create_backup,
@@ -299,7 +299,7 @@ def restore(
         restore_backup,
         verify_archive,
     )
-    from memoai.logging import configure_logging
+    from memoai.platform.logging import configure_logging
 
     settings = get_settings()
     configure_logging(settings, "cli")
@@ -357,7 +357,7 @@ def restore(
 @config_errors
 def alert_rules(output: Path | None, check: bool) -> None:
     """Render the Prometheus alert rules from monitoring.yaml's thresholds."""
-    from memoai.alert_rules import render
+    from memoai.operations.alert_rules import render
 
     text = render(get_settings().monitoring)
     if output is None:

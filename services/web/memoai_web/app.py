@@ -12,10 +12,11 @@ from fastapi import FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 
-from memoai import __version__, metrics
-from memoai.asgi import RequestContextMiddleware
+from memoai import __version__
 from memoai.config import Settings, get_settings
-from memoai.logging import configure_logging
+from memoai.platform import metrics
+from memoai.platform.asgi import RequestContextMiddleware
+from memoai.platform.logging import configure_logging
 from memoai_web import i18n
 from memoai_web.assets import AssetMiddleware, Bundle
 from memoai_web.pages import Page

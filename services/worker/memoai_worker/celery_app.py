@@ -6,13 +6,16 @@ import sys
 from datetime import timedelta
 
 from memoai.config import get_settings
-from memoai.logging import configure_logging
-from memoai.queue import TaskName, create_celery
+from memoai.platform.logging import configure_logging
+from memoai.platform.queue import TaskName, create_celery
+from memoai.webhooks import delivery as webhook_delivery
 
 settings = get_settings()
 SERVICE = "beat" if "beat" in sys.argv[1:3] else "worker"
 configure_logging(settings, SERVICE)
 app = create_celery(settings, "memoai-worker")
+# Evaluations finish in this process; webhooks hear of it through the event hook.
+webhook_delivery.subscribe()
 app.conf.include = [
     "memoai_worker.tasks.evaluations",
     "memoai_worker.tasks.chat",

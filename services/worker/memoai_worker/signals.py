@@ -9,12 +9,13 @@ import structlog
 from celery import signals
 from prometheus_client import start_http_server
 
-from memoai import metrics, state_metrics
 from memoai.admin.workers import Heartbeat
 from memoai.config import business_config, get_settings
-from memoai.db import dispose_engine
 from memoai.llm.factory import get_provider
-from memoai.queue import TaskName, publish
+from memoai.operations import state_metrics
+from memoai.platform import metrics
+from memoai.platform.db import dispose_engine
+from memoai.platform.queue import TaskName, publish
 
 log = structlog.get_logger(__name__)
 _heartbeat: Heartbeat | None = None

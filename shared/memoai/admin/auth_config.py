@@ -17,9 +17,9 @@ from memoai.admin import repository as repo
 from memoai.admin import schemas as sc
 from memoai.config import ConfigError, Settings, validate_text
 from memoai.config.schemas import AuthFile
-from memoai.db import session_scope
-from memoai.errors import MemoError, ValidationFailed
-from memoai.identity import Principal
+from memoai.platform.db import session_scope
+from memoai.platform.errors import MemoError, ValidationFailed
+from memoai.platform.identity import Principal
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "enabled": ("authentication", "enabled"),

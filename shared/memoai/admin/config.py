@@ -34,11 +34,11 @@ from memoai.config import (
 )
 from memoai.config.loader import read_file
 from memoai.config.settings import content_hash
-from memoai.db import session_scope
-from memoai.errors import MemoError, NotFound, PayloadTooLarge, ServiceUnavailable
-from memoai.identity import Principal
 from memoai.models import ConfigVersion
-from memoai.storable import make_storable
+from memoai.platform.db import session_scope
+from memoai.platform.errors import MemoError, NotFound, PayloadTooLarge, ServiceUnavailable
+from memoai.platform.identity import Principal
+from memoai.platform.storable import make_storable
 
 log = structlog.get_logger(__name__)
 

@@ -10,18 +10,19 @@ from typing import Any
 import httpx
 import structlog
 
-from memoai import __version__, appsettings
+from memoai import __version__
 from memoai.admin import repository as repo
 from memoai.admin import schemas as sc
 from memoai.admin import workers
 from memoai.config import Settings, business_config
-from memoai.db import get_engine, ping, session_scope
-from memoai.health import check_broker
-from memoai.identity import Principal
 from memoai.llm.base import ChatRequest, LlmError, Message
 from memoai.llm.factory import get_provider
 from memoai.models import Evaluation
-from memoai.queue import TaskName, broker_depth, publish
+from memoai.platform import appsettings
+from memoai.platform.db import get_engine, ping, session_scope
+from memoai.platform.identity import Principal
+from memoai.platform.probes import check_broker
+from memoai.platform.queue import TaskName, broker_depth, publish
 
 log = structlog.get_logger(__name__)
 

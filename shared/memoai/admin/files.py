@@ -15,7 +15,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from memoai.filelock import WriteLock
+from memoai.platform.filelock import WriteLock
 
 LOCK_NAME = ".memoai-config.lock"
 _locks: dict[Path, WriteLock] = {}

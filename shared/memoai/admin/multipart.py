@@ -9,7 +9,7 @@ from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 
-from memoai.errors import MemoError
+from memoai.platform.errors import MemoError
 
 
 def file_field(content_type: str, body: bytes, field: str) -> bytes:

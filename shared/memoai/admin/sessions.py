@@ -8,10 +8,11 @@ from memoai.admin import repository as repo
 from memoai.admin import schemas as sc
 from memoai.auth import repository as auth_repo
 from memoai.auth.service import ClientInfo
-from memoai.db import session_scope
-from memoai.errors import NotFound
-from memoai.identity import Principal
-from memoai.storable import storable
+from memoai.platform import audit
+from memoai.platform.db import session_scope
+from memoai.platform.errors import NotFound
+from memoai.platform.identity import Principal
+from memoai.platform.storable import storable
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +47,7 @@ def revoke(admin: Principal, session_id: str, client: ClientInfo) -> sc.Revoked:
         if row is None:
             raise NotFound("No such session.", field="session_id")
         auth_repo.revoke_session(db, session_id)
-        auth_repo.add_event(
+        audit.add_event(
             db,
             "session_revoked",
             success=True,

@@ -15,8 +15,8 @@ import structlog
 
 from memoai.admin import repository as repo
 from memoai.admin import schemas as sc
-from memoai.db import session_scope
 from memoai.models import utcnow
+from memoai.platform.db import session_scope
 
 log = structlog.get_logger(__name__)
 

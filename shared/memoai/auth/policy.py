@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 from memoai.config.schemas import PasswordPolicy, UsernamePolicy
-from memoai.errors import ValidationFailed
-from memoai.storable import storable
+from memoai.platform.errors import ValidationFailed
+from memoai.platform.storable import storable
 
 # Beyond this a password is more likely a pasted file than a passphrase; the
 # cap also bounds the hashing work an anonymous caller can ask for.

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import AuthEvent, Session, User, utcnow
-from memoai.storable import make_storable, storable
+from memoai.platform.storable import storable
 
 
 def user_by_username(db: DbSession, username: str, *, for_update: bool = False) -> User | None:
@@ -205,33 +205,6 @@ def revoke_user_sessions(db: DbSession, user_id: str, *, except_session: str | N
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
-
-
-def add_event(
-    db: DbSession,
-    event_type: str,
-    *,
-    success: bool,
-    user_id: str | None = None,
-    username: str | None = None,
-    session_id: str | None = None,
-    ip: str | None = None,
-    user_agent: str | None = None,
-    details: dict[str, Any] | None = None,
-) -> None:
-    db.add(
-        AuthEvent(
-            event_type=event_type,
-            success=success,
-            user_id=user_id,
-            # Stored verbatim but bounded: a failed login may carry any string.
-            username=make_storable(username)[:64] if username else username,
-            session_id=session_id,
-            ip_address=ip[:64] if ip else ip,
-            user_agent=make_storable(user_agent)[:512] if user_agent else user_agent,
-            details=details,
-        )
-    )
 
 
 def list_events(

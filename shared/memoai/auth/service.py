@@ -14,15 +14,15 @@ from datetime import datetime
 import structlog
 from sqlalchemy.orm import Session as DbSession
 
-from memoai import metrics
 from memoai.auth import passwords, tokens
 from memoai.auth import repository as repo
 from memoai.auth.schemas import UserPublic, VerifyResult
 from memoai.config import Settings
-from memoai.db import session_scope
-from memoai.errors import MemoError, RateLimited, Unauthorized
-from memoai.identity import Principal
 from memoai.models import Session, User, new_id, utcnow
+from memoai.platform import audit, metrics
+from memoai.platform.db import session_scope
+from memoai.platform.errors import MemoError, RateLimited, Unauthorized
+from memoai.platform.identity import Principal
 from memoai.sessions.service import needs_touch
 from memoai.tokens import repository as token_repo
 
@@ -97,7 +97,7 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
         # Locked: the password is not even checked, so guessing gains nothing.
         metrics.LOGIN_FAILURES.labels("locked").inc()
         with session_scope() as db:
-            repo.add_event(
+            audit.add_event(
                 db,
                 "login_blocked",
                 success=False,
@@ -140,7 +140,7 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
             ip=client.ip,
             user_agent=client.user_agent,
         )
-        repo.add_event(
+        audit.add_event(
             db,
             "login_success",
             success=True,
@@ -166,7 +166,7 @@ def _wrong_password(
     _add_failure_event(db, user, user.username, client, "bad_password")
     if locked_until is not None:
         metrics.ACCOUNT_LOCKOUTS.inc()
-        repo.add_event(
+        audit.add_event(
             db,
             "account_locked",
             success=False,
@@ -191,7 +191,7 @@ def _add_failure_event(
     db: DbSession, user: User | None, username: str, client: ClientInfo, reason: str
 ) -> None:
     metrics.LOGIN_FAILURES.labels(_METRIC_REASON.get(reason, reason)).inc()
-    repo.add_event(
+    audit.add_event(
         db,
         "login_failed",
         success=False,
@@ -241,7 +241,7 @@ def principal_for_token(
 
 def logout(db: DbSession, principal: Principal, client: ClientInfo) -> None:
     repo.revoke_session(db, principal.session_id)
-    repo.add_event(
+    audit.add_event(
         db,
         "logout",
         success=True,
@@ -266,7 +266,7 @@ def refresh(
         raise Unauthorized("The token was already refreshed or revoked.", code="token_invalid")
     user = repo.user_by_id(db, principal.user_id)
     assert user is not None
-    repo.add_event(
+    audit.add_event(
         db,
         "token_refreshed",
         success=True,

@@ -26,8 +26,8 @@ import jwt
 import structlog
 
 from memoai.config import Settings
-from memoai.logging import register_secret
 from memoai.models import utcnow
+from memoai.platform.logging import register_secret
 
 log = structlog.get_logger(__name__)
 

@@ -17,10 +17,11 @@ from memoai.auth import repository as repo
 from memoai.auth.schemas import PasswordChange, UserCreate, UserDetail, UserPage, UserUpdate
 from memoai.auth.service import ClientInfo, account_locked
 from memoai.config import Settings
-from memoai.db import session_scope
-from memoai.errors import Conflict, NotFound, ValidationFailed
-from memoai.identity import Principal
 from memoai.models import User, utcnow
+from memoai.platform import audit
+from memoai.platform.db import session_scope
+from memoai.platform.errors import Conflict, NotFound, ValidationFailed
+from memoai.platform.identity import Principal
 
 log = structlog.get_logger(__name__)
 
@@ -228,7 +229,7 @@ def _event(
 ) -> None:
     if actor is not None:
         details = {**details, "actor_id": actor.user_id, "actor": actor.username}
-    repo.add_event(
+    audit.add_event(
         db,
         event_type,
         success=success,

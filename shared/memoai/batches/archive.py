@@ -16,8 +16,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from memoai.errors import PayloadTooLarge, ValidationFailed
 from memoai.evaluation.service import validate_text
+from memoai.platform.errors import PayloadTooLarge, ValidationFailed
 
 MAX_ENTRIES = 1000  # entries in the central directory, directories included
 MAX_TOTAL_BYTES = 16 * 1024 * 1024  # decompressed, across all entries read

@@ -16,7 +16,6 @@ import structlog
 from sqlalchemy import select, update
 
 from memoai.config import business_config, get_settings
-from memoai.db import session_scope
 from memoai.evaluation.draft import output_schema
 from memoai.evaluation.language import detect_language
 from memoai.evaluation.pipeline import complete_from_batch
@@ -24,7 +23,8 @@ from memoai.evaluation.prompts import evaluation_prompt
 from memoai.llm.base import LlmError, Message, StructuredRequest, StructuredResponse
 from memoai.llm.factory import get_provider
 from memoai.models import Batch, Evaluation, EvaluationStatus, Submission, utcnow
-from memoai.queue import TaskName, publish
+from memoai.platform.db import session_scope
+from memoai.platform.queue import TaskName, publish
 
 log = structlog.get_logger(__name__)
 BATCH_LEASE = timedelta(hours=25)  # longer than the API's 24 h processing window

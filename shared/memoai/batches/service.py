@@ -17,15 +17,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
-from memoai.errors import MemoError, NotFound, ValidationFailed
 from memoai.evaluation import idempotency
 from memoai.evaluation import repository as repo
 from memoai.evaluation.language import detect_language
 from memoai.evaluation.service import validate_text
 from memoai.evaluation.text import guess_title
-from memoai.identity import Principal
 from memoai.models import Batch, Evaluation, EvaluationStatus, Submission, utcnow
-from memoai.queue import TaskName, enqueue_after_commit
+from memoai.platform.errors import MemoError, NotFound, ValidationFailed
+from memoai.platform.identity import Principal
+from memoai.platform.outbound import validate_url
+from memoai.platform.queue import TaskName, enqueue_after_commit
 
 MAX_ITEMS = 200
 
@@ -114,8 +115,6 @@ def _validate(settings: Settings, body: BatchCreate) -> None:
             details={"invalid_items": problems[:50]},
         )
     if body.callback_url:
-        from memoai.webhooks.service import validate_url
-
         validate_url(settings, body.callback_url, "callback_url")
 
 
@@ -214,7 +213,7 @@ def _replay(db: DbSession, settings: Settings, principal: Principal, row: Any) -
 
 
 def idempotency_mismatch() -> MemoError:
-    from memoai.errors import Conflict
+    from memoai.platform.errors import Conflict
 
     return Conflict(
         "This Idempotency-Key was used for a single submit, not a batch.", field=idempotency.HEADER

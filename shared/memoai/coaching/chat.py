@@ -17,13 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from memoai.db import session_scope
-from memoai.errors import Conflict, NotFound, ValidationFailed
 from memoai.evaluation import repository as repo
-from memoai.identity import Principal
 from memoai.models import ChatMessage, ChatSession, EvaluationStatus
-from memoai.queue import TaskName, enqueue_after_commit
-from memoai.storable import storable
+from memoai.platform.db import session_scope
+from memoai.platform.errors import Conflict, NotFound, ValidationFailed
+from memoai.platform.identity import Principal
+from memoai.platform.queue import TaskName, enqueue_after_commit
+from memoai.platform.storable import storable
 
 MAX_MESSAGE_LENGTH = 4000
 

@@ -16,15 +16,15 @@ from sqlalchemy import select, update
 from memoai.coaching.offline_coach import reply as offline_reply
 from memoai.coaching.stream import ReplySink
 from memoai.config import BusinessConfig, Settings, business_config, get_settings
-from memoai.db import session_scope
 from memoai.evaluation.language import language_name
 from memoai.evaluation.prompts import new_boundary, render
 from memoai.llm.base import ChatRequest, LlmError, Message
 from memoai.llm.factory import get_provider
 from memoai.llm.offline import OfflineProvider
 from memoai.llm.retry import deadline
-from memoai.logging import scrub_text
 from memoai.models import ChatMessage, ChatSession, Evaluation, Submission, utcnow
+from memoai.platform.db import session_scope
+from memoai.platform.logging import scrub_text
 
 log = structlog.get_logger(__name__)
 HISTORY_LIMIT = 20

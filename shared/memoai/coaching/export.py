@@ -18,11 +18,11 @@ from memoai.coaching import progress as progress_service
 from memoai.coaching.report import build_pdf
 from memoai.coaching.revisions import compare
 from memoai.config import Settings
-from memoai.errors import Conflict, NotFound, NotReady
 from memoai.evaluation import repository as repo
 from memoai.evaluation.service import to_public
-from memoai.identity import Principal
 from memoai.models import EvaluationStatus
+from memoai.platform.errors import Conflict, NotFound, NotReady
+from memoai.platform.identity import Principal
 
 
 def report_path(

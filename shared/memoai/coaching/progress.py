@@ -22,8 +22,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings, business_config
-from memoai.identity import Principal
 from memoai.models import Evaluation, EvaluationStatus, Submission, utcnow
+from memoai.platform.identity import Principal
 
 Range = Literal["week", "month", "quarter", "all"]
 RANGE_DAYS: dict[str, int | None] = {"week": 7, "month": 30, "quarter": 91, "all": None}

@@ -17,11 +17,11 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
-from memoai.errors import NotFound
 from memoai.evaluation import repository as repo
 from memoai.evaluation.text import sentences, words
-from memoai.identity import Principal
 from memoai.models import Evaluation, EvaluationStatus, Submission
+from memoai.platform.errors import NotFound
+from memoai.platform.identity import Principal
 
 _STOP = frozenset(
     (

@@ -18,8 +18,8 @@ import structlog
 from sqlalchemy import update
 
 from memoai.config import Settings
-from memoai.db import session_scope
 from memoai.models import ChatMessage
+from memoai.platform.db import session_scope
 
 log = structlog.get_logger(__name__)
 

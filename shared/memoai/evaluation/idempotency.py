@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
-from memoai.db import session_scope
-from memoai.errors import Conflict, ValidationFailed
 from memoai.models import IdempotencyKey, utcnow
+from memoai.platform.db import session_scope
+from memoai.platform.errors import Conflict, ValidationFailed
 
 R = TypeVar("R")
 

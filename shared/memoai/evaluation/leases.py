@@ -19,8 +19,8 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import bindparam, update
 
-from memoai.db import session_scope
 from memoai.models import Evaluation, EvaluationStatus, utcnow
+from memoai.platform.db import session_scope
 
 log = structlog.get_logger(__name__)
 PROGRESS_FLUSH_SECONDS = 1.0

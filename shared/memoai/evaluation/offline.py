@@ -16,8 +16,6 @@ from typing import Any
 from memoai.config.schemas import Criterion, Rubric
 from memoai.evaluation.text import Span, paragraphs, sentences, words
 
-MODEL_NAME = "offline-heuristic-v1"
-
 
 def _terms(*items: str) -> re.Pattern[str]:
     return re.compile(r"(?i)(?<![\w])(?:" + "|".join(items) + r")")

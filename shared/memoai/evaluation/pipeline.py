@@ -15,24 +15,25 @@ from typing import Any, TypeVar
 import structlog
 from sqlalchemy.exc import DBAPIError
 
-from memoai import metrics
-from memoai.appsettings import debug_enabled
 from memoai.config import BusinessConfig, Settings, business_config, get_settings
-from memoai.db import session_scope
+from memoai.evaluation import events
 from memoai.evaluation import repository as repo
 from memoai.evaluation.draft import DraftInvalid, EvaluationDraft, output_schema, parse_draft
 from memoai.evaluation.grounding import Locator
 from memoai.evaluation.language import detect_language
 from memoai.evaluation.leases import LeaseKeeper, keeper
+from memoai.evaluation.offline import evaluate_offline
 from memoai.evaluation.prompts import PromptRenderError, evaluation_prompt, repair_prompt
 from memoai.evaluation.scoring import rubric_snapshot, weighted_overall
 from memoai.llm.base import LlmError, Message, StructuredRequest, StructuredResponse, Usage
 from memoai.llm.factory import get_fallback_provider, get_provider
 from memoai.llm.offline import OfflineProvider
 from memoai.llm.retry import deadline
-from memoai.logging import scrub_text
 from memoai.models import EvaluationStatus
-from memoai.webhooks import delivery as webhook_delivery
+from memoai.platform import metrics
+from memoai.platform.appsettings import debug_enabled
+from memoai.platform.db import session_scope
+from memoai.platform.logging import scrub_text
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
@@ -183,7 +184,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
             repo.set_timings(db, evaluation_id, timings)
     metrics.EVALUATIONS.labels("completed", provider_name).inc()
     metrics.EVALUATION_DURATION.labels(provider_name).observe(processing_time)
-    _notify(evaluation_id)
+    events.final(evaluation_id)
     log.info(
         "evaluation.completed",
         overall_score=values["overall_score"],
@@ -192,14 +193,6 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
         segments=len(values["segment_feedback"]),
     )
     return "completed"
-
-
-def _notify(evaluation_id: str) -> None:
-    """Queue webhook deliveries; a failure here must not undo a saved result."""
-    try:
-        webhook_delivery.schedule(evaluation_id)
-    except Exception:
-        log.exception("webhook.schedule_failed")
 
 
 def _user_message(exc: Exception) -> str:
@@ -233,7 +226,7 @@ def _fail(
     written = _with_db_retry(save)
     if written:
         metrics.EVALUATIONS.labels("failed", provider).inc()
-        _notify(claimed.evaluation_id)
+        events.final(claimed.evaluation_id)
     log.warning("evaluation.failed", error_code=code, error=message)
     return "failed"
 
@@ -275,7 +268,7 @@ def _run_provider(
 ) -> Outcome:
     if isinstance(provider, OfflineProvider):
         t0 = time.monotonic()
-        draft = parse_draft(provider.evaluate(text, business.rubric, language), business.rubric)
+        draft = parse_draft(evaluate_offline(text, business.rubric, language), business.rubric)
         return Outcome(
             draft=draft,
             provider=provider.name,
@@ -484,5 +477,5 @@ def complete_from_batch(
     written = _with_db_retry(save)
     if written:
         metrics.EVALUATIONS.labels("completed", provider).inc()
-        _notify(evaluation_id)
+        events.final(evaluation_id)
     return written

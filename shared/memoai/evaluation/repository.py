@@ -10,9 +10,9 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from memoai.identity import Principal
 from memoai.models import Evaluation, EvaluationStatus, Submission, new_id, utcnow
-from memoai.storable import storable
+from memoai.platform.identity import Principal
+from memoai.platform.storable import storable
 
 Q = EvaluationStatus
 

@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
-from memoai.errors import Conflict, NotFound, NotReady, ValidationFailed
 from memoai.evaluation import idempotency
 from memoai.evaluation import repository as repo
 from memoai.evaluation.language import detect_language
@@ -26,9 +25,11 @@ from memoai.evaluation.schemas import (
     SubmitResult,
 )
 from memoai.evaluation.text import guess_title
-from memoai.identity import Principal
 from memoai.models import Evaluation, EvaluationStatus, IdempotencyKey, Submission, utcnow
-from memoai.queue import TaskName, enqueue_after_commit
+from memoai.platform.errors import Conflict, NotFound, NotReady, ValidationFailed
+from memoai.platform.identity import Principal
+from memoai.platform.outbound import validate_url
+from memoai.platform.queue import TaskName, enqueue_after_commit
 
 OFFLINE_NOTICE = (
     "Offline evaluation: scored by the built-in rule-based evaluator because no LLM "
@@ -105,8 +106,6 @@ def submit(
 ) -> SubmitResult:
     text = validate_text(body.text_content, settings.security.input_validation.max_text_length)
     if body.callback_url:
-        from memoai.webhooks.service import validate_url
-
         validate_url(settings, body.callback_url, "callback_url")
     previous: Submission | None = None
     if body.previous_evaluation_id:

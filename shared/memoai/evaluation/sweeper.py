@@ -19,9 +19,9 @@ import structlog
 from sqlalchemy import func, or_, select, update
 
 from memoai.config import get_settings
-from memoai.db import session_scope
 from memoai.models import Evaluation, EvaluationStatus, utcnow
-from memoai.queue import TaskName, broker_depth, publish
+from memoai.platform.db import session_scope
+from memoai.platform.queue import TaskName, broker_depth, publish
 
 log = structlog.get_logger(__name__)
 BATCH = 500

@@ -1,16 +1,15 @@
-"""The offline provider: no network, deterministic, labelled "offline"."""
+"""The offline provider: no network, deterministic, labelled "offline".
+
+It is a marker the factory returns when no key is configured; the callers above
+(evaluation, coaching) see it and run their own rule-based evaluator or coach, so
+this layer never imports them.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from memoai.config.schemas import Rubric
-from memoai.evaluation.offline import MODEL_NAME, evaluate_offline
+MODEL_NAME = "offline-heuristic-v1"
 
 
 class OfflineProvider:
     name = "offline"
     model = MODEL_NAME
-
-    def evaluate(self, text: str, rubric: Rubric, language: str) -> dict[str, Any]:
-        return evaluate_offline(text, rubric, language)

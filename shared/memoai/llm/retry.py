@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 
-from memoai import metrics
 from memoai.llm.base import LlmCircuitOpen, LlmError, LlmTimeout, LlmUnavailable
+from memoai.platform import metrics
 
 if TYPE_CHECKING:
     from memoai.llm.circuit import CircuitBreaker

@@ -29,7 +29,7 @@ def run_migrations_online() -> None:
         _run(connection)
         return
     from memoai.config import get_settings
-    from memoai.db import build_engine
+    from memoai.platform.db import build_engine
 
     url = config.get_main_option("sqlalchemy.url") or None
     engine = build_engine(get_settings(), url)

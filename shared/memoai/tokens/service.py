@@ -22,10 +22,10 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 from sqlalchemy.orm import Session as DbSession
 
-from memoai.auth import repository as auth_repo
-from memoai.errors import Conflict, NotFound, Unauthorized
-from memoai.identity import Principal
 from memoai.models import ApiToken, utcnow
+from memoai.platform import audit
+from memoai.platform.errors import Conflict, NotFound, Unauthorized
+from memoai.platform.identity import Principal
 from memoai.tokens import repository as repo
 
 log = structlog.get_logger(__name__)
@@ -153,7 +153,7 @@ def create(
         scopes=list(scopes),
         expires_at=now + timedelta(days=body.expires_in_days),
     )
-    auth_repo.add_event(
+    audit.add_event(
         db,
         "api_token_created",
         success=True,
@@ -191,7 +191,7 @@ def revoke(
         raise NotFound("No such token.", field="token_id")
     if row.revoked_at is None:
         row.revoked_at = utcnow()
-        auth_repo.add_event(
+        audit.add_event(
             db,
             "api_token_revoked",
             success=True,

@@ -19,7 +19,7 @@ import structlog
 from sqlalchemy import or_, select, update
 
 from memoai.config import Settings, get_settings
-from memoai.db import session_scope
+from memoai.evaluation import events as evaluation_events
 from memoai.evaluation.service import to_public
 from memoai.models import (
     Evaluation,
@@ -28,9 +28,10 @@ from memoai.models import (
     WebhookEndpoint,
     utcnow,
 )
-from memoai.queue import TaskName, enqueue_after_commit, publish
-from memoai.webhooks.safety import safe_client
-from memoai.webhooks.service import allow_list, owner_secret
+from memoai.platform.db import session_scope
+from memoai.platform.outbound import allow_list, safe_client
+from memoai.platform.queue import TaskName, enqueue_after_commit, publish
+from memoai.webhooks.service import owner_secret
 from memoai.webhooks.signing import sign
 
 log = structlog.get_logger(__name__)
@@ -40,6 +41,11 @@ def _owner_key(evaluation: Evaluation) -> str:
     return (
         f"user:{evaluation.user_id}" if evaluation.user_id else f"session:{evaluation.session_id}"
     )
+
+
+def subscribe() -> None:
+    """Deliver webhooks for every evaluation that reaches a final state in this process."""
+    evaluation_events.on_final(schedule)
 
 
 def schedule(evaluation_id: str) -> int:

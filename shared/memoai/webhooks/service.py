@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
-from memoai.errors import NotFound, ValidationFailed
-from memoai.identity import Principal
 from memoai.models import Evaluation, WebhookDelivery, WebhookEndpoint
-from memoai.webhooks.safety import AllowList, UnsafeUrl, check_url
+from memoai.platform.errors import NotFound
+from memoai.platform.identity import Principal
+from memoai.platform.outbound import validate_url
 
 Event = Literal["evaluation.completed", "evaluation.failed"]
 EVENTS: tuple[Event, ...] = ("evaluation.completed", "evaluation.failed")
@@ -62,18 +62,6 @@ class DeliveryPublic(BaseModel):
 
 class SigningSecret(BaseModel):
     secret: str = Field(description="Signs deliveries to callback_url of your submits")
-
-
-def allow_list(settings: Settings) -> AllowList:
-    return AllowList(settings.security.webhooks.allowed_hosts)
-
-
-def validate_url(settings: Settings, url: str, field: str) -> str:
-    try:
-        check_url(url, allow_list(settings))
-    except UnsafeUrl as exc:
-        raise ValidationFailed(f"Refused webhook URL: {exc}.", field=field) from exc
-    return url
 
 
 def master_secret(settings: Settings) -> str:

@@ -10,7 +10,7 @@ from memoai.admin import auth_config
 from memoai.admin import schemas as sc
 from memoai.auth import repository as repo
 from memoai.auth.schemas import AuthEventPage, AuthEventPublic
-from memoai.db import session_scope
+from memoai.platform.db import session_scope
 from memoai_api.deps import AdminDep, JsonBody, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX

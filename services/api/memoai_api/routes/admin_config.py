@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from memoai.admin import config as service
 from memoai.admin import schemas as sc
 from memoai.admin.multipart import file_field
-from memoai.errors import MemoError, UnsupportedMediaType
+from memoai.platform.errors import MemoError, UnsupportedMediaType
 from memoai_api.deps import AdminDep, JsonBody, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX

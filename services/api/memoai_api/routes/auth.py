@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from memoai import metrics
 from memoai.auth import service as auth
 from memoai.auth.schemas import LoginRequest, LoginResult, LogoutResult, VerifyResult
 from memoai.config import Settings
-from memoai.db import session_scope
-from memoai.ratelimit import Scope, limited
+from memoai.platform import metrics
+from memoai.platform.db import session_scope
+from memoai.platform.ratelimit import Scope, limited
 from memoai_api.deps import (
     ClientDep,
     JsonBody,

@@ -8,8 +8,8 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from memoai.batches import archive, service
-from memoai.db import session_scope
-from memoai.errors import UnsupportedMediaType
+from memoai.platform.db import session_scope
+from memoai.platform.errors import UnsupportedMediaType
 from memoai_api.deps import (
     JsonBody,
     LimiterDep,

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from memoai.coaching import chat
 from memoai.coaching.stream import events
-from memoai.db import session_scope
+from memoai.platform.db import session_scope
 from memoai_api.deps import ChatMessageLimit, JsonBody, PrincipalDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX

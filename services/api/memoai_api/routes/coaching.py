@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 
 from memoai.coaching import export, progress, revisions
-from memoai.db import session_scope
+from memoai.platform.db import session_scope
 from memoai_api.deps import PrincipalDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX

@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 
-from memoai.db import session_scope
 from memoai.evaluation import service
 from memoai.evaluation.schemas import (
     EvaluationPage,
@@ -16,6 +15,7 @@ from memoai.evaluation.schemas import (
     StatusPublic,
     SubmitResult,
 )
+from memoai.platform.db import session_scope
 from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep, SubmissionLimit
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX

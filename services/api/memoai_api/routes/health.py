@@ -7,9 +7,10 @@ import time
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from memoai import __version__, metrics
+from memoai import __version__
 from memoai.config import get_settings
-from memoai.health import readiness
+from memoai.operations.health import readiness
+from memoai.platform import metrics
 
 router = APIRouter(tags=["operations"])
 STARTED = time.monotonic()

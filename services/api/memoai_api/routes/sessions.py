@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
-from memoai.db import session_scope
+from memoai.platform.db import session_scope
 from memoai.sessions import service as sessions
 from memoai_api.deps import ClientDep, SettingsDep, csrf_enabled, session_token, set_csrf_cookie
 from memoai_api.envelope import Envelope, ok

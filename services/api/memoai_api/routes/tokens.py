@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from memoai.db import session_scope
+from memoai.platform.db import session_scope
 from memoai.tokens import service
 from memoai_api.deps import ClientDep, JsonBody, LoginDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from memoai.db import session_scope
+from memoai.platform.db import session_scope
 from memoai.webhooks import service
 from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep, WriterDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 from memoai.admin import workers
-from memoai.queue import TaskName
+from memoai.platform.queue import TaskName
 from memoai_worker.celery_app import app
 
 

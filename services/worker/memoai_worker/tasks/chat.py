@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 
 from memoai.coaching import chat_pipeline
-from memoai.queue import TaskName
+from memoai.platform.queue import TaskName
 from memoai_worker.celery_app import app
 
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import structlog
 
-from memoai import backup, metrics, retention
 from memoai.config import get_settings
 from memoai.evaluation import sweeper
-from memoai.queue import TaskName
+from memoai.operations import backup, retention
+from memoai.platform import metrics
+from memoai.platform.queue import TaskName
 from memoai_worker.celery_app import BACKUP_TIME_LIMIT, app
 
 log = structlog.get_logger(__name__)

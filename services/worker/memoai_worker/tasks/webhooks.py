@@ -6,7 +6,7 @@ from typing import Any
 
 import structlog
 
-from memoai.queue import TaskName
+from memoai.platform.queue import TaskName
 from memoai.webhooks import delivery
 from memoai_worker.celery_app import app
 

@@ -1,4 +1,5 @@
-"""No SSRF: webhook URLs may not reach loopback, link-local or private networks.
+"""Outbound HTTP without SSRF: URLs the service calls on a user's behalf (webhook
+endpoints, callback URLs) may not reach loopback, link-local or private networks.
 
 Checked twice: when the URL is registered (a clear 422) and at connection
 time, where the client resolves the name itself and connects only to an
@@ -18,6 +19,9 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 from httpcore._backends.sync import SyncBackend
+
+from memoai.config import Settings
+from memoai.platform.errors import ValidationFailed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -126,3 +130,16 @@ def safe_client(allow: AllowList, timeout: float) -> httpx.Client:
     pool = transport._pool  # the pool httpx built; we swap its network backend
     pool._network_backend = _PinnedBackend(allow)
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+
+
+def allow_list(settings: Settings) -> AllowList:
+    return AllowList(settings.security.webhooks.allowed_hosts)
+
+
+def validate_url(settings: Settings, url: str, field: str) -> str:
+    """The URL, or a 422 naming the field: used wherever a caller hands us a URL to call."""
+    try:
+        check_url(url, allow_list(settings))
+    except UnsafeUrl as exc:
+        raise ValidationFailed(f"Refused webhook URL: {exc}.", field=field) from exc
+    return url

@@ -36,9 +36,7 @@ import structlog
 from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from memoai import metrics
 from memoai.config import Settings
-from memoai.db import session_scope
 from memoai.models import (
     ApiToken,
     Base,
@@ -54,6 +52,8 @@ from memoai.models import (
     WebhookEndpoint,
     utcnow,
 )
+from memoai.platform import metrics
+from memoai.platform.db import session_scope
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from memoai.config import Settings, get_settings
-from memoai.filelock import WriteLock
+from memoai.platform.filelock import WriteLock
 
 _lock = threading.Lock()
 _engine: Engine | None = None

@@ -23,9 +23,9 @@ from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from memoai import metrics
 from memoai.config import ConfigError, ConfigProblem, Settings
-from memoai.errors import RateLimited
+from memoai.platform import metrics
+from memoai.platform.errors import RateLimited
 
 log = structlog.get_logger(__name__)
 

@@ -21,8 +21,8 @@ import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from memoai import metrics
 from memoai.config import Settings, get_settings
+from memoai.platform import metrics
 
 log = structlog.get_logger(__name__)
 
@@ -62,9 +62,9 @@ class StateCollector(Collector):
 def _database_metrics() -> Iterator[Metric]:
     from sqlalchemy import func, select
 
-    from memoai.db import session_scope
     from memoai.evaluation.repository import queue_depth
     from memoai.models import Session, utcnow
+    from memoai.platform.db import session_scope
 
     now = utcnow()
     with session_scope(write=False) as db:
@@ -87,7 +87,7 @@ def _database_metrics() -> Iterator[Metric]:
 
 
 def _backup_metrics(settings: Settings) -> Iterator[Metric]:
-    from memoai.backup import list_backups
+    from memoai.operations.backup import list_backups
 
     backups = list_backups(settings.backup_dir)
     age = GaugeMetricFamily(

@@ -21,7 +21,7 @@ from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport import sqlalchemy as kombu_sqla
 from sqlalchemy import create_engine, event
 
-from memoai.filelock import WriteLock
+from memoai.platform.filelock import WriteLock
 
 ALIAS = "memoaisqla"
 _locks: dict[str, WriteLock] = {}
@@ -144,7 +144,7 @@ def embedded_depth(sqla_url: str, queue_name: str) -> int:
 
 
 def register() -> None:
-    TRANSPORT_ALIASES[ALIAS] = "memoai.broker:Transport"
+    TRANSPORT_ALIASES[ALIAS] = "memoai.platform.broker:Transport"
 
 
 def url_for(sqla_url: str) -> str:

@@ -18,7 +18,7 @@ import structlog
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from memoai import metrics
+from memoai.platform import metrics
 
 log = structlog.get_logger("memoai_api.access")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")

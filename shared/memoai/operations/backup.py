@@ -632,7 +632,7 @@ def check_revision_known(revision: str | None) -> None:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    from memoai.migrate import alembic_config
+    from memoai.platform.migrate import alembic_config
 
     script = ScriptDirectory.from_config(alembic_config())
     try:

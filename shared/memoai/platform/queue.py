@@ -16,8 +16,8 @@ from celery import Celery
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session as DbSession
 
-from memoai import broker
 from memoai.config import Settings, get_settings
+from memoai.platform import broker
 
 log = structlog.get_logger(__name__)
 
@@ -192,8 +192,8 @@ def _drop_jobs(session: DbSession) -> None:
 def _mark_unpublished(evaluation_ids: list[str]) -> None:
     # Evaluations are created with enqueued_at set (the common case costs no
     # extra write); clear it so the sweeper republishes them as soon as it can.
-    from memoai.db import session_scope
     from memoai.models import Evaluation
+    from memoai.platform.db import session_scope
 
     try:
         with session_scope() as db:

@@ -1,4 +1,5 @@
-"""Readiness checks shared by the services: database and broker reachable."""
+"""Reachability probes for the database and the broker, timed; used by readiness and
+the admin self-test."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memoai.config import Settings
-from memoai.db import ping
+from memoai.platform.db import ping
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,3 @@ def check_broker(settings: Settings, timeout: float = 1.0) -> Check:
             conn.close()
 
     return _timed("broker", redis_ping if settings.redis_url else embedded_ping)
-
-
-def readiness(settings: Settings) -> tuple[bool, dict[str, Any]]:
-    checks = [check_database(), check_broker(settings)]
-    return all(c.ok for c in checks), {c.name: c.as_dict() for c in checks}

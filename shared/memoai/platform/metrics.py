@@ -108,7 +108,7 @@ for _kind in RETENTION_KINDS:
     RETENTION_DELETED.labels(_kind)
 
 # Queue depth, active sessions, backup age and disk usage are facts about shared
-# state (database, volumes), not about one process: `memoai.state_metrics`
+# state (database, volumes), not about one process: `memoai.operations.state_metrics`
 # computes them at scrape time, so they are right whichever process answers.
 _scrape_collectors: list[Collector] = []
 
