@@ -16,7 +16,7 @@ import httpx
 import pytest
 import yaml
 
-from memoai.admin import auth_config, config, diagnostics, files
+from memoai.admin import auth_config, config, config_archive, diagnostics, files
 from memoai.admin.multipart import file_field
 from memoai.config import ConfigProblem, Settings, load_settings
 from memoai.models import Evaluation
@@ -132,7 +132,7 @@ def _zip(entries: dict[str, bytes]) -> bytes:
 
 
 def test_zip_reader_takes_known_files_even_in_a_folder_and_flags_bad_entries() -> None:
-    found = config._read_zip(
+    found = config_archive.read_zip(
         _zip(
             {
                 "export/rubric.yaml": b"rubric: {}\n",
@@ -151,10 +151,10 @@ def test_zip_reader_takes_known_files_even_in_a_folder_and_flags_bad_entries() -
 
 def test_zip_reader_refuses_what_is_not_a_zip() -> None:
     with pytest.raises(MemoError) as info:
-        config._read_zip(b"definitely not a zip")
+        config_archive.read_zip(b"definitely not a zip")
     assert info.value.code == "invalid_zip" and info.value.status == 400
     with pytest.raises(PayloadTooLarge):
-        config._read_zip(b"0" * (config.MAX_ZIP_BYTES + 1))
+        config_archive.read_zip(b"0" * (config_archive.MAX_ZIP_BYTES + 1))
 
 
 # ------------------------------------------------------------ errors and views

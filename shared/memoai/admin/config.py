@@ -1,6 +1,8 @@
-"""Configuration management: read, validate, save (versioned), roll back, export, import.
+"""Configuration management: read, validate, save (versioned), roll back.
 
-Every write goes through `_apply`: under the cross-process config lock it
+Export and import of the whole set live in `config_archive`.
+
+Every write goes through `apply`: under the cross-process config lock it
 records a baseline version for a file that has none (so history can return to
 the original bytes), validates, records the new version and replaces the file
 atomically. An invalid file is never written, and a failed database commit
@@ -10,8 +12,6 @@ puts the previous bytes back.
 from __future__ import annotations
 
 import contextlib
-import io
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +53,6 @@ CATEGORY_TEXT: dict[str, tuple[str, str]] = {
     "infrastructure": ("Infrastructure", "API, queue, database and performance settings."),
     "operations": ("Operations", "LLM provider, logging and monitoring."),
 }
-MAX_ZIP_BYTES = 5 * 1024 * 1024
 
 
 class ConfigInvalid(MemoError):
@@ -110,7 +109,7 @@ def require_type(config_type: str) -> str:
     return config_type
 
 
-def _path(settings: Settings, config_type: str) -> Path:
+def path_of(settings: Settings, config_type: str) -> Path:
     return settings.runtime.config_dir / f"{config_type}.yaml"
 
 
@@ -142,7 +141,7 @@ def problems_of(settings: Settings, config_type: str, content: str) -> list[Conf
     return []
 
 
-def _problem_models(problems: list[ConfigProblem]) -> list[sc.Problem]:
+def problem_models(problems: list[ConfigProblem]) -> list[sc.Problem]:
     return [sc.Problem(**p.as_dict()) for p in problems]
 
 
@@ -172,7 +171,7 @@ def categories(settings: Settings) -> sc.Categories:
 
 def get_config(settings: Settings, config_type: str) -> sc.ConfigDetail:
     require_type(config_type)
-    content = files.read_exact(_path(settings, config_type))
+    content = files.read_exact(path_of(settings, config_type))
     if content is None:
         raise NotFound(f"{config_type}.yaml is missing from the configuration directory.")
     with session_scope(write=False) as db:
@@ -194,18 +193,18 @@ def get_config(settings: Settings, config_type: str) -> sc.ConfigDetail:
 def validate(settings: Settings, config_type: str, content: str) -> sc.Validation:
     require_type(config_type)
     problems = problems_of(settings, config_type, content)
-    return sc.Validation(valid=not problems, problems=_problem_models(problems))
+    return sc.Validation(valid=not problems, problems=problem_models(problems))
 
 
 def validate_all(settings: Settings) -> sc.ValidateAll:
     results: dict[str, sc.Validation] = {}
     for config_type in FILE_SCHEMAS:
-        content = files.read_exact(_path(settings, config_type))
+        content = files.read_exact(path_of(settings, config_type))
         if content is None:
             problems = [ConfigProblem(f"{config_type}.yaml", None, "file not found")]
         else:
             problems = problems_of(settings, config_type, content)
-        results[config_type] = sc.Validation(valid=not problems, problems=_problem_models(problems))
+        results[config_type] = sc.Validation(valid=not problems, problems=problem_models(problems))
     return sc.ValidateAll(valid=all(r.valid for r in results.values()), results=results)
 
 
@@ -258,7 +257,7 @@ def save(
     settings: Settings, admin: Principal, config_type: str, content: str, reason: str
 ) -> sc.Saved:
     require_type(config_type)
-    (saved,) = _apply(settings, admin, [Change(config_type, content, "update", reason)])
+    (saved,) = apply(settings, admin, [Change(config_type, content, "update", reason)])
     return saved
 
 
@@ -269,7 +268,7 @@ def rollback(
     target = _version(config_type, version_id)
     why = reason or f"Rollback to version {target.version_number}"
     change = Change(config_type, target.content, "rollback", why, rollback_of=target.id)
-    (saved,) = _apply(settings, admin, [change])
+    (saved,) = apply(settings, admin, [change])
     return saved
 
 
@@ -295,7 +294,7 @@ def _held(config_dir: Path) -> Iterator[None]:
         held.__exit__(None, None, None)
 
 
-def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[sc.Saved]:
+def apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[sc.Saved]:
     """Validate every change, then record and write them all, or none."""
     for change in changes:
         problems = problems_of(settings, change.config_type, change.content)
@@ -308,7 +307,7 @@ def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[
         try:
             with session_scope() as db:
                 for change in changes:
-                    path = _path(settings, change.config_type)
+                    path = path_of(settings, change.config_type)
                     current = files.read_exact(path)
                     latest = repo.latest_version(db, change.config_type)
                     number = latest.version_number if latest else 0
@@ -353,7 +352,7 @@ def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[
                 # Files last, inside the transaction: a write failure rolls the
                 # versions back; a commit failure is undone below.
                 for change in changes:
-                    path = _path(settings, change.config_type)
+                    path = path_of(settings, change.config_type)
                     written.append((path, files.read_exact(path)))
                     files.write_atomic(path, change.content)
         except BaseException as exc:
@@ -376,82 +375,3 @@ def _apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[
             changed_by=admin.username,
         )
     return saved
-
-
-# ------------------------------------------------------------ bulk
-
-
-def export_zip(settings: Settings) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for config_type in FILE_SCHEMAS:
-            content = files.read_exact(_path(settings, config_type))
-            if content is not None:
-                archive.writestr(f"{config_type}.yaml", content.encode("utf-8"))
-    return buffer.getvalue()
-
-
-def _read_zip(data: bytes) -> dict[str, str | ConfigProblem]:
-    if len(data) > MAX_ZIP_BYTES:
-        raise PayloadTooLarge(f"The archive is limited to {MAX_ZIP_BYTES} bytes.", field="file")
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError) as exc:
-        raise MemoError(
-            "The upload is not a zip archive.", field="file", code="invalid_zip"
-        ) from exc
-    found: dict[str, str | ConfigProblem] = {}
-    with archive:
-        for info in archive.infolist():
-            if info.is_dir():
-                continue
-            name = Path(info.filename).name  # an export nested in a folder still imports
-            if not name.endswith(".yaml") or name.removesuffix(".yaml") not in FILE_SCHEMAS:
-                continue
-            config_type = name.removesuffix(".yaml")
-            if info.file_size > sc.MAX_CONFIG_CHARS:  # checked before inflating
-                found[config_type] = ConfigProblem(name, None, "the file is too large")
-                continue
-            try:
-                raw = archive.read(info)
-                found[config_type] = raw.decode("utf-8")
-            except UnicodeDecodeError:
-                found[config_type] = ConfigProblem(name, None, "the file is not UTF-8 text")
-            except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError) as exc:
-                found[config_type] = ConfigProblem(name, None, f"cannot read the entry: {exc}")
-    return found
-
-
-def bulk_import(
-    settings: Settings, admin: Principal, data: bytes, *, validate_only: bool, reason: str | None
-) -> sc.BulkImport:
-    found = _read_zip(data)
-    if not found:
-        raise MemoError(
-            "The archive holds none of the 13 configuration files (e.g. rubric.yaml).",
-            field="file",
-            code="invalid_zip",
-        )
-    results: dict[str, sc.ImportResult] = {}
-    changes: list[Change] = []
-    for config_type, entry in found.items():
-        if isinstance(entry, ConfigProblem):
-            problems = [entry]
-        else:
-            try:
-                problems = problems_of(settings, config_type, entry)
-            except PayloadTooLarge:
-                problems = [ConfigProblem(f"{config_type}.yaml", None, "the file is too large")]
-        current = files.read_exact(_path(settings, config_type))
-        changed = isinstance(entry, str) and entry != current
-        results[config_type] = sc.ImportResult(
-            valid=not problems, problems=_problem_models(problems), changed=changed
-        )
-        if changed and not problems:
-            assert isinstance(entry, str)
-            changes.append(Change(config_type, entry, "import", reason or "Bulk import"))
-    valid = all(r.valid for r in results.values())
-    applied = valid and not validate_only
-    if applied and changes:
-        _apply(settings, admin, changes)
-    return sc.BulkImport(valid=valid, applied=applied, results=results)

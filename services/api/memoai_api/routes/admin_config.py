@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from memoai.admin import config as service
+from memoai.admin import config_archive
 from memoai.admin import schemas as sc
 from memoai.admin.multipart import file_field
 from memoai.platform.errors import MemoError, UnsupportedMediaType
@@ -49,7 +50,7 @@ def validate_all(_admin: AdminDep, settings: SettingsDep) -> Envelope[sc.Validat
 def bulk_export(_admin: AdminDep, settings: SettingsDep) -> Response:
     """A zip of the 13 configuration files, byte for byte."""
     return Response(
-        service.export_zip(settings),
+        config_archive.export_zip(settings),
         media_type="application/zip",
         headers={"Content-Disposition": 'attachment; filename="memoai-config.zip"'},
     )
@@ -97,7 +98,7 @@ async def bulk_import(
     if not data:
         raise MemoError("The upload is empty.", field="file", code="invalid_zip")
     result = await run_in_threadpool(
-        service.bulk_import,
+        config_archive.bulk_import,
         settings,
         admin,
         data,
