@@ -13,7 +13,7 @@ from tests.support.stack import load_memos
 
 @pytest.fixture(scope="session")
 def memos() -> list[dict[str, Any]]:
-    """The sample memos of ../shared/memos with their manifest entries and text."""
+    """The example memos of examples/memos with their manifest entries and text."""
     return load_memos()
 
 

@@ -25,7 +25,7 @@ import httpx
 from tests.support.services import delete_redis_prefix, free_port, postgres_database, redis_url
 
 REPO = Path(__file__).resolve().parents[2]
-MEMOS = REPO.parent / "shared" / "memos"
+MEMOS = REPO / "examples" / "memos"
 
 # Variables from the developer's shell that would leak into the stack.
 _SCRUB = (
