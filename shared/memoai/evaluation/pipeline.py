@@ -1,34 +1,41 @@
 """Evaluate one memo (the worker side): claim, call the provider, ground, score, save.
 
+This module owns the orchestration and the public entry points: `process`
+(claim → run → save or fail, inside the lease heartbeat) for the worker task,
+and `complete_from_batch` for Message Batches results. The provider call,
+repair and fallback live in `llm_call`; turning the draft into stored values
+lives in `assembly`.
+
 No database transaction is held while the model is working: claim, progress
 updates and the final write are each their own short unit of work.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import DBAPIError
 
-from memoai.config import BusinessConfig, Settings, business_config, get_settings
+from memoai.config import Settings, business_config, get_settings
 from memoai.evaluation import events
 from memoai.evaluation import repository as repo
-from memoai.evaluation.draft import DraftInvalid, EvaluationDraft, output_schema, parse_draft
-from memoai.evaluation.grounding import Locator
+from memoai.evaluation.assembly import result_values
+from memoai.evaluation.draft import DraftInvalid
 from memoai.evaluation.language import detect_language
 from memoai.evaluation.leases import LeaseKeeper, keeper
-from memoai.evaluation.offline import evaluate_offline
-from memoai.evaluation.prompts import PromptRenderError, evaluation_prompt, repair_prompt
-from memoai.evaluation.scoring import rubric_snapshot, weighted_overall
-from memoai.llm.base import LlmError, Message, StructuredRequest, StructuredResponse, Usage
-from memoai.llm.factory import get_fallback_provider, get_provider
-from memoai.llm.offline import OfflineProvider
-from memoai.llm.retry import deadline
+from memoai.evaluation.llm_call import (
+    EvaluationFailed,
+    Outcome,
+    Progress,
+    parse,
+    record_usage,
+    run_with_fallback,
+)
+from memoai.evaluation.prompts import PromptRenderError
+from memoai.llm.base import LlmError, StructuredResponse
 from memoai.models import EvaluationStatus
 from memoai.platform import metrics
 from memoai.platform.appsettings import debug_enabled
@@ -37,48 +44,6 @@ from memoai.platform.logging import scrub_text
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
-
-# Rough size of a complete evaluation in characters, to turn streamed output
-# into a progress percentage. Only the progress bar depends on it.
-EXPECTED_OUTPUT_CHARS = 4500
-PROGRESS_LLM_START, PROGRESS_LLM_END = 10, 85
-
-
-class EvaluationFailed(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass
-class Outcome:
-    draft: EvaluationDraft
-    provider: str
-    model: str
-    usage: Usage = field(default_factory=Usage)
-    llm_time: float = 0.0
-    raw_prompt: str | None = None
-    raw_response: str | None = None
-    repaired: bool = False
-    fallback_from: str | None = None
-    prompt_time: float = 0.0
-
-
-class _Progress:
-    """Turns streamed output into a percentage, reported to the heartbeat."""
-
-    def __init__(self, evaluation_id: str, reporter: LeaseKeeper) -> None:
-        self.evaluation_id = evaluation_id
-        self.reporter = reporter
-        self.last_value = 0
-
-    def on_output(self, chars: int) -> None:
-        fraction = min(1.0, chars / EXPECTED_OUTPUT_CHARS)
-        percent = round(PROGRESS_LLM_START + fraction * (PROGRESS_LLM_END - PROGRESS_LLM_START))
-        if percent > self.last_value:
-            self.last_value = percent
-            self.reporter.report_progress(self.evaluation_id, percent)
 
 
 def process(evaluation_id: str) -> str:
@@ -123,7 +88,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
     queue_wait = max(0.0, (claimed.started_at - claimed.created_at).total_seconds())
     metrics.QUEUE_WAIT.observe(queue_wait)
     log.info("evaluation.started", attempt=claimed.attempts, queue_wait=round(queue_wait, 3))
-    progress = _Progress(evaluation_id, heartbeat)
+    progress = Progress(evaluation_id, heartbeat)
     started = time.monotonic()
     timings: dict[str, Any] = {"queue_wait": round(queue_wait, 4)}
     provider_name: str = settings.llm_provider
@@ -133,7 +98,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
             debug = debug_enabled(db)
         language, confidence = detect_language(claimed.text)
         timings["prepare"] = round(time.monotonic() - started, 4)
-        outcome = _run_with_fallback(settings, business, claimed.text, language, progress, debug)
+        outcome = run_with_fallback(settings, business, claimed.text, language, progress, debug)
         provider_name = outcome.provider
         timings["llm"] = round(outcome.llm_time, 4)
         timings["prompt"] = round(outcome.prompt_time, 4)
@@ -141,7 +106,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
         if outcome.fallback_from:
             timings["fallback_from"] = outcome.fallback_from
         parse_started = time.monotonic()
-        values = _result_values(business, claimed.text, language, confidence, outcome, debug)
+        values = result_values(business, claimed.text, language, confidence, outcome, debug)
         timings["parse"] = round(time.monotonic() - parse_started, 4)
     except (LlmError, EvaluationFailed, PromptRenderError) as exc:
         code = getattr(exc, "code", "config_error")
@@ -231,212 +196,6 @@ def _fail(
     return "failed"
 
 
-def _run_with_fallback(
-    settings: Settings,
-    business: BusinessConfig,
-    text: str,
-    language: str,
-    progress: _Progress,
-    debug: bool,
-) -> Outcome:
-    primary = get_provider(settings)
-    try:
-        return _run_provider(primary, settings, business, text, language, progress, debug)
-    except LlmError as exc:
-        secondary = get_fallback_provider(settings) if exc.retryable else None
-        if secondary is None:
-            raise
-        log.warning(
-            "evaluation.fallback",
-            primary=getattr(primary, "name", "?"),
-            secondary=getattr(secondary, "name", "?"),
-            error_code=exc.code,
-        )
-        outcome = _run_provider(secondary, settings, business, text, language, progress, debug)
-        outcome.fallback_from = f"{getattr(primary, 'name', '?')}: {exc.code}"
-        return outcome
-
-
-def _run_provider(
-    provider: object,
-    settings: Settings,
-    business: BusinessConfig,
-    text: str,
-    language: str,
-    progress: _Progress,
-    debug: bool,
-) -> Outcome:
-    if isinstance(provider, OfflineProvider):
-        t0 = time.monotonic()
-        draft = parse_draft(evaluate_offline(text, business.rubric, language), business.rubric)
-        return Outcome(
-            draft=draft,
-            provider=provider.name,
-            model=provider.model,
-            llm_time=time.monotonic() - t0,
-            raw_prompt=None,
-            raw_response=draft.model_dump_json() if debug else None,
-        )
-
-    prompt_started = time.monotonic()
-    prompt = evaluation_prompt(business, text, language)
-    rs = settings.llm.request_settings
-    request = StructuredRequest(
-        system=prompt.system,
-        messages=[Message("user", prompt.user)],
-        schema=output_schema(business.rubric),
-        max_tokens=rs.max_tokens,
-        temperature=rs.temperature,
-    )
-    budget = float(settings.backend.evaluation.timeout_seconds)
-    raw_responses: list[str] = []
-    prompt_time = time.monotonic() - prompt_started
-    with deadline(budget):
-        first = provider.generate_structured(request, progress.on_output)  # type: ignore[attr-defined]
-        usage, llm_time = first.usage, first.latency
-        raw_responses.append(first.text)
-        model = first.model
-        repaired = False
-        try:
-            draft = _parse(first.data, first.parse_error, business)
-        except DraftInvalid as exc:
-            log.info("evaluation.repairing", problems=exc.problems)
-            repaired = True
-            repair_request = replace(
-                request,
-                messages=[
-                    *request.messages,
-                    Message("assistant", first.text or "(no answer)"),
-                    Message("user", repair_prompt(business, exc.problems)),
-                ],
-            )
-            second = provider.generate_structured(repair_request)  # type: ignore[attr-defined]
-            usage, llm_time = usage + second.usage, llm_time + second.latency
-            raw_responses.append(second.text)
-            try:
-                draft = _parse(second.data, second.parse_error, business)
-            except DraftInvalid as exc2:
-                raise EvaluationFailed(
-                    "llm_bad_output",
-                    "The model returned an evaluation that does not match the rubric, twice: "
-                    + "; ".join(exc2.problems[:5]),
-                ) from exc2
-    _record_usage(settings, provider.name, model, usage)  # type: ignore[attr-defined]
-    return Outcome(
-        draft=draft,
-        provider=provider.name,  # type: ignore[attr-defined]
-        model=model,
-        usage=usage,
-        llm_time=llm_time,
-        raw_prompt=(
-            json.dumps(
-                {
-                    "system": request.system,
-                    "messages": [{"role": m.role, "content": m.content} for m in request.messages],
-                },
-                ensure_ascii=False,
-            )
-            if debug
-            else None
-        ),
-        raw_response="\n\n----- repair -----\n\n".join(raw_responses) if debug else None,
-        repaired=repaired,
-        prompt_time=prompt_time,
-    )
-
-
-def _parse(data: Any, parse_error: str | None, business: BusinessConfig) -> EvaluationDraft:
-    if data is None:
-        raise DraftInvalid([parse_error or "the answer was empty"])
-    return parse_draft(data, business.rubric)
-
-
-def _record_usage(settings: Settings, provider: str, model: str, usage: Usage) -> None:
-    for kind, value in (
-        ("input", usage.input_tokens),
-        ("output", usage.output_tokens),
-        ("cache_read", usage.cache_read_tokens),
-        ("cache_creation", usage.cache_creation_tokens),
-    ):
-        if value:
-            metrics.LLM_TOKENS.labels(provider, model, kind).inc(value)
-    cost = usage.cost_usd(settings.llm.pricing, model)
-    if cost:
-        metrics.LLM_COST.labels(provider, model).inc(cost)
-
-
-def _result_values(
-    business: BusinessConfig,
-    text: str,
-    detected: str,
-    confidence: float,
-    outcome: Outcome,
-    debug: bool,
-) -> dict[str, Any]:
-    rubric = business.rubric
-    draft = outcome.draft
-    weights = {c.name: c.weight for c in rubric.criteria}
-    scores = {s.criterion: s for s in draft.rubric_scores}
-    rubric_scores = {
-        name: {
-            "score": scores[name].score,
-            "justification": scores[name].justification,
-            "weight": weights[name],
-        }
-        for name in weights
-    }
-    overall = weighted_overall(rubric, {name: scores[name].score for name in weights})
-
-    locator = Locator(text)
-    segments: list[dict[str, Any]] = []
-    dropped = 0
-    for item in draft.segment_feedback:
-        located = locator.locate(item.segment)
-        if located is None:
-            dropped += 1
-            continue
-        segments.append(
-            {
-                "segment": located.segment,
-                "start": located.start,
-                "end": located.end,
-                "comment": item.comment,
-                "questions": list(item.questions),
-            }
-        )
-    segments.sort(key=lambda s: (s["start"], s["end"]))
-    if dropped:
-        log.info("evaluation.segments_dropped", dropped=dropped, kept=len(segments))
-
-    language = detected
-    if confidence < 0.3 and draft.language and len(draft.language) <= 8:
-        language = draft.language.lower()
-
-    settings = get_settings()
-    return {
-        "overall_score": overall,
-        "rubric_scores": rubric_scores,
-        "strengths": list(draft.strengths),
-        "opportunities": list(draft.opportunities),
-        "segment_feedback": segments,
-        "language": language,
-        "llm_provider": outcome.provider,
-        "llm_model": outcome.model,
-        "input_tokens": outcome.usage.input_tokens,
-        "output_tokens": outcome.usage.output_tokens,
-        "cache_read_tokens": outcome.usage.cache_read_tokens,
-        "cache_creation_tokens": outcome.usage.cache_creation_tokens,
-        "cost_usd": outcome.usage.cost_usd(settings.llm.pricing, outcome.model),
-        "config_version": business.version,
-        "prompt_version": business.prompt.version,
-        "rubric_snapshot": rubric_snapshot(rubric),
-        "raw_prompt": scrub_text(outcome.raw_prompt) if debug and outcome.raw_prompt else None,
-        "raw_response": (
-            scrub_text(outcome.raw_response) if debug and outcome.raw_response else None
-        ),
-    }
-
-
 def complete_from_batch(
     evaluation_id: str,
     lease_token: str,
@@ -453,7 +212,7 @@ def complete_from_batch(
     settings = get_settings()
     business = business_config(force_check=True)
     try:
-        draft = _parse(response.data, response.parse_error, business)
+        draft = parse(response.data, response.parse_error, business)
     except DraftInvalid as exc:
         log.info("batch.item_invalid", evaluation_id=evaluation_id, problems=exc.problems[:3])
         return False
@@ -462,13 +221,13 @@ def complete_from_batch(
     outcome = Outcome(draft=draft, provider=provider, model=response.model, usage=usage)
     with session_scope(write=False) as db:
         debug = debug_enabled(db)
-    values = _result_values(business, text, language, confidence, outcome, debug)
+    values = result_values(business, text, language, confidence, outcome, debug)
     # Message Batches are billed at a discount; record what was actually paid.
     values["cost_usd"] = round(values["cost_usd"] * price_factor, 6)
     values.update(
         status=EvaluationStatus.COMPLETED.value, progress_percentage=100, timings={"batch": True}
     )
-    _record_usage(settings, provider, response.model, usage)
+    record_usage(settings, provider, response.model, usage)
 
     def save() -> bool:
         with session_scope() as db:
