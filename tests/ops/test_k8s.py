@@ -745,7 +745,7 @@ def _adapter_rules() -> list[dict[str, Any]]:
 
 def _exported_metric_names() -> set[str]:
     names: set[str] = set()
-    for module in ("metrics.py", "state_metrics.py"):
+    for module in ("platform/metrics.py", "operations/state_metrics.py"):
         names |= set(
             re.findall(r'"(memoai_[a-z_]+)"', (REPO / "shared" / "memoai" / module).read_text())
         )
