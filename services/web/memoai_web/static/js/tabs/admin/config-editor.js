@@ -3,13 +3,13 @@
 // bulk export and import), system status, active sessions, the sign-in
 // settings, users and the sign-in audit trail. Everything loads on the first visit to the tab.
 
-import { ApiError, get, post, request } from "../core/api.js";
-import { clear, el, scrollBehavior, showError, showState, slot } from "../core/dom.js";
-import { dateTime, number, t } from "../core/i18n.js";
-import { errorMessage } from "../core/messages.js";
-import { state } from "../core/store.js";
-import { renderDiff } from "../components/diff.js";
-import { YamlEditor } from "../components/yaml-editor.js";
+import { ApiError, get, post, request } from "../../core/api.js";
+import { clear, el, scrollBehavior, showError, showState, slot } from "../../core/dom.js";
+import { dateTime, number, t } from "../../core/i18n.js";
+import { errorMessage } from "../../core/messages.js";
+import { state } from "../../core/store.js";
+import { renderDiff } from "../../components/diff.js";
+import { YamlEditor } from "../../components/yaml-editor.js";
 
 const VALIDATE_DELAY_MS = 600;
 
