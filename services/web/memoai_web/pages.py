@@ -80,6 +80,7 @@ class Page:
             tabs=TABS,
             static=self.bundle.prefix.rstrip("/"),
             script=self.bundle.url(self.bundle.entry),
+            stylesheet=self.bundle.url(self.bundle.stylesheet),
             preload=[self.bundle.url(name) for name in self.bundle.preloads()],
             fonts=self.bundle.fonts,
             boot=boot,

@@ -16,9 +16,8 @@ from fastapi.testclient import TestClient
 from memoai.config import Settings, load_settings
 from memoai_web import i18n
 from memoai_web.app import create_app
-from memoai_web.assets import NODE_MODULES, STATIC_DIR, Bundle
+from memoai_web.assets import STATIC_DIR, Bundle
 from memoai_web.pages import Page
-from tests.support.services import unavailable
 
 REPO = Path(__file__).resolve().parents[3]
 WEB = REPO / "services" / "web" / "memoai_web"
@@ -136,31 +135,22 @@ def test_static_files_are_versioned_compressed_and_cached_for_a_year(
 def test_the_bundle_version_changes_with_any_file(tmp_path: Path) -> None:
     static = tmp_path / "static"
     shutil.copytree(STATIC_DIR, static)
-    before = Bundle(static, tmp_path / "no-node-modules")
+    before = Bundle(static, tmp_path / "no-node-modules", tmp_path / "no-build")
     # Without npm: system fonts and unbundled modules, and the page still works.
     assert not before.fonts
     assert not before.bundled
+    assert before.entry == "js/main.js" and before.stylesheet == "css/app.css"
     (static / "css" / "app.css").write_text("body { color: red; }")
-    assert Bundle(static, tmp_path / "no-node-modules").version != before.version
+    after = Bundle(static, tmp_path / "no-node-modules", tmp_path / "no-build")
+    assert after.version != before.version
 
 
-def test_the_page_loads_one_bundled_script_or_every_module_preloaded(config_dir: Path) -> None:
-    settings = settings_for(config_dir)
-    if not (NODE_MODULES / ".bin" / "esbuild").is_file():
-        unavailable("esbuild", "make install runs npm ci")
-    bundled = Bundle()
-    assert bundled.bundled, "esbuild could not bundle the modules: a syntax error?"
-    html = Page(settings, bundled).render("en")
-    assert f'<script type="module" src="{bundled.prefix}js/app.js">' in html
-    assert "modulepreload" not in html
-    code = bundled.assets["js/app.js"].body.decode()
-    assert "import " not in code  # one self-contained module
-    assert "function placeSegments" in code and "function setupTooltips" in code
-
-    plain = Bundle(bundle=False)
-    html = Page(settings, plain).render("en")
+def test_without_a_build_the_page_preloads_every_module(config_dir: Path, tmp_path: Path) -> None:
+    plain = Bundle(build_root=tmp_path / "no-build")
+    html = Page(settings_for(config_dir), plain).render("en")
     assert f'<script type="module" src="{plain.prefix}js/main.js">' in html
-    modules = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js"))
+    assert f'<link rel="stylesheet" href="{plain.prefix}css/app.css">' in html
+    modules = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("js/**/*.js"))
     assert len(modules) > 10
     for module in modules:
         assert f'rel="modulepreload" href="{plain.prefix}{module}"' in html
