@@ -32,10 +32,12 @@ window.__unsafe = [];
 const unsafe = (node) => {
   if (node.nodeType !== 1) return null;
   const tag = node.tagName.toLowerCase();
-  if (["script", "img", "iframe", "object", "embed", "svg", "style", "form"].includes(tag)) return tag;
+  const banned = ["script", "img", "iframe", "object", "embed", "svg", "style", "form"];
+  if (banned.includes(tag)) return tag;
   for (const attr of node.attributes) {
     if (attr.name.startsWith("on")) return `${tag}[${attr.name}]`;
-    if (/^\\s*(javascript|data|vbscript):/i.test(attr.value)) return `${tag}[${attr.name}=${attr.value}]`;
+    const scheme = /^\\s*(javascript|data|vbscript):/i;
+    if (scheme.test(attr.value)) return `${tag}[${attr.name}=${attr.value}]`;
   }
   return null;
 };
@@ -157,10 +159,17 @@ def _stub_history(app: App, replies: list[str]) -> None:
             return
         messages = []
         for n, content in enumerate(replies):
-            messages.append({"id": f"u{n}", "role": "user", "content": "Help?", "status": "completed"})
             messages.append(
-                {"id": f"a{n}", "role": "assistant", "content": content, "status": "completed",
-                 "llm_provider": "claude"}  # fmt: skip
+                {"id": f"u{n}", "role": "user", "content": "Help?", "status": "completed"}
+            )
+            messages.append(
+                {
+                    "id": f"a{n}",
+                    "role": "assistant",
+                    "content": content,
+                    "status": "completed",
+                    "llm_provider": "claude",
+                }
             )
         body = {"data": {"messages": messages}, "meta": {}, "errors": []}
         route.fulfill(status=200, content_type="application/json", body=json.dumps(body))

@@ -206,8 +206,42 @@ def test_every_string_the_templates_and_modules_use_exists() -> None:
     # Keys built at run time: tab labels, statuses, FAQ and how-to entries, languages.
     assert used, "the scan found no strings"
     assert sorted(used - strings.keys()) == []
+    # Counts: plural("key", n) and t.plural("key", n) need key.one and key.other.
+    counted: set[str] = set()
+    for path in [*WEB.joinpath("templates").rglob("*.html"), *STATIC_DIR.rglob("*.js")]:
+        counted |= set(
+            re.findall(r"""\bplural\(\s*["']([a-zA-Z][\w.]+)["']\s*,""", path.read_text())
+        )
+    assert len(counted) >= 15, counted
+    assert sorted(f"{k}.{form}" for k in counted for form in ("one", "other")
+                  if f"{k}.{form}" not in strings) == []  # fmt: skip
     for prefix in ("tab.", "status."):
         assert any(key.startswith(prefix) for key in strings)
+
+
+def test_every_count_has_a_singular_and_a_plural_in_both_languages() -> None:
+    for lang in i18n.LANGUAGES:
+        strings = i18n.catalogue(lang).strings
+        stems = {k.rsplit(".", 1)[0] for k in strings if k.endswith((".one", ".other"))}
+        assert len(stems) >= 15
+        for stem in stems:
+            assert f"{stem}.one" in strings and f"{stem}.other" in strings, (lang, stem)
+            assert "{count}" in strings[f"{stem}.one"] and "{count}" in strings[f"{stem}.other"]
+        # No "(s)" left to stand in for a plural.
+        assert [k for k, v in strings.items() if "(s)" in v or "(es)" in v] == [], lang
+
+
+def test_counts_read_as_singular_or_plural_on_the_page(
+    make_client: Callable[..., TestClient],
+) -> None:
+    en, es = i18n.catalogue("en"), i18n.catalogue("es")
+    assert en.plural("detailed.count", 1) == "1 comment"
+    assert en.plural("detailed.count", 2) == "2 comments"
+    assert en.plural("detailed.count", 0) == "0 comments"
+    assert es.plural("detailed.count", 1) == "1 comentario"
+    assert es.plural("detailed.count", 10_000) == "10.000 comentarios"
+    page = make_client(UI_LANGUAGE="es").get("/").text
+    assert '<option value="30">30 días</option>' in page
 
 
 def test_thousands_are_grouped_as_the_browser_groups_them() -> None:

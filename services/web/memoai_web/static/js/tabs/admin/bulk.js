@@ -3,7 +3,7 @@
 
 import { ApiError, post } from "../../core/api.js";
 import { clear, el, slot } from "../../core/dom.js";
-import { number, t } from "../../core/i18n.js";
+import { number, plural, t } from "../../core/i18n.js";
 import { errorMessage } from "../../core/messages.js";
 import { $, confirmAction } from "./shared.js";
 import { dirty, loadCategories, openFile, openedFile } from "./config-editor.js";
@@ -18,7 +18,7 @@ function showBulk(title, results, tone) {
   const list = clear(slot(box, "list"));
   for (const [type, result] of Object.entries(results ?? {})) {
     const problems = result.problems ?? [];
-    const parts = [result.valid ? t("admin.valid") : t("admin.invalid", { count: number(problems.length) })];
+    const parts = [result.valid ? t("admin.valid") : plural("admin.invalid", problems.length)];
     if (result.changed !== undefined) parts.push(result.changed ? t("admin.changed") : t("admin.unchanged"));
     list.append(el(
       "li",

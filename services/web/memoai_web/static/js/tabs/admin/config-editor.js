@@ -4,7 +4,7 @@
 
 import { ApiError, get, post } from "../../core/api.js";
 import { clear, el, showError, showState, slot } from "../../core/dom.js";
-import { dateTime, number, t } from "../../core/i18n.js";
+import { dateTime, number, plural, t } from "../../core/i18n.js";
 import { errorMessage } from "../../core/messages.js";
 import { state } from "../../core/store.js";
 import { YamlEditor } from "../../components/yaml-editor.js";
@@ -170,7 +170,7 @@ function showProblems(problems, valid) {
   }
   if (valid === null) setValidation("", null);
   else if (valid) setValidation(t("admin.valid"), "ok");
-  else setValidation(t("admin.invalid", { count: number(problems.length) }), "error");
+  else setValidation(plural("admin.invalid", problems.length), "error");
 }
 
 async function validateNow() {

@@ -61,9 +61,14 @@ async function showDiff(versionId, n) {
   body.append(el("div", { class: "skeleton skeleton-block", "aria-busy": "true" }));
   try {
     const { data } = await get(`/admin/config/${enc(openedFile().config_type)}/versions/${enc(versionId)}`);
-    clear(body).append(renderDiff(data.previous_content ?? "", data.content, {
+    const file = openedFile().filename;
+    const dot = file.lastIndexOf(".");
+    const [stem, ext] = dot > 0 ? [file.slice(0, dot), file.slice(dot)] : [file, ""];
+    clear(body).append(await renderDiff(data.previous_content ?? "", data.content, {
       oldLabel: t("diff.before"),
       newLabel: t("admin.versionShort", { n: number(n) }),
+      oldName: `${stem}.before-v${n}${ext}`,
+      newName: `${stem}.v${n}${ext}`,
     }));
   } catch (error) {
     clear(body).append(el("p", { class: "field-error", role: "alert" }, errorMessage(error)));
