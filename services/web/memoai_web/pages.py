@@ -86,4 +86,5 @@ class Page:
             boot=boot,
             max_length=i18n.format_int(max_length, lang),
             tooltips=frontend.features.help_tooltips_enabled,
+            theme=frontend.ui_settings.theme,
         )

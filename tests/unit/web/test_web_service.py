@@ -85,7 +85,9 @@ def test_page_has_a_csp_without_inline_scripts_and_every_script_is_external_or_d
         if 'type="application/json"' in attrs:
             json.loads(body)  # data, not code
         else:
-            assert 'type="module"' in attrs and "src=" in attrs and not body.strip()
+            assert "src=" in attrs and not body.strip()
+            # Modules, and the one classic script that sets the theme before first paint.
+            assert 'type="module"' in attrs or attrs.strip().endswith('/theme.js"'), attrs
     assert " style=" not in response.text  # the CSP forbids inline style attributes too
 
 
@@ -99,6 +101,22 @@ def test_boot_data_is_escaped_so_it_cannot_close_its_script_tag(
     assert json.loads(boot.group(1))["frontend"]["ui_settings"]["page_title"].startswith(
         "</script>"
     )
+
+
+@pytest.mark.parametrize(
+    ("configured", "theme"),
+    [(None, "system"), ("default", "system"), ("light", "light"), ("dark", "dark")],
+)
+def test_the_page_starts_in_the_configured_theme_with_a_switch(
+    make_client: Callable[..., TestClient], configured: str | None, theme: str
+) -> None:
+    env = {"UI_THEME": configured} if configured else {}
+    page = make_client(**env).get("/").text
+    assert f'<html lang="en" data-theme="{theme}">' in page
+    pressed = re.findall(r'data-theme-choice="(\w+)" aria-pressed="(\w+)"', page)
+    assert pressed == [(m, str(m == theme).lower()) for m in ("light", "dark", "system")]
+    # The stored choice is applied by a blocking script in <head>, before <body>.
+    assert page.index("/theme.js") < page.index("<body")
 
 
 def test_hsts_is_sent_only_when_https_is_required(
@@ -184,7 +202,7 @@ def test_page_renders_in_the_configured_language_whatever_the_browser_says(
     make_client: Callable[..., TestClient],
 ) -> None:
     page = make_client(UI_LANGUAGE="es").get("/", headers={"Accept-Language": "en-US"}).text
-    assert '<html lang="es">' in page
+    assert '<html lang="es" data-theme="system">' in page
     assert "Escribe tu memorando" in page
     assert "0 / 10.000 caracteres" in page
 
