@@ -5,6 +5,7 @@ asks for dark); and the keyboard path through the app."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,8 @@ THEMES = ("light", "dark")
 
 def assert_theme(app: App, theme: str) -> None:
     """The page really is drawn in `theme`: its background is light or dark."""
-    rgb = app.page.evaluate(
-        "() => getComputedStyle(document.body).backgroundColor.match(/\\d+/g).slice(0, 3).map(Number)"
-    )
+    colour = app.page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    rgb = [int(part) for part in re.findall(r"\d+", colour)[:3]]
     luminance = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255
     assert (luminance < 0.2) if theme == "dark" else (luminance > 0.8), (theme, rgb)
 
