@@ -49,8 +49,24 @@ function renderMemo(evaluation) {
   segments = segments.map((segment, index) => ({ ...segment, index }));
   segments.sort((a, b) => (order.get(a.index) ?? Infinity) - (order.get(b.index) ?? Infinity));
   slot(ready, "count").textContent = plural("detailed.count", segments.length);
+  renderPrintList();
   slot(ready, "none").hidden = segments.length > 0;
   document.getElementById("comment-card").hidden = segments.length === 0;
+}
+
+/** Every comment in text order, numbered as the highlights are: what a printout shows. */
+function renderPrintList() {
+  const list = clear(slot(ready, "print-comments"));
+  for (const segment of segments) {
+    const questions = segment.questions ?? [];
+    list.append(el(
+      "li",
+      {},
+      el("blockquote", { class: "comment-quote" }, segment.segment),
+      el("p", { class: "comment-text" }, segment.comment),
+      questions.length ? el("ul", { class: "questions" }, questions.map((q) => el("li", {}, q))) : null,
+    ));
+  }
 }
 
 function select(position, from) {
