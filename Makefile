@@ -27,16 +27,26 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e ".[dev]"
 	@touch $(STAMP)
 
-# Front-end assets and tools (fonts, esbuild, axe-core for the accessibility
-# test) come from npm, never committed. Without npm the web UI still works, with
-# the system's fonts and unbundled modules.
+# Front-end assets and tools (fonts, Markdown, sanitiser and diff libraries,
+# Swagger UI and ReDoc for the API's /docs and /redoc, esbuild, axe-core for the
+# accessibility test) come from npm, never committed. `npm run build` then
+# bundles and minifies the web UI once into build/web (services/web/build.mjs),
+# again whenever a source file changes. Without npm the web UI still works, with
+# the system's fonts, unbundled modules and plain-text chat replies.
 NODE_STAMP := node_modules/.installed
 $(NODE_STAMP): package.json package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
 	  npm ci --no-audit --no-fund --loglevel=error && touch $(NODE_STAMP); \
-	else echo "npm not found: the web UI will use system fonts"; fi
+	else echo "npm not found: the web UI will use system fonts and unbundled modules"; fi
 
-install: $(STAMP) $(NODE_STAMP)
+WEB_BUILD := build/web/manifest.json
+WEB_SOURCES := $(shell find services/web/memoai_web/static -type f) \
+	services/web/build.mjs services/web/memoai_web/vendor.json
+$(WEB_BUILD): $(NODE_STAMP) $(WEB_SOURCES)
+	@if [ -x node_modules/.bin/esbuild ]; then npm run --silent build; \
+	else echo "esbuild not installed: the web UI will load its modules unbundled"; fi
+
+install: $(STAMP) $(NODE_STAMP) $(WEB_BUILD)
 
 migrate: install
 	$(BIN)/memoai migrate
@@ -117,4 +127,4 @@ screenshots: install
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build/web

@@ -22,6 +22,19 @@ COPY shared ./shared
 COPY services ./services
 RUN pip install --no-deps .
 
+# Swagger UI and ReDoc for /docs and /redoc, from npm (package.json pins them),
+# so the docs work with no CDN; only their few files reach the runtime image.
+FROM node:20.19.5-trixie-slim AS assets
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && mkdir -p /docs/swagger-ui-dist /docs/redoc/bundles \
+ && cp node_modules/swagger-ui-dist/package.json node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+       node_modules/swagger-ui-dist/swagger-ui.css node_modules/swagger-ui-dist/favicon-32x32.png \
+       /docs/swagger-ui-dist/ \
+ && cp node_modules/redoc/package.json /docs/redoc/ \
+ && cp node_modules/redoc/bundles/redoc.standalone.js /docs/redoc/bundles/
+
 FROM python:3.11.14-slim-trixie AS runtime
 # No secrets here: keys arrive at run time as Docker secrets (*_FILE variables).
 ENV PATH=/opt/venv/bin:$PATH \
@@ -41,6 +54,8 @@ COPY --chmod=0755 infra/docker/healthcheck.py /usr/local/bin/memoai-healthcheck
 # Owned by the app user: the admin configuration editor writes these files, and a
 # named volume mounted here starts as a copy of them.
 COPY --chown=1000:1000 config /app/config
+# The API looks for node_modules in its working directory (memoai_api.docs).
+COPY --from=assets /docs /app/node_modules
 WORKDIR /app
 USER 1000:1000
 ENV API_PORT=8000

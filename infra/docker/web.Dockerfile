@@ -22,12 +22,16 @@ COPY shared ./shared
 COPY services ./services
 RUN pip install --no-deps .
 
-# Front-end packages (fonts, esbuild, chart and editor libraries) from npm at
-# build time; nothing third-party is committed to the repository.
+# Front-end packages (fonts, Markdown, sanitiser and diff libraries, esbuild)
+# from npm, and the UI bundled and minified once (`npm run build`, the same
+# step as `make install`); nothing third-party is committed to the repository
+# and the running image needs neither Node nor node_modules.
 FROM node:20.19.5-trixie-slim AS assets
-WORKDIR /assets
+WORKDIR /src
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
+COPY services ./services
+RUN npm run build
 
 FROM python:3.11.14-slim-trixie AS runtime
 # No secrets here: keys arrive at run time as Docker secrets (*_FILE variables).
@@ -48,8 +52,9 @@ COPY --chmod=0755 infra/docker/healthcheck.py /usr/local/bin/memoai-healthcheck
 # Owned by the app user: the admin configuration editor writes these files, and a
 # named volume mounted here starts as a copy of them.
 COPY --chown=1000:1000 config /app/config
-# The web service looks for node_modules in its working directory.
-COPY --from=assets /assets/node_modules /app/node_modules
+# The web service looks for build/web in its working directory: the bundle,
+# its compressed copies, the fonts and the libraries.
+COPY --from=assets /src/build/web /app/build/web
 WORKDIR /app
 USER 1000:1000
 ENV WEB_PORT=3000 \

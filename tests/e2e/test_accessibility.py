@@ -1,9 +1,11 @@
 """Accessibility checked by axe-core (WCAG 2.1 A and AA, colour contrast
-included) on every tab with results loaded, at desktop and phone widths; and
-the keyboard path through the app."""
+included) on every tab with results loaded, at desktop and phone widths, in the
+light and the dark theme (the default theme follows the device, so the browser
+asks for dark); and the keyboard path through the app."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,17 @@ MEMO = (
 )
 
 
+THEMES = ("light", "dark")
+
+
+def assert_theme(app: App, theme: str) -> None:
+    """The page really is drawn in `theme`: its background is light or dark."""
+    colour = app.page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+    rgb = [int(part) for part in re.findall(r"\d+", colour)[:3]]
+    luminance = (0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2]) / 255
+    assert (luminance < 0.2) if theme == "dark" else (luminance > 0.8), (theme, rgb)
+
+
 def axe_violations(app: App, path: Path) -> list[dict[str, Any]]:
     app.page.add_script_tag(path=str(path))
     result: dict[str, Any] = app.page.evaluate(
@@ -43,19 +56,26 @@ def axe_violations(app: App, path: Path) -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "mobile"])
 def test_every_tab_passes_axe_wcag_aa_checks(
-    browser: Browser, offline_stack: Stack, viewport: dict[str, int]
+    browser: Browser, offline_stack: Stack, viewport: dict[str, int], theme: str
 ) -> None:
     if not AXE.exists():
         unavailable("axe-core", "run `make install` (npm ci)")
     # axe is injected as an inline script, which the page's CSP rightly refuses.
     # Reduced motion: no panel is caught mid-fade, which axe would read as low contrast.
     app = new_app(
-        browser, offline_stack, viewport=viewport, bypass_csp=True, reduced_motion="reduce"
+        browser,
+        offline_stack,
+        viewport=viewport,
+        bypass_csp=True,
+        reduced_motion="reduce",
+        color_scheme=theme,
     )
     try:
         app.open()
+        assert_theme(app, theme)
         app.submit(MEMO)
         app.wait_for_result()
         found = {}
@@ -78,16 +98,25 @@ def admin_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield stack
 
 
+@pytest.mark.parametrize("theme", THEMES)
 @pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "mobile"])
 def test_admin_and_debug_tabs_pass_axe_wcag_aa_checks(
-    browser: Browser, admin_stack: Stack, viewport: dict[str, int]
+    browser: Browser, admin_stack: Stack, viewport: dict[str, int], theme: str
 ) -> None:
     """The admin-only tabs, signed in as an administrator, with their content showing."""
     if not AXE.exists():
         unavailable("axe-core", "run `make install` (npm ci)")
-    app = new_app(browser, admin_stack, viewport=viewport, bypass_csp=True, reduced_motion="reduce")
+    app = new_app(
+        browser,
+        admin_stack,
+        viewport=viewport,
+        bypass_csp=True,
+        reduced_motion="reduce",
+        color_scheme=theme,
+    )
     try:
         page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
+        assert_theme(app, theme)
         found = {}
         # Debug on, one evaluation, the self-test run and an evaluation opened.
         page.goto(f"{admin_stack.web_url}/#/debug")
@@ -166,3 +195,27 @@ def test_the_app_works_from_the_keyboard(offline_app: App) -> None:
     # A visible focus indicator: the focused highlight draws an outline.
     outline = mark.evaluate("m => getComputedStyle(m).outlineStyle")
     assert outline == "solid"
+
+
+def test_the_theme_switch_overrides_the_device_and_is_remembered(offline_app: App) -> None:
+    app = offline_app.open()
+    page = app.page
+    # The device asks for light; the reader picks dark.
+    page.emulate_media(color_scheme="light")
+    assert_theme(app, "light")
+    switch = page.get_by_role("group", name="Theme")
+    switch.get_by_role("button", name="Dark").click()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    expect(switch.get_by_role("button", name="Dark")).to_have_attribute("aria-pressed", "true")
+    assert_theme(app, "dark")
+    # Remembered: the next page load starts dark, before any module runs.
+    page.reload()
+    expect(page.locator("html")).to_have_attribute("data-theme", "dark")
+    assert_theme(app, "dark")
+    expect(switch.get_by_role("button", name="Dark")).to_have_attribute("aria-pressed", "true")
+    # System follows the device again.
+    switch.get_by_role("button", name="System").click()
+    assert_theme(app, "light")
+    page.emulate_media(color_scheme="dark")
+    assert_theme(app, "dark")
+    assert app.errors == []

@@ -6,6 +6,7 @@ never see the tab."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import zipfile
 from collections.abc import Iterator
@@ -129,7 +130,10 @@ def test_admin_edits_rubric_with_validation_history_diff_and_rollback(
     versions.first.get_by_role("button", name="Show changes").click()
     diff = page.locator("#config-diff")
     expect(diff).to_be_visible()
-    expect(diff.locator(".diff-summary")).to_have_text(re.compile(r"2 line\(s\) removed"))
+    # Counts in words: "2 lines removed (lines 30, 37). 2 lines added (…)."
+    expect(diff.locator(".diff-summary")).to_have_text(
+        re.compile(r"^2 lines removed \(lines \d+, \d+\)\. 2 lines added \(lines \d+, \d+\)\.$")
+    )
     removed = diff.locator("td.diff-text.diff-del")
     added = diff.locator("td.diff-text.diff-add")
     expect(removed).to_have_count(2)
@@ -175,6 +179,52 @@ def test_unsaved_edits_are_guarded_when_opening_another_file(app: App) -> None:
     files.get_by_role("button", name=re.compile(r"^frontend\.yaml")).click()
     dialog.get_by_role("button", name="Discard and open").click()
     expect(page.get_by_role("textbox", name="Content of frontend.yaml")).to_be_visible()
+
+
+def test_a_version_too_large_to_compare_offers_both_texts_to_download(app: App) -> None:
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
+    # A history with one huge version, stubbed at the web proxy: past the diff's
+    # size cap the page must not try to compare it.
+    before = "".join(f"line {n}: old\n" for n in range(6000))
+    after = "".join(f"line {n}: new\n" for n in range(6000))
+    version = {
+        "version_id": 991, "version_number": 7, "change_reason": "Huge rewrite",
+        "changed_by": ADMIN_USERNAME, "created_at": "2026-01-02T03:04:05Z",
+    }  # fmt: skip
+    detail = {**version, "content": after, "previous_content": before}
+
+    def envelope(data: object) -> str:
+        return json.dumps({"data": data, "meta": {}, "errors": []})
+
+    page.route(
+        re.compile(r".*/api/v1/admin/config/rubric/history$"),
+        lambda route: route.fulfill(
+            content_type="application/json", body=envelope({"versions": [version]})
+        ),
+    )
+    page.route(
+        re.compile(r".*/api/v1/admin/config/rubric/versions/991$"),
+        lambda route: route.fulfill(content_type="application/json", body=envelope(detail)),
+    )
+    open_tab(page, "admin")
+    files = page.get_by_role("navigation", name="Configuration files")
+    files.get_by_role("button", name=re.compile(r"^rubric\.yaml")).click()
+    page.locator("#config-versions > li").first.get_by_role("button", name="Show changes").click()
+    diff = page.locator("#config-diff")
+    expect(diff.locator(".diff-summary")).to_contain_text("Too large to compare")
+    expect(diff.locator("table")).to_have_count(0)
+    links = diff.locator(".diff-downloads a")
+    expect(links).to_have_text(["Download Before", "Download v7"])
+    expect(links.nth(0)).to_have_attribute("download", "rubric.before-v7.yaml")
+    for link, text in ((links.nth(0), before), (links.nth(1), after)):
+        with page.expect_download() as info:
+            link.click()
+        path = info.value.path()
+        assert path is not None
+        with open(path, encoding="utf-8") as handle:
+            assert handle.read() == text
+    # Only the expected refusal: verify while signed out (401).
+    assert [e for e in app.errors if "status of 401" not in e] == []
 
 
 def test_admin_sees_status_sessions_users_and_events(app: App, admin_stack: Stack) -> None:

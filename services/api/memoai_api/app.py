@@ -21,6 +21,7 @@ from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
 from memoai.platform.logging import configure_logging
 from memoai.platform.ratelimit import RateLimiter
+from memoai_api import docs as api_docs
 from memoai_api import errors, openapi
 from memoai_api.deps import limit_requests_by_ip
 from memoai_api.routes import (
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title=docs.title,
         version=docs.version,
         description=docs.description,
-        docs_url="/docs" if docs.interactive_docs else None,
+        # Served by memoai_api.docs from npm packages, not FastAPI's CDN pages.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=lifespan,
@@ -110,6 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)  # probes and scrapes are never rate limited
     errors.install(app)
     openapi.install(app, API_PREFIX)
+    if docs.interactive_docs:
+        api_docs.install(app)
 
     backend = settings.backend
     if backend.middleware.gzip_compression:

@@ -27,9 +27,12 @@ log = structlog.get_logger(__name__)
 
 
 def create_app(
-    settings: Settings | None = None, *, upstream: httpx.AsyncBaseTransport | None = None
+    settings: Settings | None = None,
+    *,
+    upstream: httpx.AsyncBaseTransport | None = None,
+    bundle: Bundle | None = None,
 ) -> FastAPI:
-    """`upstream` replaces the network transport to the API (tests)."""
+    """`upstream` replaces the network transport to the API, `bundle` the assets (tests)."""
     settings = settings or get_settings()
     configure_logging(settings, "web")
     proxy = ApiProxy(
@@ -37,7 +40,7 @@ def create_app(
         timeout=settings.frontend.performance.api_timeout,
         transport=upstream,
     )
-    bundle = Bundle()
+    bundle = bundle or Bundle()
     page = Page(settings, bundle)
 
     @asynccontextmanager

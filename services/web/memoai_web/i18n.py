@@ -29,6 +29,13 @@ class Catalogue:
         text = self.strings.get(key, key)
         return text.format(**values) if values else text
 
+    def plural(self, key: str, count: int, **values: object) -> str:
+        """`key.one` or `key.other` for `count`, as the browser's Intl.PluralRules picks
+        for whole numbers in English and Spanish (Spanish "many" falls back to other)."""
+        form = "one" if count == 1 else "other"
+        chosen = f"{key}.{form}" if f"{key}.{form}" in self.strings else f"{key}.other"
+        return self(chosen, count=format_int(count, self.lang), **values)
+
 
 @lru_cache(maxsize=len(LANGUAGES))
 def catalogue(lang: Language) -> Catalogue:

@@ -80,9 +80,11 @@ class Page:
             tabs=TABS,
             static=self.bundle.prefix.rstrip("/"),
             script=self.bundle.url(self.bundle.entry),
+            stylesheet=self.bundle.url(self.bundle.stylesheet),
             preload=[self.bundle.url(name) for name in self.bundle.preloads()],
             fonts=self.bundle.fonts,
             boot=boot,
             max_length=i18n.format_int(max_length, lang),
             tooltips=frontend.features.help_tooltips_enabled,
+            theme=frontend.ui_settings.theme,
         )

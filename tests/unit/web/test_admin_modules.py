@@ -1,7 +1,10 @@
-"""The Admin tab's pure helpers, run in Node: the line diff and the YAML tokenizer.
+"""The web UI's pure helpers, run in Node: the line diff (the `diff` package
+behind a size cap), the YAML tokenizer and plural forms.
 
 They are plain ES modules with no DOM work at import, so Node can load them
-as the browser does. Without Node the tests skip (CI=true makes that a failure).
+as the browser does; a resolve hook maps the page's {static}/vendor/ URLs to
+the npm packages, as the build does. Without Node the tests skip (CI=true
+makes that a failure).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pytest
 from tests.support.services import unavailable
 
 JS = Path(__file__).resolve().parents[3] / "services" / "web" / "memoai_web" / "static" / "js"
+HOOKS = Path(__file__).with_name("vendor_hooks.mjs")
 
 
 def run_node(script: str) -> Any:
@@ -24,7 +28,7 @@ def run_node(script: str) -> Any:
     if node is None:
         unavailable("Node.js", "install nodejs (make install needs it for npm)")
     done = subprocess.run(
-        [node, "--input-type=module", "-e", script],
+        [node, "--import", HOOKS.as_uri(), "--input-type=module", "-e", script],
         capture_output=True,
         text=True,
         timeout=30,
@@ -38,7 +42,7 @@ def run_node(script: str) -> Any:
 def diff(before: list[str], after: list[str]) -> list[list[Any]]:
     script = f"""
     import {{ lineDiff }} from "./components/diff.js";
-    const ops = lineDiff({json.dumps(before)}, {json.dumps(after)});
+    const ops = await lineDiff({json.dumps(before)}, {json.dumps(after)});
     console.log(JSON.stringify(ops.map((o) => [o.type, o.text, o.oldLine, o.newLine])));
     """
     result: list[list[Any]] = run_node(script)
@@ -89,7 +93,7 @@ def _lcs(a: list[str], b: list[str]) -> int:
 def test_a_changed_line_is_one_removal_and_one_addition_side_by_side() -> None:
     script = """
     import { lineDiff, sideBySide, splitLines } from "./components/diff.js";
-    const ops = lineDiff(splitLines("a\\nw: 20\\nc\\n"), splitLines("a\\nw: 25\\nc\\n"));
+    const ops = await lineDiff(splitLines("a\\nw: 20\\nc\\n"), splitLines("a\\nw: 25\\nc\\n"));
     const rows = sideBySide(ops).map((r) => [r.left?.type ?? null, r.right?.type ?? null]);
     console.log(JSON.stringify(rows));
     """
@@ -132,3 +136,55 @@ def test_yaml_tokens_give_the_line_back_and_name_keys_values_and_comments() -> N
     assert kinds(7)["# whole-line comment"] == "comment"
     assert kinds(8)["---"] == "doc"
     assert "comment" not in kinds(9).values()  # "#" inside a URL is not a comment
+
+
+def test_past_the_size_caps_there_is_no_diff_to_freeze_the_page() -> None:
+    script = """
+    import { MAX_BYTES, MAX_LINES, lineDiff, tooLarge } from "./components/diff.js";
+    const lines = (n, tag) => Array.from({ length: n }, (_, i) => `${tag} ${i}`);
+    const text = (n, tag) => lines(n, tag).join("\\n");
+    console.log(JSON.stringify({
+      small: tooLarge(text(10, "a"), text(10, "b")),
+      atCap: tooLarge(text(MAX_LINES, "a"), "x"),
+      overLines: tooLarge("x", text(MAX_LINES + 1, "a")),
+      overBytes: tooLarge("y".repeat(MAX_BYTES + 1), ""),
+      // Every line different: beyond the edit cap the diff gives up (null).
+      capped: await lineDiff(lines(300, "a"), lines(300, "b"), { maxEdits: 100 }),
+      // Few changes in many lines: well within the cap.
+      withinCap: (await lineDiff(lines(300, "a"), ["new", ...lines(300, "a")], { maxEdits: 9 }))
+        .length,
+    }));
+    """
+    result = run_node(script)
+    assert result == {
+        "small": False,
+        "atCap": False,
+        "overLines": True,
+        "overBytes": True,
+        "capped": None,
+        "withinCap": 301,
+    }
+
+
+@pytest.mark.parametrize(
+    ("lang", "count", "expected"),
+    [
+        ("en", 1, "1 comment"),
+        ("en", 0, "0 comments"),
+        ("en", 2, "2 comments"),
+        ("en", 1.5, "1.5 comments"),
+        ("es", 1, "1 comentario"),
+        ("es", 3, "3 comentarios"),
+        ("es", 1_000_000, "1.000.000 comentarios"),  # Spanish "many" falls back to other
+    ],
+)
+def test_plural_picks_the_languages_form_with_intl_plural_rules(
+    lang: str, count: float, expected: str
+) -> None:
+    catalogue = (JS.parents[1] / "locales" / f"{lang}.json").read_text()
+    script = f"""
+    import {{ plural, setup }} from "./core/i18n.js";
+    setup({{ lang: {json.dumps(lang)}, strings: {catalogue} }});
+    console.log(JSON.stringify(plural("detailed.count", {count})));
+    """
+    assert run_node(script) == expected

@@ -16,9 +16,8 @@ from fastapi.testclient import TestClient
 from memoai.config import Settings, load_settings
 from memoai_web import i18n
 from memoai_web.app import create_app
-from memoai_web.assets import NODE_MODULES, STATIC_DIR, Bundle
+from memoai_web.assets import STATIC_DIR, Bundle
 from memoai_web.pages import Page
-from tests.support.services import unavailable
 
 REPO = Path(__file__).resolve().parents[3]
 WEB = REPO / "services" / "web" / "memoai_web"
@@ -86,7 +85,9 @@ def test_page_has_a_csp_without_inline_scripts_and_every_script_is_external_or_d
         if 'type="application/json"' in attrs:
             json.loads(body)  # data, not code
         else:
-            assert 'type="module"' in attrs and "src=" in attrs and not body.strip()
+            assert "src=" in attrs and not body.strip()
+            # Modules, and the one classic script that sets the theme before first paint.
+            assert 'type="module"' in attrs or attrs.strip().endswith('/theme.js"'), attrs
     assert " style=" not in response.text  # the CSP forbids inline style attributes too
 
 
@@ -100,6 +101,22 @@ def test_boot_data_is_escaped_so_it_cannot_close_its_script_tag(
     assert json.loads(boot.group(1))["frontend"]["ui_settings"]["page_title"].startswith(
         "</script>"
     )
+
+
+@pytest.mark.parametrize(
+    ("configured", "theme"),
+    [(None, "system"), ("default", "system"), ("light", "light"), ("dark", "dark")],
+)
+def test_the_page_starts_in_the_configured_theme_with_a_switch(
+    make_client: Callable[..., TestClient], configured: str | None, theme: str
+) -> None:
+    env = {"UI_THEME": configured} if configured else {}
+    page = make_client(**env).get("/").text
+    assert f'<html lang="en" data-theme="{theme}">' in page
+    pressed = re.findall(r'data-theme-choice="(\w+)" aria-pressed="(\w+)"', page)
+    assert pressed == [(m, str(m == theme).lower()) for m in ("light", "dark", "system")]
+    # The stored choice is applied by a blocking script in <head>, before <body>.
+    assert page.index("/theme.js") < page.index("<body")
 
 
 def test_hsts_is_sent_only_when_https_is_required(
@@ -136,31 +153,22 @@ def test_static_files_are_versioned_compressed_and_cached_for_a_year(
 def test_the_bundle_version_changes_with_any_file(tmp_path: Path) -> None:
     static = tmp_path / "static"
     shutil.copytree(STATIC_DIR, static)
-    before = Bundle(static, tmp_path / "no-node-modules")
+    before = Bundle(static, tmp_path / "no-node-modules", tmp_path / "no-build")
     # Without npm: system fonts and unbundled modules, and the page still works.
     assert not before.fonts
     assert not before.bundled
+    assert before.entry == "js/main.js" and before.stylesheet == "css/app.css"
     (static / "css" / "app.css").write_text("body { color: red; }")
-    assert Bundle(static, tmp_path / "no-node-modules").version != before.version
+    after = Bundle(static, tmp_path / "no-node-modules", tmp_path / "no-build")
+    assert after.version != before.version
 
 
-def test_the_page_loads_one_bundled_script_or_every_module_preloaded(config_dir: Path) -> None:
-    settings = settings_for(config_dir)
-    if not (NODE_MODULES / ".bin" / "esbuild").is_file():
-        unavailable("esbuild", "make install runs npm ci")
-    bundled = Bundle()
-    assert bundled.bundled, "esbuild could not bundle the modules: a syntax error?"
-    html = Page(settings, bundled).render("en")
-    assert f'<script type="module" src="{bundled.prefix}js/app.js">' in html
-    assert "modulepreload" not in html
-    code = bundled.assets["js/app.js"].body.decode()
-    assert "import " not in code  # one self-contained module
-    assert "function placeSegments" in code and "function setupTooltips" in code
-
-    plain = Bundle(bundle=False)
-    html = Page(settings, plain).render("en")
+def test_without_a_build_the_page_preloads_every_module(config_dir: Path, tmp_path: Path) -> None:
+    plain = Bundle(build_root=tmp_path / "no-build")
+    html = Page(settings_for(config_dir), plain).render("en")
     assert f'<script type="module" src="{plain.prefix}js/main.js">' in html
-    modules = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("*.js"))
+    assert f'<link rel="stylesheet" href="{plain.prefix}css/app.css">' in html
+    modules = sorted(p.relative_to(STATIC_DIR).as_posix() for p in STATIC_DIR.rglob("js/**/*.js"))
     assert len(modules) > 10
     for module in modules:
         assert f'rel="modulepreload" href="{plain.prefix}{module}"' in html
@@ -194,7 +202,7 @@ def test_page_renders_in_the_configured_language_whatever_the_browser_says(
     make_client: Callable[..., TestClient],
 ) -> None:
     page = make_client(UI_LANGUAGE="es").get("/", headers={"Accept-Language": "en-US"}).text
-    assert '<html lang="es">' in page
+    assert '<html lang="es" data-theme="system">' in page
     assert "Escribe tu memorando" in page
     assert "0 / 10.000 caracteres" in page
 
@@ -216,8 +224,42 @@ def test_every_string_the_templates_and_modules_use_exists() -> None:
     # Keys built at run time: tab labels, statuses, FAQ and how-to entries, languages.
     assert used, "the scan found no strings"
     assert sorted(used - strings.keys()) == []
+    # Counts: plural("key", n) and t.plural("key", n) need key.one and key.other.
+    counted: set[str] = set()
+    for path in [*WEB.joinpath("templates").rglob("*.html"), *STATIC_DIR.rglob("*.js")]:
+        counted |= set(
+            re.findall(r"""\bplural\(\s*["']([a-zA-Z][\w.]+)["']\s*,""", path.read_text())
+        )
+    assert len(counted) >= 15, counted
+    assert sorted(f"{k}.{form}" for k in counted for form in ("one", "other")
+                  if f"{k}.{form}" not in strings) == []  # fmt: skip
     for prefix in ("tab.", "status."):
         assert any(key.startswith(prefix) for key in strings)
+
+
+def test_every_count_has_a_singular_and_a_plural_in_both_languages() -> None:
+    for lang in i18n.LANGUAGES:
+        strings = i18n.catalogue(lang).strings
+        stems = {k.rsplit(".", 1)[0] for k in strings if k.endswith((".one", ".other"))}
+        assert len(stems) >= 15
+        for stem in stems:
+            assert f"{stem}.one" in strings and f"{stem}.other" in strings, (lang, stem)
+            assert "{count}" in strings[f"{stem}.one"] and "{count}" in strings[f"{stem}.other"]
+        # No "(s)" left to stand in for a plural.
+        assert [k for k, v in strings.items() if "(s)" in v or "(es)" in v] == [], lang
+
+
+def test_counts_read_as_singular_or_plural_on_the_page(
+    make_client: Callable[..., TestClient],
+) -> None:
+    en, es = i18n.catalogue("en"), i18n.catalogue("es")
+    assert en.plural("detailed.count", 1) == "1 comment"
+    assert en.plural("detailed.count", 2) == "2 comments"
+    assert en.plural("detailed.count", 0) == "0 comments"
+    assert es.plural("detailed.count", 1) == "1 comentario"
+    assert es.plural("detailed.count", 10_000) == "10.000 comentarios"
+    page = make_client(UI_LANGUAGE="es").get("/").text
+    assert '<option value="30">30 días</option>' in page
 
 
 def test_thousands_are_grouped_as_the_browser_groups_them() -> None:

@@ -6,13 +6,25 @@ timers, feature switches, and the browser-side performance settings.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator
 
 from memoai.config.schemas.common import NonNegInt, PosInt, Strict, Text
 
 
+def _theme(value: object) -> object:
+    # "default" was the only value before themes existed (seed/07_Deployment.md):
+    # it keeps meaning the out-of-the-box look, which now follows the device.
+    return "system" if value == "default" else value
+
+
+# light, dark, or system: the device's prefers-color-scheme.
+Theme = Annotated[Literal["light", "dark", "system"], BeforeValidator(_theme)]
+
+
 class UiSettings(Strict):
-    theme: str = "default"
+    theme: Theme = "system"
     language: Literal["auto", "en", "es"] = "auto"
     loading_timeout: PosInt = 30
     page_title: Text = "Memo AI Coach"

@@ -9,6 +9,7 @@ import { start as startRouter } from "./core/router.js";
 import { emit, on, state } from "./core/store.js";
 import { setupLogin } from "./components/login.js";
 import { showDisconnected, showOfflineEvaluator, showSession } from "./components/session.js";
+import { setupTheme } from "./components/theme.js";
 import { setupTooltips } from "./components/tooltips.js";
 import { tabModules } from "./tabs/index.js";
 
@@ -118,6 +119,7 @@ for (const button of document.querySelectorAll("[data-lang]")) {
 }
 
 setupTooltips();
+setupTheme();
 for (const module of Object.values(tabModules)) module.init(ctx);
 // Start loading first: the tab shown next may need the session.
 startup();

@@ -1,10 +1,23 @@
-// A line diff (longest common subsequence) and its side-by-side view.
-// Configuration files are a few hundred lines, so a table of LCS lengths is
-// cheap; the common head and tail are trimmed first so a one-line edit costs
-// almost nothing.
+// A line diff and its side-by-side view. The edit comes from the `diff` npm
+// package (Myers' algorithm: the shortest edit, so the unchanged lines are a
+// longest common subsequence), loaded on demand. Comparing is capped: past
+// MAX_LINES or MAX_BYTES on either side, or MAX_EDITS changes, the view says
+// the files are too large to compare and offers both for download instead of
+// freezing the page. Without the package (no npm) it offers the downloads too.
 
 import { el } from "../core/dom.js";
-import { number, t } from "../core/i18n.js";
+import { number, plural, t } from "../core/i18n.js";
+
+export const MAX_LINES = 5000;
+export const MAX_BYTES = 512 * 1024;
+export const MAX_EDITS = 2000;
+
+let library = null;
+
+function loadLibrary() {
+  library ??= import("../../vendor/diff.js").catch(() => null);
+  return library;
+}
 
 /** Split text into lines; a final newline does not make an extra empty line. */
 export function splitLines(text) {
@@ -14,52 +27,31 @@ export function splitLines(text) {
   return lines;
 }
 
+/** Whether two texts are past the size the page compares. */
+export function tooLarge(before, after) {
+  const bytes = (text) => new TextEncoder().encode(text).length;
+  return [before, after].some((text) => splitLines(text).length > MAX_LINES || bytes(text) > MAX_BYTES);
+}
+
 /**
  * The edit from `before` to `after` (arrays of lines) as operations in order:
  * {type: "same" | "del" | "add", text, oldLine, newLine} (1-based; null on the side it lacks).
+ * Null when it needs more than `maxEdits` changes, or the diff package is missing.
  */
-export function lineDiff(before, after) {
-  let head = 0;
-  while (head < before.length && head < after.length && before[head] === after[head]) head += 1;
-  let tail = 0;
-  while (
-    tail < before.length - head && tail < after.length - head
-    && before[before.length - 1 - tail] === after[after.length - 1 - tail]
-  ) tail += 1;
-  const a = before.slice(head, before.length - tail);
-  const b = after.slice(head, after.length - tail);
-  const n = a.length;
-  const m = b.length;
-  // lcs[i * (m + 1) + j]: the LCS length of a[i:] and b[j:].
-  const lcs = new Uint32Array((n + 1) * (m + 1));
-  for (let i = n - 1; i >= 0; i -= 1) {
-    for (let j = m - 1; j >= 0; j -= 1) {
-      lcs[i * (m + 1) + j] = a[i] === b[j]
-        ? lcs[(i + 1) * (m + 1) + j + 1] + 1
-        : Math.max(lcs[(i + 1) * (m + 1) + j], lcs[i * (m + 1) + j + 1]);
-    }
-  }
+export async function lineDiff(before, after, { maxEdits = MAX_EDITS } = {}) {
+  const lib = await loadLibrary();
+  if (!lib) return null;
+  const changes = lib.diffArrays(before, after, { maxEditLength: maxEdits });
+  if (!changes) return null;
   const ops = [];
-  for (let k = 0; k < head; k += 1) ops.push({ type: "same", text: before[k], oldLine: k + 1, newLine: k + 1 });
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) {
-      ops.push({ type: "same", text: a[i], oldLine: head + i + 1, newLine: head + j + 1 });
-      i += 1;
-      j += 1;
-    } else if (j < m && (i === n || lcs[i * (m + 1) + j + 1] >= lcs[(i + 1) * (m + 1) + j])) {
-      ops.push({ type: "add", text: b[j], oldLine: null, newLine: head + j + 1 });
-      j += 1;
-    } else {
-      ops.push({ type: "del", text: a[i], oldLine: head + i + 1, newLine: null });
-      i += 1;
+  let oldLine = 1;
+  let newLine = 1;
+  for (const change of changes) {
+    for (const text of change.value) {
+      if (change.added) ops.push({ type: "add", text, oldLine: null, newLine: newLine++ });
+      else if (change.removed) ops.push({ type: "del", text, oldLine: oldLine++, newLine: null });
+      else ops.push({ type: "same", text, oldLine: oldLine++, newLine: newLine++ });
     }
-  }
-  for (let k = 0; k < tail; k += 1) {
-    const oldLine = before.length - tail + k + 1;
-    const newLine = after.length - tail + k + 1;
-    ops.push({ type: "same", text: before[oldLine - 1], oldLine, newLine });
   }
   return ops;
 }
@@ -112,8 +104,8 @@ export function summaryText(ops) {
   const s = summarize(ops);
   if (!s.added && !s.removed) return t("diff.none");
   const parts = [];
-  if (s.removed) parts.push(t("diff.removedSummary", { count: number(s.removed), lines: ranges(s.removedLines) }));
-  if (s.added) parts.push(t("diff.addedSummary", { count: number(s.added), lines: ranges(s.addedLines) }));
+  if (s.removed) parts.push(plural("diff.removedSummary", s.removed, { lines: ranges(s.removedLines) }));
+  if (s.added) parts.push(plural("diff.addedSummary", s.added, { lines: ranges(s.addedLines) }));
   return parts.join(" ");
 }
 
@@ -134,12 +126,40 @@ function cell(op, side) {
   ];
 }
 
+let downloads = []; // object URLs of the last "too large" view, released on the next one
+
+/** Instead of a table: why there is none, and both texts to download. */
+function downloadsView(message, before, after, { oldLabel, newLabel, oldName, newName }) {
+  for (const url of downloads) URL.revokeObjectURL(url);
+  const link = (text, label, name) => {
+    const url = URL.createObjectURL(new Blob([text], { type: "text/plain;charset=utf-8" }));
+    downloads.push(url);
+    return el("a", { class: "btn btn-small", href: url, download: name }, t("diff.download", { version: label }));
+  };
+  downloads = [];
+  return el(
+    "div",
+    { class: "diff diff-unavailable" },
+    el("p", { class: "diff-summary" }, message),
+    el("p", { class: "diff-downloads" }, link(before, oldLabel, oldName), " ", link(after, newLabel, newName)),
+  );
+}
+
 /**
  * A side-by-side diff: a summary paragraph and a table (old left, new right).
  * Long unchanged stretches are folded to `context` lines around each change.
+ * Past the size caps (or without the diff package): a message and both texts
+ * to download, named `oldName` and `newName`.
  */
-export function renderDiff(before, after, { context = 3, oldLabel, newLabel } = {}) {
-  const ops = lineDiff(splitLines(before), splitLines(after));
+export async function renderDiff(before, after, { context = 3, oldLabel, newLabel, oldName = "before.txt", newName = "after.txt" } = {}) {
+  const labels = { oldLabel: oldLabel ?? t("diff.before"), newLabel: newLabel ?? t("diff.after"), oldName, newName };
+  if (tooLarge(before, after)) {
+    const limit = { lines: number(MAX_LINES), size: number(MAX_BYTES / 1024, { style: "unit", unit: "kilobyte" }) };
+    return downloadsView(t("diff.tooLarge", limit), before, after, labels);
+  }
+  if (!(await loadLibrary())) return downloadsView(t("diff.unavailable"), before, after, labels);
+  const ops = await lineDiff(splitLines(before), splitLines(after));
+  if (!ops) return downloadsView(plural("diff.tooManyChanges", MAX_EDITS), before, after, labels);
   const rows = sideBySide(ops);
   const near = new Set();
   rows.forEach((row, index) => {
@@ -150,7 +170,7 @@ export function renderDiff(before, after, { context = 3, oldLabel, newLabel } = 
   let folded = 0;
   const flush = () => {
     if (!folded) return;
-    body.append(el("tr", { class: "diff-fold" }, el("td", { colspan: "4" }, t("diff.folded", { count: number(folded) }))));
+    body.append(el("tr", { class: "diff-fold" }, el("td", { colspan: "4" }, plural("diff.folded", folded))));
     folded = 0;
   };
   rows.forEach((row, index) => {
@@ -174,9 +194,9 @@ export function renderDiff(before, after, { context = 3, oldLabel, newLabel } = 
         "tr",
         {},
         el("th", { scope: "col", class: "diff-num" }, t("diff.line")),
-        el("th", { scope: "col" }, oldLabel ?? t("diff.before")),
+        el("th", { scope: "col" }, labels.oldLabel),
         el("th", { scope: "col", class: "diff-num" }, t("diff.line")),
-        el("th", { scope: "col" }, newLabel ?? t("diff.after")),
+        el("th", { scope: "col" }, labels.newLabel),
       ),
     ),
     body,

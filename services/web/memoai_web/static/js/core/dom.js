@@ -1,5 +1,6 @@
 // DOM helpers. Text only ever goes in through textContent: user and model text
-// is never parsed as HTML anywhere in the app.
+// is never parsed as HTML by the app's own code. The one place model text
+// becomes markup is core/markdown.js, and only through the sanitiser.
 
 /**
  * Create an element. `attrs` values are set as attributes (class via `class`);

@@ -3,17 +3,30 @@
 let strings = {};
 let lang = "en";
 let numbers = new Intl.NumberFormat("en");
+let plurals = new Intl.PluralRules("en");
 
 export function setup(boot) {
   strings = boot.strings;
   lang = boot.lang;
   numbers = new Intl.NumberFormat(lang);
+  plurals = new Intl.PluralRules(lang);
 }
 
 /** The string for `key` with {placeholders} filled in; the key itself if missing. */
 export function t(key, values = {}) {
   const text = strings[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (match, name) => (name in values ? String(values[name]) : match));
+}
+
+/**
+ * A count in words: `${key}.${form}` for the language's plural form of `count`
+ * (Intl.PluralRules: English one/other, Spanish one/many/other), falling back
+ * to `${key}.other`; {count} is the number as the page writes it.
+ */
+export function plural(key, count, values = {}) {
+  const form = plurals.select(count);
+  const chosen = `${key}.${form}` in strings ? `${key}.${form}` : `${key}.other`;
+  return t(chosen, { ...values, count: number(count) });
 }
 
 export function number(value, options) {

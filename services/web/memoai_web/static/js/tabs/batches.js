@@ -6,7 +6,7 @@
 import { ApiError, get, post, request } from "../core/api.js";
 import { parseCsv } from "../core/csv.js";
 import { clear, el, showError, showState, slot } from "../core/dom.js";
-import { dateTime, number, t } from "../core/i18n.js";
+import { dateTime, number, plural, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { formatScore } from "../core/results.js";
 import { navigate, reflect } from "../core/router.js";
@@ -38,7 +38,7 @@ function problem(text) {
   const max = maxLength();
   // The API counts code points; UTF-16 length is an upper bound, so count only when needed.
   if (text.length > max && Array.from(text).length > max) {
-    return t("batches.reason.tooLong", { max: number(max) });
+    return plural("batches.reason.tooLong", max);
   }
   return null;
 }
@@ -113,8 +113,7 @@ function renderPreview() {
   const { items, rejected } = prepared;
   document.getElementById("batch-preview").hidden = false;
   const tooMany = items.length > MAX_ITEMS;
-  document.getElementById("batch-summary").textContent = t("batches.summary", {
-    count: number(items.length),
+  document.getElementById("batch-summary").textContent = plural("batches.summary", items.length, {
     rejected: number(rejected.length),
   });
   const list = clear(document.getElementById("batch-rejected"));
@@ -122,7 +121,7 @@ function renderPreview() {
     list.append(el("li", {}, el("strong", {}, entry.source), ": ", entry.reason));
   }
   document.getElementById("batch-rejected-box").hidden = rejected.length === 0;
-  showProblem(tooMany ? t("batches.tooMany", { max: number(MAX_ITEMS) }) : null);
+  showProblem(tooMany ? plural("batches.tooMany", MAX_ITEMS) : null);
   document.getElementById("batch-submit").disabled = items.length === 0 || tooMany;
 }
 
@@ -249,7 +248,7 @@ async function loadRecent() {
           { class: "history-link", href: `#/batches/${encodeURIComponent(batch.id)}` },
           el("span", { class: "history-main" },
             el("span", { class: "history-title" }, label),
-            el("span", { class: "history-meta" }, t("batches.memoCount", { count: number(batch.total) }))),
+            el("span", { class: "history-meta" }, plural("batches.memoCount", batch.total))),
         ),
       ));
     }

@@ -1,11 +1,13 @@
 // Coach: a conversation about one evaluated memo. The reply is followed as
 // server-sent events (token by token); if the stream fails, the conversation is
-// polled until the reply is final. A reload fetches the history again.
+// polled until the reply is final. A reload fetches the history again. Replies
+// are shown as sanitised Markdown (core/markdown.js), the writer's own text as typed.
 
 import { ApiError, get, post } from "../core/api.js";
 import { clear, el, showError, showState, slot } from "../core/dom.js";
 import { load } from "../core/evaluations.js";
 import { duration, number, t } from "../core/i18n.js";
+import { loadMarkdown, showMarkdown } from "../core/markdown.js";
 import { errorMessage } from "../core/messages.js";
 import { criteriaOf, formatScore } from "../core/results.js";
 import { reflect } from "../core/router.js";
@@ -38,18 +40,6 @@ const ends = (status) => status === "completed" || status === "failed";
 
 // ---------------------------------------------------------------- messages
 
-/** The reply's text; **bold** (the offline coach uses it) becomes <strong>, nothing else is parsed. */
-function fillBody(body, text) {
-  clear(body);
-  for (const paragraph of text.split(/\n{2,}/)) {
-    const p = el("p");
-    paragraph.split(/\*\*(.+?)\*\*/g).forEach((part, index) => {
-      p.append(index % 2 ? el("strong", {}, part) : document.createTextNode(part));
-    });
-    body.append(p);
-  }
-}
-
 function bubble(message) {
   const assistant = message.role === "assistant";
   const body = el("div", { class: "chat-body" });
@@ -67,7 +57,7 @@ function bubble(message) {
     body,
   );
   if (assistant && message.status === "failed") markFailed(item, message.error);
-  else if (assistant) fillBody(body, message.content);
+  else if (assistant) showMarkdown(body, message.content);
   else body.textContent = message.content;
   return item;
 }
@@ -262,8 +252,9 @@ function showText(messageId, text) {
   if (!item) return;
   item.dataset.status = "streaming";
   item.dataset.updates = String(Number(item.dataset.updates ?? 0) + 1);
-  // While the reply is written, plain text: a half-written **bold** would flicker.
-  item.querySelector(".chat-body").textContent = text;
+  // Rendered as it grows: marked reads a half-written "**bo" as text, and the
+  // sanitiser sees every partial reply, not only the final one.
+  showMarkdown(item.querySelector(".chat-body"), text);
   scrollToEnd();
 }
 
@@ -345,7 +336,7 @@ function finish(messageId, status, content, error, provider) {
   if (item) {
     item.dataset.status = status;
     if (status === "completed") {
-      fillBody(item.querySelector(".chat-body"), content);
+      showMarkdown(item.querySelector(".chat-body"), content);
       if (provider === "offline" && !item.querySelector("[data-slot='offline-label']")) {
         item.querySelector(".chat-who").append(el("span", { class: "chip chip-offline", "data-slot": "offline-label" }, t("coach.offlineLabel")));
       }
@@ -374,6 +365,7 @@ export function init(context) {
   sendButton = document.getElementById("coach-send");
   typing = slot(ready, "typing");
   errorBox = slot(ready, "chat-error");
+  loadMarkdown(); // before the first reply arrives
   input.maxLength = MAX_MESSAGE * 2; // a hard stop; the count shows the real (code point) limit
   form.addEventListener("submit", (event) => {
     event.preventDefault();

@@ -4,7 +4,7 @@
 
 import { get, post } from "../core/api.js";
 import { clear, el, showError, showState, slot } from "../core/dom.js";
-import { dateTime, number, t } from "../core/i18n.js";
+import { dateTime, number, plural, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { allow } from "../core/router.js";
 import { on, state } from "../core/store.js";
@@ -218,7 +218,7 @@ async function selfTest() {
       ));
     }
     const failed = data.checks.filter((c) => !c.ok).length;
-    ctx.announce(failed ? t("debug.selfTestFailed", { count: number(failed) }) : t("debug.selfTestPassed"));
+    ctx.announce(failed ? plural("debug.selfTestFailed", failed) : t("debug.selfTestPassed"));
   } catch (error) {
     problem.textContent = errorMessage(error);
     problem.hidden = false;

@@ -3,7 +3,7 @@
 // text, or below it on narrow screens.
 
 import { clear, el, scrollBehavior, slot } from "../core/dom.js";
-import { number, t } from "../core/i18n.js";
+import { number, plural, t } from "../core/i18n.js";
 import {
   criteriaOf, level, levelLabel, markOffline, scaleOf, showResult,
 } from "../core/results.js";
@@ -48,9 +48,25 @@ function renderMemo(evaluation) {
   // Comments are read in text order; a passage that could not be placed comes last.
   segments = segments.map((segment, index) => ({ ...segment, index }));
   segments.sort((a, b) => (order.get(a.index) ?? Infinity) - (order.get(b.index) ?? Infinity));
-  slot(ready, "count").textContent = t("detailed.count", { count: number(segments.length) });
+  slot(ready, "count").textContent = plural("detailed.count", segments.length);
+  renderPrintList();
   slot(ready, "none").hidden = segments.length > 0;
   document.getElementById("comment-card").hidden = segments.length === 0;
+}
+
+/** Every comment in text order, numbered as the highlights are: what a printout shows. */
+function renderPrintList() {
+  const list = clear(slot(ready, "print-comments"));
+  for (const segment of segments) {
+    const questions = segment.questions ?? [];
+    list.append(el(
+      "li",
+      {},
+      el("blockquote", { class: "comment-quote" }, segment.segment),
+      el("p", { class: "comment-text" }, segment.comment),
+      questions.length ? el("ul", { class: "questions" }, questions.map((q) => el("li", {}, q))) : null,
+    ));
+  }
 }
 
 function select(position, from) {

@@ -10,7 +10,7 @@ import * as overall from "./overall.js";
 import * as progress from "./progress.js";
 import * as write from "./write.js";
 // Administration (issue #6)
-import * as admin from "./admin.js";
+import * as admin from "./admin/index.js";
 import * as debug from "./debug.js";
 
 export const tabModules = { write, overall, detailed, coach, progress, help };

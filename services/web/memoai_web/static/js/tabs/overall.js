@@ -3,7 +3,7 @@
 
 import { get } from "../core/api.js";
 import { clear, el, slot } from "../core/dom.js";
-import { dateTime, duration, number, t } from "../core/i18n.js";
+import { dateTime, duration, number, plural, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { navigate } from "../core/router.js";
 import {
@@ -151,14 +151,14 @@ function renderComparison(comparison) {
   for (const [name, entry] of Object.entries(comparison.criteria)) {
     rows.append(el("tr", { "data-criterion": name }, el("th", { scope: "row" }, name), scoreCell(entry.previous), scoreCell(entry.current), deltaCell(entry)));
   }
-  slot(card, "words").textContent = t("revision.words", { added: number(comparison.words_added), removed: number(comparison.words_removed) });
+  slot(card, "words").textContent = `${plural("revision.wordsAdded", comparison.words_added)}, ${plural("revision.wordsRemoved", comparison.words_removed)}`;
   const diff = clear(slot(card, "diff"));
   const changed = comparison.diff.filter((op) => op.op !== "equal");
   if (!changed.length) diff.append(el("p", { class: "muted" }, t("revision.noTextChanges")));
   for (const op of comparison.diff) {
     if (op.op === "equal") {
       const count = op.old.split("\n").length;
-      diff.append(el("p", { class: "diff-equal" }, t("revision.unchanged", { count: number(count) })));
+      diff.append(el("p", { class: "diff-equal" }, plural("revision.unchanged", count)));
     } else {
       diff.append(diffBlock(op));
     }

@@ -4,7 +4,7 @@
 import { get } from "../core/api.js";
 import { barChart, lineChart } from "../core/charts.js";
 import { clear, el, showError, showState, slot } from "../core/dom.js";
-import { dateTime, number, t } from "../core/i18n.js";
+import { dateTime, number, plural, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { formatScore } from "../core/results.js";
 import { on, state } from "../core/store.js";
@@ -46,7 +46,7 @@ function renderCharts(data) {
   slot(charts, "overall-chart").replaceChildren(lineChart({
     name: "overall",
     title: t("chart.overallTitle"),
-    summary: t("chart.overallSummary", { first: overall[0].text, last: overall[overall.length - 1].text, count: number(overall.length) }),
+    summary: plural("chart.overallSummary", overall.length, { first: overall[0].text, last: overall[overall.length - 1].text }),
     points: overall,
     min,
     max,
@@ -59,7 +59,7 @@ function renderCharts(data) {
     multiples.append(lineChart({
       name: `criterion-${index}`,
       title: name,
-      summary: t("chart.criterionSummary", { criterion: name, first: score(trend.first), last: score(trend.latest), count: number(points.length) }),
+      summary: plural("chart.criterionSummary", points.length, { criterion: name, first: score(trend.first), last: score(trend.latest) }),
       points,
       min,
       max,
@@ -79,7 +79,7 @@ function renderCharts(data) {
   slot(charts, "frequency-chart").replaceChildren(barChart({
     name: "frequency",
     title: `${t("chart.frequencyTitle")} · ${t(weekly ? "chart.perWeek" : "chart.perDay")}`,
-    summary: t("chart.frequencySummary", { total: number(total), max: number(Math.max(0, ...bars.map((b) => b.value))) }),
+    summary: plural("chart.frequencySummary", total, { max: number(Math.max(0, ...bars.map((b) => b.value))) }),
     bars,
     columns: [t("chart.date"), t("chart.count")],
     small: compact,
