@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -63,3 +64,26 @@ def test_the_wheel_carries_the_example_memos_and_the_web_service_finds_them(
     assert Path(found_dir) == target / "memoai_web" / "example_memos"
     manifest = json.loads((MEMOS / "manifest.json").read_text())
     assert names == [Path(m["file"]).stem for m in manifest]
+
+    # The development compose file mounts the sources over the installed image:
+    # the module then comes from a folder with no memos beside it or above it.
+    mounted = tmp_path / "app" / "src" / "services" / "web"
+    shutil.copytree(REPO / "services" / "web" / "memoai_web", mounted / "memoai_web",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    env["PYTHONPATH"] = f"{mounted}{os.pathsep}{target}"
+    probe = (
+        "import json, memoai_web; from memoai_web import examples; "
+        "print(json.dumps([memoai_web.__file__, str(examples.memos_dir())]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=env,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    module, found_dir = json.loads(result.stdout)
+    assert Path(module).is_relative_to(mounted)
+    assert Path(found_dir) == target / "memoai_web" / "example_memos"

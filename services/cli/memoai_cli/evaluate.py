@@ -175,6 +175,7 @@ def _quiet_logs(verbose: bool) -> None:
 @click.option(
     "--timeout",
     type=click.FloatRange(min=1),
+    metavar="SECONDS",
     default=600,
     show_default=True,
     help="Seconds to wait for each evaluation.",
@@ -191,8 +192,9 @@ def evaluate(
 ) -> None:
     """Evaluate memo files (.txt, .md; "-" for standard input) and print the feedback.
 
-    Without --api-url the memos are evaluated in this process, stored in DATA_DIR's
-    database and kept in the history, exactly as `make run` would. Exit codes:
+    Without --api-url the memos are evaluated in this process on the set-up `make
+    run` uses (DATA_DIR, its database, the same provider) and kept in the history
+    (docs/cli.md says whose). Exit codes:
     0 evaluated, 1 an evaluation failed, 2 usage or input error, 3 service or
     database unreachable, 4 not authorised, 5 timed out, 130 interrupted.
     """

@@ -3,11 +3,13 @@
 examples/memos in the repository is the only copy. A source checkout (and the
 editable install `make install` makes) reads it there; a built wheel carries it
 as package data (`memoai_web/example_memos`, pyproject's force-include), so
-`pip install memoai && memoai web` offers the same examples.
+`pip install memoai && memoai web` offers the same examples. Source mounted over
+an installed image (the development compose file) finds the installed copy.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -25,9 +27,17 @@ CACHE_CONTROL = "public, max-age=3600"
 router = APIRouter(include_in_schema=False)
 
 
+def _installed() -> Path | None:
+    try:
+        distribution = importlib.metadata.distribution("memoai")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return Path(str(distribution.locate_file("memoai_web/example_memos")))
+
+
 def memos_dir() -> Path | None:
-    for candidate in (_PACKAGED, _CHECKOUT):
-        if (candidate / "manifest.json").is_file():
+    for candidate in (_PACKAGED, _CHECKOUT, _installed()):
+        if candidate is not None and (candidate / "manifest.json").is_file():
             return candidate
     return None
 
