@@ -48,6 +48,8 @@ def capture(browser: Browser, url: str, width: str, viewport: dict[str, int]) ->
     shots = [shoot(page, f"write-{width}")]
 
     page.click("#sample-btn")
+    page.click("#sample-options [data-level='strong']")
+    page.wait_for_selector("#memo-text:not(:placeholder-shown)")  # the text has arrived
     page.evaluate("document.getElementById('memo-text').scrollTop = 0")
     shots.append(shoot(page, f"write-filled-{width}"))
     page.click("#submit-btn")

@@ -21,6 +21,8 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 COPY README.md ./
 COPY shared ./shared
 COPY services ./services
+# The wheel carries the example memos (pyproject force-include).
+COPY examples/memos ./examples/memos
 RUN pip install --no-deps .
 
 FROM python:3.11.14-slim-trixie AS runtime

@@ -3,6 +3,7 @@ and the Spanish interface (browser language, configured language, switcher)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from itertools import pairwise
 
@@ -53,6 +54,8 @@ def test_mobile_journey_uses_a_menu_and_stacks_comments_under_the_memo(phone: Ap
 
     # Write with the example memo and submit with a tap.
     page.locator("#sample-btn").tap()
+    page.locator("#sample-options [data-level='strong']").tap()
+    expect(page.locator("#memo-text")).not_to_have_value("")
     page.locator("#submit-btn").tap()
     app.wait_for_result()
     expect(toggle).to_contain_text("Overall feedback")
@@ -108,7 +111,8 @@ def test_spanish_interface_follows_the_browser_language(spanish: App) -> None:
     expect(page.locator("#session-indicator")).to_have_attribute("data-state", "anonymous")
 
     page.click("#sample-btn")
-    assert page.input_value("#memo-text").startswith("PARA: Comité de Dirección")
+    page.click("#sample-options [data-level='strong']")
+    expect(page.locator("#memo-text")).to_have_value(re.compile(r"^PARA: Dña\. Carmen Ibáñez"))
     page.click("#submit-btn")
     evaluation_id = app.wait_for_result()
     overall = app.view("overall", "ready")

@@ -67,7 +67,7 @@ def test_build_context_is_an_allow_list() -> None:
     assert lines[0] == "*"
     allowed = {line[1:].rstrip("/") for line in lines if line.startswith("!")}
     assert allowed <= {"pyproject.toml", "requirements.lock", "package.json", "package-lock.json",
-                       "README.md", "shared", "services", "config",
+                       "README.md", "shared", "services", "config", "examples/memos",
                        "infra/docker/healthcheck.py"}  # fmt: skip
     for dockerfile in ("api", "worker", "web"):
         text = (DOCKER / f"{dockerfile}.Dockerfile").read_text()

@@ -374,6 +374,11 @@ def alert_rules(output: Path | None, check: bool) -> None:
     click.echo(f"Wrote {output}.")
 
 
+from memoai_cli.evaluate import evaluate  # noqa: E402 - registered after the group exists
+
+cli.add_command(evaluate)
+
+
 def main() -> None:
     cli()
 

@@ -17,7 +17,7 @@ from memoai.config import Settings, get_settings
 from memoai.platform import metrics
 from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.logging import configure_logging
-from memoai_web import i18n
+from memoai_web import examples, i18n
 from memoai_web.assets import AssetMiddleware, Bundle
 from memoai_web.pages import Page
 from memoai_web.proxy import ApiProxy
@@ -101,6 +101,7 @@ def create_app(
         payload, content_type = metrics.render()
         return Response(payload, media_type=content_type)
 
+    app.include_router(examples.router)
     app.add_api_route(
         "/api/{path:path}",
         proxy,

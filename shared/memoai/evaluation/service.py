@@ -103,7 +103,14 @@ def submit(
     principal: Principal,
     body: EvaluationSubmit,
     request_id: str | None,
+    *,
+    publish: bool = True,
 ) -> SubmitResult:
+    """Store the memo and a queued evaluation.
+
+    `publish=False` is for a caller that runs the pipeline itself (`memoai
+    evaluate`): no broker message is sent, so no worker evaluates it a second time.
+    """
     text = validate_text(body.text_content, settings.security.input_validation.max_text_length)
     if body.callback_url:
         validate_url(settings, body.callback_url, "callback_url")
@@ -132,9 +139,12 @@ def submit(
         request_id=request_id,
         callback_url=body.callback_url,
     )
-    # Set optimistically; cleared if the publish after commit fails (see queue.py).
-    evaluation.enqueued_at = utcnow()
-    enqueue_after_commit(db, TaskName.EVALUATE, evaluation_id=evaluation.id, request_id=request_id)
+    if publish:
+        # Set optimistically; cleared if the publish after commit fails (see queue.py).
+        evaluation.enqueued_at = utcnow()
+        enqueue_after_commit(
+            db, TaskName.EVALUATE, evaluation_id=evaluation.id, request_id=request_id
+        )
     return SubmitResult(
         evaluation_id=evaluation.id,
         status="queued",

@@ -14,7 +14,8 @@ class Principal:
     user_id: str | None = None
     username: str | None = None
     is_admin: bool = False
-    auth_method: str = "session"  # session | cookie | bearer | api_token
+    # session | cookie | bearer | api_token | local (`memoai evaluate --user`, on this machine)
+    auth_method: str = "session"
     token_id: str | None = None  # the access token's jti, or the API token's row id
     scopes: tuple[str, ...] = ()  # an API token's scopes; empty for every other method
 
@@ -28,8 +29,9 @@ class Principal:
 
     @property
     def session_fk(self) -> str | None:
-        """The sessions row to record on new rows; None for an API token, which has none."""
-        return None if self.is_api_token else self.session_id
+        """The sessions row to record on new rows; None for an API token or a local
+        user, which have none."""
+        return None if self.auth_method in ("api_token", "local") else self.session_id
 
     @property
     def owner_key(self) -> str:

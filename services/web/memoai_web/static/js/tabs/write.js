@@ -303,6 +303,79 @@ function onSubmit(event) {
   start(textarea.value, revising?.id ?? null);
 }
 
+// ---------------------------------------------------------------- examples
+
+// The example memos come from the web service (examples/memos, see examples.py):
+// for each level, the first one in the page's language, else the first in English.
+let examples = null;
+
+async function exampleFor(level) {
+  examples ??= fetch("/examples").then((r) => (r.ok ? r.json() : Promise.reject(r)))
+    .then((body) => body.examples)
+    .catch((error) => { examples = null; throw error; });
+  const all = (await examples).filter((e) => e.level === level && !e.revision_of);
+  return all.find((e) => e.language === ctx.boot.lang) ?? all.find((e) => e.language === "en") ?? all[0];
+}
+
+function initSamples() {
+  const button = document.getElementById("sample-btn");
+  const options = document.getElementById("sample-options");
+  const setOpen = (open) => {
+    options.hidden = !open;
+    button.setAttribute("aria-expanded", String(open));
+  };
+  let annotated = false;
+  button.addEventListener("click", () => {
+    setOpen(options.hidden);
+    if (options.hidden) return;
+    options.querySelector("button").focus();
+    if (!annotated) annotateLanguages(options).then(() => { annotated = true; }, () => {});
+  });
+  options.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      setOpen(false);
+      button.focus();
+    }
+  });
+  document.addEventListener("click", (event) => {
+    if (!options.hidden && !event.target.closest(".sample-menu")) setOpen(false);
+  });
+  for (const item of options.querySelectorAll("[data-level]")) {
+    item.addEventListener("click", () => pickSample(item.dataset.level, setOpen));
+  }
+}
+
+/** Say which levels have no example in the page's language (fetched on first open). */
+async function annotateLanguages(options) {
+  for (const item of options.querySelectorAll("[data-level]")) {
+    const example = await exampleFor(item.dataset.level);
+    if (example && example.language !== ctx.boot.lang) {
+      const note = document.createElement("span");
+      note.className = "sample-note";
+      note.textContent = t("write.sample.otherLanguage");
+      item.append(note);
+    }
+  }
+}
+
+async function pickSample(level, setOpen) {
+  setOpen(false);
+  try {
+    const example = await exampleFor(level);
+    const response = await fetch(`/examples/${encodeURIComponent(example.name)}`);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    textarea.value = (await response.json()).text;
+  } catch {
+    showError(t("write.sample.error"), "server");
+    return;
+  }
+  setRevising(null);
+  onInput();
+  textarea.focus();
+  textarea.setSelectionRange(0, 0);
+  textarea.scrollTop = 0;
+}
+
 // ---------------------------------------------------------------- module API
 
 export function init(context) {
@@ -342,13 +415,7 @@ export function init(context) {
     onInput();
     textarea.focus();
   });
-  document.getElementById("sample-btn").addEventListener("click", () => {
-    textarea.value = t("sample.memo");
-    onInput();
-    textarea.focus();
-    textarea.setSelectionRange(0, 0);
-    textarea.scrollTop = 0;
-  });
+  initSamples();
   document.getElementById("revise-cancel").addEventListener("click", () => setRevising(null));
   const pending = restore(JOB_KEY);
   if (pending?.id) resume(pending.id);
