@@ -641,3 +641,28 @@ def test_the_evaluation_is_deterministic() -> None:
     assert evaluate_offline(MARKUP_MEMO, RUBRIC, "en") == evaluate_offline(
         MARKUP_MEMO, RUBRIC, "en"
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\n  ",
+        "`" * 10_000,
+        "http://" * 1_400,
+        " " * 10_000,
+        "[x](" * 2_500,
+        "x" * 10_000,
+        "<script " * 1_200,
+        "Risk: " * 1_600,
+        "del 1 " * 1_600,
+        "\r\n".join(["TO: Board", "Summary", "We recommend approving $2M by June 30."] * 200),
+    ],
+)
+def test_degenerate_input_still_gets_a_valid_grounded_evaluation(text: str) -> None:
+    result = evaluate_offline(text, RUBRIC, "en")
+    assert [s["criterion"] for s in result["rubric_scores"]] == [c.name for c in RUBRIC.criteria]
+    assert all(1 <= s["score"] <= 5 for s in result["rubric_scores"])
+    assert result["strengths"] and result["opportunities"]
+    for segment in result["segment_feedback"]:
+        assert segment["segment"] in text

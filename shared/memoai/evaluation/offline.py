@@ -451,11 +451,15 @@ def _segments(f: Features, lang: str, limit: int = 7) -> list[dict[str, Any]]:
     used: set[int] = set()
 
     def add(s: Sentence, comment_key: str, *question_keys: str) -> bool:
+        segment = f.text[s.span.start : s.span.end]
         if s.span.start in used or len(chosen) >= limit:
+            return False
+        # Quote only a first occurrence, so grounding anchors it where it was measured.
+        if f.text.find(segment) != s.span.start:
             return False
         used.add(s.span.start)
         item = {
-            "segment": f.text[s.span.start : s.span.end],
+            "segment": segment,
             "comment": _t(lang, comment_key),
             "questions": [_t(lang, q) for q in question_keys],
         }
@@ -465,15 +469,8 @@ def _segments(f: Features, lang: str, limit: int = 7) -> list[dict[str, Any]]:
     def first(candidates: list[Sentence], comment_key: str, *question_keys: str) -> bool:
         return any(add(s, comment_key, *question_keys) for s in candidates)
 
-    # Only the memo's own prose is quoted, never markup, and only at its first occurrence,
-    # so grounding anchors each comment where it was measured.
-    body = [
-        s
-        for s in f.prose
-        if s.quotable
-        and s.words >= 5
-        and f.text.find(f.text[s.span.start : s.span.end]) == s.span.start
-    ]
+    # Only the memo's own prose is quoted, never markup.
+    body = [s for s in f.prose if s.quotable and s.words >= 5]
     if not body:
         return []
     opening = {s.span.start for s in f.opening()}

@@ -44,9 +44,7 @@ from memoai.evaluation.offline_signals import (
     return_kinds,
 )
 
-# "Staff concerns: no redundancies; the 6.0 FTE come from vacancies" – a risk and its answer.
-_RESPONSE = re.compile(r":\s*(?:\S+\s+){4,}\S")
-_ACTION = re.compile(r"(?i)\b(?:we|we'll|will|our|i)\b|\w+(?:aremos|eremos|iremos|aré|eré|iré)\b")
+_ACTION = re.compile(r"(?i)\b(?:we|we'll|will|our|i)\b|\b\w+(?:aremos|eremos|iremos|aré|eré|iré)\b")
 _SUMMARY_OPENER = re.compile(r"(?i)\W*(?:in short|in summary|bottom line|en resumen|en síntesis)\b")
 _DECISION = re.compile(r"(?i)decision|decisión|deadline|\bby\b|antes de")
 _REPORT_BACK = re.compile(
@@ -86,6 +84,12 @@ def next_step(s: Sentence) -> bool:
 
 def _cue(s: Sentence, pattern: re.Pattern[str]) -> bool:
     return bool(pattern.search(s.span.text))
+
+
+def _responds(s: Sentence) -> bool:
+    """ "Staff concerns: no redundancies; the FTE come from vacancies" – a risk and its answer."""
+    _, colon, answer = s.span.text.partition(":")
+    return bool(colon) and len(answer.split()) >= 5
 
 
 def structure(f: Features) -> Signal:
@@ -224,7 +228,7 @@ def risk(f: Features) -> Signal:
         s.span.start
         for s in f.prose
         if _cue(s, MITIGATION)
-        or (s.span.start in in_section and (_cue(s, _ACTION) or _cue(s, _RESPONSE)))
+        or (s.span.start in in_section and (_cue(s, _ACTION) or _responds(s)))
     }
     paired = 0
     for i, s in enumerate(f.prose):

@@ -15,24 +15,23 @@ from collections.abc import Callable
 
 # Elements whose body is never prose (a memo made of a script must not score on its digits).
 _OPAQUE = re.compile(
-    r"(?is)<(script|style|noscript|template|svg|math|iframe|object|pre|code|textarea)\b[^>]*>"
+    r"(?is)<(script|style|noscript|template|svg|math|iframe|object|pre|code|textarea)\b[^<>]*>"
     r".*?(?:</\1\s*>|\Z)"
 )
-_FENCE = re.compile(r"(?ms)^[ \t]*(`{3,}|~{3,})[^\n]*\n.*?(?:^[ \t]*\1[ \t]*$|\Z)")
+# Possessive and bounded repeats throughout: a memo of 100k backticks, brackets or
+# spaces must not make any of these patterns quadratic.
+_FENCE = re.compile(r"(?ms)^[ \t]*+(`{3,}+|~{3,}+)[^\n]*+\n.*?(?:^[ \t]*+\1[ \t]*+$|\Z)")
 _COMMENT = re.compile(r"(?s)<!--.*?(?:-->|\Z)|<!\[CDATA\[.*?(?:\]\]>|\Z)")
 _DECLARATION = re.compile(r"<[!?][^<>]*>")
 _TAG = re.compile(r"</?[A-Za-z][\w:.-]*(?:\s[^<>]*)?/?>")
 _ENTITY = re.compile(r"&(?:[A-Za-z]{2,10}|#\d{1,7}|#[xX][0-9A-Fa-f]{1,6});")
-_INLINE_CODE = re.compile(r"(`+)[^`\n]+?\1")
-_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)")
-_LINK = re.compile(r"\[([^\]\n]+)\]\(([^)\n]*)\)")
+_INLINE_CODE = re.compile(r"(?<!`)(`{1,3})(?!`)[^`\n]{1,500}?(?<!`)\1(?!`)")
+_IMAGE = re.compile(r"!\[[^\[\]\n]{0,300}\]\([^()\n]{0,500}\)")
+_LINK = re.compile(r"\[([^\[\]\n]{1,300})\]\(([^()\n]{0,500})\)")
 _LINK_DEF = re.compile(r"(?m)^[ \t]*\[[^\]\n]+\]:[ \t]*\S+.*$")
 _URL = re.compile(
     r"(?i)\b(?:https?|ftp|file|data|javascript):[^\s<>\"'`]+|\bwww\.[^\s<>\"'`]+"
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-)
-_TABLE_RULE = re.compile(
-    r"(?m)^[ \t]*\|?[ \t]*:?-{3,}:?[ \t]*(?:\|[ \t]*:?-{3,}:?[ \t]*)*\|?[ \t]*$"
+    r"|(?<![\w.+-])[\w.+-]{1,64}@[\w-]+(?:\.[\w-]+)+"
 )
 _CODE_START = re.compile(
     r"^(?:import\s+[\w.]+|from\s+[\w.]+\s+import\b|def\s+\w+\s*\(|class\s+\w+\s*[(:{]"
@@ -43,7 +42,7 @@ _CODE_START = re.compile(
 )
 _CODE_SYMBOLS = frozenset("{}[];=<>|\\^~`")
 _CODE_OPERATOR = re.compile(r"==|=>|->|&&|\|\||::|\+\+|//|/\*|\*/|\+=|!=|<=|>=")
-_CALL = re.compile(r"[A-Za-z_][\w.]*\(")
+_CALL = re.compile(r"(?<![\w.])[A-Za-z_][\w.]*\(")
 _DOTTED = re.compile(r"\b[A-Za-z_]\w+(?:\.[A-Za-z_]\w+)+\b|\b[a-z]+_[a-z_]+\b|\b__\w+")
 
 
@@ -108,7 +107,9 @@ def _table_pipes(text: str) -> str:
     pos = 0
     for line in text.splitlines(keepends=True):
         body = line.strip()
-        if body.startswith("|") and body.rstrip("|").strip() and body.count("|") >= 2:
+        if "---" in body and not body.strip("|:- \t"):
+            _blank(chars, pos, pos + len(line))  # |---|:--:|
+        elif body.startswith("|") and body.rstrip("|").strip() and body.count("|") >= 2:
             for i, ch in enumerate(line):
                 if ch == "|":
                     chars[pos + i] = " "
@@ -129,6 +130,5 @@ def mask_markup(text: str) -> str:
     masked = _apply(masked, _LINK, _link_markup)
     masked = _apply(masked, _LINK_DEF, _whole)
     masked = _apply(masked, _URL, _whole)
-    masked = _apply(masked, _TABLE_RULE, _whole)
     masked = _table_pipes(masked)
     return _code_lines(masked)
