@@ -30,6 +30,8 @@ from memoai.evaluation.offline_signals import (
     MITIGATION,
     NEXT_STEPS,
     OWNER,
+    OWNER_FIELD,
+    PLAN_HEADING,
     RECURRING,
     RISK,
     SOURCE,
@@ -77,7 +79,7 @@ def on_a_date(s: Sentence) -> bool:
 
 def next_step(s: Sentence) -> bool:
     """A step of the plan: under a next-steps heading, or a dated commitment to act."""
-    if NEXT_STEPS.search(s.span.text) or NEXT_STEPS.search(s.section):
+    if NEXT_STEPS.search(s.span.text) or PLAN_HEADING.search(s.section):
         return True
     return on_a_date(s) and bool(_ACTION.search(s.span.text))
 
@@ -203,7 +205,7 @@ def ask(f: Features) -> Signal:
     wishes = [s for s in f.prose if _cue(s, VAGUE_ASK)]
     amount = any(money(s) for s in asks + f.in_section(ASK))
     deadline = any(on_a_date(s) for s in asks + [s for s in candidates if _cue(s, _DECISION)])
-    owner = bool(f.with_cue(OWNER))
+    owner = bool(f.with_cue(OWNER) or OWNER_FIELD.search(f.clean))
     steps = [s for s in f.prose if next_step(s) and dated(s)]
     report_back = bool(f.with_cue(_REPORT_BACK))
     pts = 1.25 if firm else 0.75 if asks else 0.5 if wishes else 0.0

@@ -121,6 +121,15 @@ NEXT_STEPS = _terms(
     r"indicadores?", r"informe (?:trimestral|semestral|mensual|al)", r"informaremos",
     r"informaré", r"despliegue", r"puesta en marcha",
 )  # fmt: skip
+# Headings whose section is the plan: its dated lines are next steps.
+PLAN_HEADING = _terms(
+    r"next steps?", r"implementation", r"timeline", r"plan", r"roadmap", r"milestones?",
+    r"próximos pasos", r"plan de implantación", r"cronograma", r"calendario", r"hitos?",
+)  # fmt: skip
+# "Owner: Dr. Amy Chen" – a labelled field with a value, not a keyword in a list.
+OWNER_FIELD = re.compile(
+    r"(?im)^[\W_]*(?:owner|sponsor|lead|responsable|patrocinador)[\W_]*:[ \t]*[A-ZÁÉÍÓÚÑ]"
+)
 RISK = _terms(
     r"risks?", r"downside", r"concerns?", r"challenges?", r"threats?", r"could fail",
     r"may not", r"might not", r"if [^.;]{3,40} fails?", r"resistance", r"delays?",
