@@ -666,3 +666,18 @@ def test_degenerate_input_still_gets_a_valid_grounded_evaluation(text: str) -> N
     assert result["strengths"] and result["opportunities"]
     for segment in result["segment_feedback"]:
         assert segment["segment"] in text
+
+
+def test_an_owner_field_names_an_owner_but_the_bare_word_does_not() -> None:
+    assert _facts("ask", "Ask\n- Approve $450K on March 3.\n- Owner: Dr. Amy Chen, Director.\n")[
+        "owner"
+    ]
+    assert not _facts("ask", "Approve $450K on March 3.\nOwner. Sponsor. Owner owner.\n")["owner"]
+
+
+def test_dated_lines_under_a_plan_heading_are_next_steps() -> None:
+    text = (
+        "Plan\n- April: hire 6 RNs for the virtual ward.\n"
+        "- May 1: first patients at home.\n- October: the 6-month review.\n"
+    )
+    assert _facts("ask", text)["steps"] == 3
