@@ -7,7 +7,8 @@ this layer never imports them.
 
 from __future__ import annotations
 
-MODEL_NAME = "offline-heuristic-v1"
+# v2: markup-blind, meaningful-number and stuffing-resistant signals (scores differ from v1).
+MODEL_NAME = "offline-heuristic-v2"
 
 
 class OfflineProvider:

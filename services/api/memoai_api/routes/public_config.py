@@ -9,6 +9,7 @@ from pydantic import BaseModel
 
 from memoai import __version__
 from memoai.config import business_config
+from memoai.llm.offline import MODEL_NAME as OFFLINE_MODEL
 from memoai_api.deps import SettingsDep
 from memoai_api.envelope import Envelope, ok
 from memoai_api.routes import API_PREFIX
@@ -49,7 +50,7 @@ def public_config(settings: SettingsDep) -> Envelope[PublicConfig]:
                 "offline": settings.llm_provider == "offline",
                 "model": settings.llm.provider.model
                 if settings.llm_provider != "offline"
-                else "offline-heuristic-v1",
+                else OFFLINE_MODEL,
             },
             auth_enabled=settings.authentication.enabled,
             frontend=settings.frontend.model_dump(),
