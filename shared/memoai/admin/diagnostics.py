@@ -67,7 +67,7 @@ def _debug_row(row: Evaluation) -> sc.DebugEvaluation:
         config_version=row.config_version,
         prompt_version=row.prompt_version,
         error_code=row.error_code,
-        attempts=row.attempts,
+        attempts=row.attempts or 0,
         timings=sc.Timings(
             queue_wait=queue_wait,
             llm=row.llm_time if row.llm_time is not None else _num(timings, "llm"),

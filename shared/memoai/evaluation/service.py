@@ -192,7 +192,7 @@ def _status_of(db: DbSession, settings: Settings, evaluation: Evaluation) -> Sta
         completed_at=evaluation.completed_at,
         error=evaluation.error_message,
         error_code=evaluation.error_code,
-        attempts=evaluation.attempts,
+        attempts=evaluation.attempts or 0,
         max_attempts=settings.backend.evaluation.max_attempts,
     )
 
