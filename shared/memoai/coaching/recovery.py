@@ -95,7 +95,7 @@ def sweep_replies() -> dict[str, Any]:
 
 
 def _fail(*conditions: Any, code: str) -> list[str]:
-    with session_scope() as db:
+    with session_scope(write=False) as db:
         ids = list(
             db.scalars(
                 select(ChatMessage.id)
@@ -103,21 +103,22 @@ def _fail(*conditions: Any, code: str) -> list[str]:
                 .limit(BATCH)
             ).all()
         )
-        if ids:
-            # The conditions are repeated: a reply finished meanwhile stays finished.
-            db.execute(
-                update(ChatMessage)
-                .where(ChatMessage.id.in_(ids), *conditions)
-                .values(
-                    status="failed",
-                    error_code=code,
-                    error_message=MESSAGES[code],
-                    lease_token=None,
-                    lease_expires_at=None,
-                    completed_at=utcnow(),
-                )
-                .execution_options(synchronize_session=False)
+    if not ids:
+        return ids  # the common case costs a read, not a write transaction
+    with session_scope() as db:
+        # The conditions are repeated: a reply finished meanwhile stays finished.
+        db.execute(
+            update(ChatMessage)
+            .where(ChatMessage.id.in_(ids), *conditions)
+            .values(
+                status="failed",
+                error_code=code,
+                error_message=MESSAGES[code],
+                lease_token=None,
+                lease_expires_at=None,
+                completed_at=utcnow(),
             )
-    if ids:
-        log.warning("sweeper.chat_failed", error_code=code, count=len(ids), ids=ids[:20])
+            .execution_options(synchronize_session=False)
+        )
+    log.warning("sweeper.chat_failed", error_code=code, count=len(ids), ids=ids[:20])
     return ids

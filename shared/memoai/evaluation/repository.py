@@ -243,6 +243,17 @@ def claim(
 TOO_MANY_ATTEMPTS = "too_many_attempts"
 
 
+def exhausted(db: DbSession, max_attempts: int) -> list[str]:
+    """Claimable evaluations that used all their attempts (a read, for the sweeper)."""
+    return list(
+        db.scalars(
+            select(Evaluation.id)
+            .where(_claimable(utcnow()), Evaluation.attempts >= max_attempts)
+            .limit(500)
+        ).all()
+    )
+
+
 def fail_exhausted(
     db: DbSession, max_attempts: int, evaluation_ids: Sequence[str] | None = None
 ) -> list[str]:

@@ -43,8 +43,11 @@ def sweep() -> dict[str, Any]:
     settings = get_settings()
     q = settings.backend.queue
     max_attempts = settings.backend.evaluation.max_attempts
-    with session_scope() as db:
-        exhausted = repo.fail_exhausted(db, max_attempts)
+    with session_scope(write=False) as db:
+        exhausted = repo.exhausted(db, max_attempts)
+    if exhausted:  # the common case costs a read, not a write transaction
+        with session_scope() as db:
+            exhausted = repo.fail_exhausted(db, max_attempts, exhausted)
     for evaluation_id in exhausted:
         metrics.EVALUATIONS.labels("failed", settings.llm_provider).inc()
         events.final(evaluation_id)
