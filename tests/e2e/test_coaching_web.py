@@ -449,7 +449,7 @@ def test_coaching_views_pass_axe_with_content(
         page.context.close()
 
 
-def test_a_failed_reply_is_shown_inline_and_retry_asks_again(
+def test_a_failed_reply_is_shown_inline_and_retry_writes_it_again(
     claude_app: App, fake: FakeAnthropic, memos: list[dict[str, Any]]
 ) -> None:
     app = claude_app.open()
@@ -471,12 +471,26 @@ def test_a_failed_reply_is_shown_inline_and_retry_asks_again(
 
     error.locator("[data-action='chat-retry']").click()
     expect(error).to_be_hidden()
-    expect(replies).to_have_count(2)
-    expect(replies.nth(1)).to_have_attribute("data-status", "completed", timeout=20_000)
-    expect(replies.nth(1)).to_contain_text(question)  # the same question was asked again
+    # The same reply is written again (POST …/retry), not a second question.
+    expect(replies.first).to_have_attribute("data-status", "completed", timeout=20_000)
+    expect(replies).to_have_count(1)
+    expect(replies.first).to_contain_text(question)
     user_turns = app.panel("coach").locator("li.chat-user")
-    expect(user_turns).to_have_count(2)
-    expect(user_turns.nth(1)).to_have_text(re.compile(re.escape(question)))
+    expect(user_turns).to_have_count(1)
+
+    # A reply that failed before a reload still offers the retry afterwards.
+    fake.script("server_error")
+    app.page.fill("#coach-input", "And the second risk?")
+    app.page.press("#coach-input", "Enter")
+    expect(replies.nth(1)).to_have_attribute("data-status", "failed", timeout=20_000)
+    app.page.reload()
+    app.view("coach", "ready").wait_for()
+    expect(replies.nth(1)).to_have_attribute("data-status", "failed")
+    expect(error).to_be_visible()
+    error.locator("[data-action='chat-retry']").click()
+    expect(replies.nth(1)).to_have_attribute("data-status", "completed", timeout=20_000)
+    expect(replies).to_have_count(2)
+    expect(replies.nth(1)).to_contain_text("And the second risk?")
 
 
 def test_the_coach_talks_in_the_memos_language(

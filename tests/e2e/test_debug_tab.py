@@ -73,6 +73,9 @@ def test_debug_mode_shows_timings_tokens_and_the_raw_prompt_of_a_new_memo(app: A
     expect(bar).to_be_visible()
     assert bar.locator(".timing-part").count() >= 1
     expect(item.locator(".debug-facts")).to_contain_text(re.compile(r"\d+ in, \d+ out"))
+    # The attempt count against the budget (backend.evaluation.max_attempts, 3).
+    attempts = item.locator(".debug-facts div", has_text="Attempts").locator("dd")
+    expect(attempts).to_have_text("1 of 3")
     prompt = item.get_by_role("region", name="Raw prompt")
     expect(prompt).to_contain_text(marker)
     expect(item.get_by_role("region", name="Raw response")).not_to_be_empty()

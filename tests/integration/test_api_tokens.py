@@ -191,6 +191,99 @@ def test_tokens_stop_working_when_the_owner_is_deactivated(client: TestClient) -
     off = client.put(f"{API}/users/{ada['id']}", json={"is_active": False}, headers=admin)
     assert off.status_code == 200, off.text
     assert client.get(f"{API}/batches", headers=token).status_code == 401
+    # Revoked, not only suspended: reactivating the account does not bring them back.
+    on = client.put(f"{API}/users/{ada['id']}", json={"is_active": True}, headers=admin)
+    assert on.status_code == 200, on.text
+    assert client.get(f"{API}/batches", headers=token).status_code == 401
+
+
+def _user_id(client: TestClient, admin: dict[str, str], username: str) -> str:
+    users = client.get(f"{API}/users", headers=admin).json()["data"]["items"]
+    return str(next(u["id"] for u in users if u["username"] == username))
+
+
+def test_an_admin_password_reset_revokes_every_token_and_session(client: TestClient) -> None:
+    login = _user(client, "ada")
+    read, write = _as(_token(client, login)), _as(_token(client, login, scopes=["write"]))
+    assert client.get(f"{API}/batches", headers=write).status_code == 200
+    admin = _bearer(client, ADMIN_USERNAME, ADMIN_PASSWORD)
+    ada = _user_id(client, admin, "ada")
+    reset = client.put(
+        f"{API}/users/{ada}", json={"password": "Reset-by-admin-2026"}, headers=admin
+    )
+    assert reset.status_code == 200, reset.text
+    for stolen in (read, write, login):
+        response = client.get(f"{API}/batches", headers=stolen)
+        assert response.status_code == 401, response.text
+    # The new password works and the new login can see the tokens are revoked.
+    fresh = _bearer(client, "ada", "Reset-by-admin-2026")
+    items = client.get(f"{API}/tokens", headers=fresh).json()["data"]["items"]
+    assert {i["status"] for i in items} == {"revoked"} and len(items) == 2
+    with session_scope(write=False) as db:
+        event = db.scalars(
+            select(AuthEvent)
+            .where(AuthEvent.event_type == "password_reset", AuthEvent.user_id == ada)
+            .order_by(AuthEvent.id.desc())
+        ).first()
+    assert event is not None and event.details is not None
+    assert event.details["tokens_revoked"] == 2 and event.details["sessions_revoked"] >= 1
+    assert event.details["actor"] == ADMIN_USERNAME
+
+
+def test_own_password_change_signs_out_other_sessions_and_tokens_by_default(
+    client: TestClient,
+) -> None:
+    current, other = _user(client, "ada"), _bearer(client, "ada", USER_PASSWORD)
+    token = _as(_token(client, current, scopes=["write"]))
+    changed = client.put(
+        f"{API}/users/me/password",
+        json={"current_password": USER_PASSWORD, "new_password": "Brand-new-passw0rd"},
+        headers=current,
+    )
+    assert changed.status_code == 200, changed.text
+    data = changed.json()["data"]
+    assert data["signed_out_everywhere"] is True
+    assert data["sessions_revoked"] == 1 and data["tokens_revoked"] == 1
+    assert client.get(f"{API}/batches", headers=other).status_code == 401
+    assert client.get(f"{API}/batches", headers=token).status_code == 401
+    # The session that changed the password goes on.
+    assert client.get(f"{API}/batches", headers=current).status_code == 200
+    with session_scope(write=False) as db:
+        event = db.scalars(
+            select(AuthEvent)
+            .where(AuthEvent.event_type == "password_changed")
+            .order_by(AuthEvent.id.desc())
+        ).first()
+    assert event is not None and event.details is not None
+    assert event.details["sign_out_everywhere"] is True and event.details["tokens_revoked"] == 1
+
+
+def test_own_password_change_can_keep_other_sessions_and_tokens(client: TestClient) -> None:
+    current, other = _user(client, "ada"), _bearer(client, "ada", USER_PASSWORD)
+    token = _as(_token(client, current))
+    kept = client.put(
+        f"{API}/users/me/password",
+        json={
+            "current_password": USER_PASSWORD,
+            "new_password": "Brand-new-passw0rd",
+            "sign_out_everywhere": False,
+        },
+        headers=current,
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["data"]["tokens_revoked"] == 0
+    for caller in (current, other, token):
+        assert client.get(f"{API}/batches", headers=caller).status_code == 200
+    bad = client.put(
+        f"{API}/users/me/password",
+        json={
+            "current_password": "Brand-new-passw0rd",
+            "new_password": "Another-passw0rd-1",
+            "sign_out_everywhere": "yes",
+        },
+        headers=current,
+    )
+    assert bad.status_code == 422
 
 
 def test_last_used_at_is_recorded_at_most_once_a_minute(client: TestClient) -> None:

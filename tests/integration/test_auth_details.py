@@ -248,10 +248,11 @@ def test_session_only_mode_issues_opaque_tokens_with_the_same_guarantees(
 
 
 def test_the_database_refuses_usernames_that_differ_only_in_case(app_env: Path) -> None:
+    from alembic.script import ScriptDirectory
     from sqlalchemy.exc import IntegrityError
 
     from memoai.platform.db import get_engine
-    from memoai.platform.migrate import current_revision, downgrade, upgrade
+    from memoai.platform.migrate import alembic_config, current_revision, downgrade, upgrade
 
     with session_scope() as db:
         db.add(User(username="Zed", password_hash="x"))
@@ -265,7 +266,10 @@ def test_the_database_refuses_usernames_that_differ_only_in_case(app_env: Path) 
         db.flush()
         db.rollback()
     upgrade(engine)
-    assert current_revision(engine) == "0002_users_lower"
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert current_revision(engine) == head
+    with pytest.raises(IntegrityError), session_scope() as db:
+        db.add(User(username="ZeD", password_hash="x"))  # the index is back
 
 
 def test_chat_messages_per_hour_are_limited(make_client: ClientFactory) -> None:

@@ -14,7 +14,7 @@ from memoai import __version__
 from memoai.admin import repository as repo
 from memoai.admin import schemas as sc
 from memoai.admin import workers
-from memoai.config import Settings, business_config
+from memoai.config import Settings, business_config, get_settings
 from memoai.llm.base import ChatRequest, LlmError, Message
 from memoai.llm.factory import get_provider
 from memoai.models import Evaluation
@@ -67,6 +67,7 @@ def _debug_row(row: Evaluation) -> sc.DebugEvaluation:
         config_version=row.config_version,
         prompt_version=row.prompt_version,
         error_code=row.error_code,
+        attempts=row.attempts or 0,
         timings=sc.Timings(
             queue_wait=queue_wait,
             llm=row.llm_time if row.llm_time is not None else _num(timings, "llm"),
@@ -92,7 +93,12 @@ def debug_info(limit: int, evaluation_id: str | None) -> sc.DebugInfo:
         enabled = appsettings.debug_enabled(db)
         rows = repo.recent_evaluations(db, limit=limit, evaluation_id=evaluation_id)
         items = [_debug_row(r) for r in rows]
-    return sc.DebugInfo(debug_enabled=enabled, evaluations=items, limit=limit)
+    return sc.DebugInfo(
+        debug_enabled=enabled,
+        evaluations=items,
+        limit=limit,
+        max_attempts=get_settings().backend.evaluation.max_attempts,
+    )
 
 
 # ------------------------------------------------------------ status

@@ -226,6 +226,7 @@ class DebugEvaluation(BaseModel):
     config_version: str | None
     prompt_version: str | None
     error_code: str | None
+    attempts: int = Field(default=0, description="Worker attempts (reset by a manual retry)")
     timings: Timings
     timings_detail: dict[str, Any] | None
     tokens: Tokens
@@ -238,6 +239,9 @@ class DebugInfo(BaseModel):
     debug_enabled: bool
     evaluations: list[DebugEvaluation]
     limit: int
+    max_attempts: int | None = Field(
+        default=None, description="backend.evaluation.max_attempts: the attempt budget"
+    )
 
 
 class Check(BaseModel):

@@ -87,6 +87,23 @@ class PasswordChange(BaseModel):
 
     current_password: Password
     new_password: Password
+    # On by default: a password is usually changed because it may be known to
+    # someone else, and then every other login and API token must stop at once.
+    sign_out_everywhere: bool = Field(
+        default=True,
+        strict=True,
+        description=(
+            "Revoke your other sessions and all your API tokens (default). With false, "
+            "other sessions and tokens keep working; only the password changes."
+        ),
+    )
+
+
+class PasswordChanged(BaseModel):
+    password_changed: bool = True
+    signed_out_everywhere: bool
+    sessions_revoked: int = Field(description="Your other sessions that were logged out")
+    tokens_revoked: int = Field(description="Your API tokens that were revoked")
 
 
 class UserPage(BaseModel):

@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session as DbSession
 
 from memoai.auth import passwords, policy
 from memoai.auth import repository as repo
-from memoai.auth.schemas import PasswordChange, UserCreate, UserDetail, UserPage, UserUpdate
+from memoai.auth.schemas import (
+    PasswordChange,
+    PasswordChanged,
+    UserCreate,
+    UserDetail,
+    UserPage,
+    UserUpdate,
+)
 from memoai.auth.service import ClientInfo, account_locked
 from memoai.config import Settings
 from memoai.models import User, utcnow
@@ -22,6 +29,7 @@ from memoai.platform import audit
 from memoai.platform.db import session_scope
 from memoai.platform.errors import Conflict, NotFound, ValidationFailed
 from memoai.platform.identity import Principal
+from memoai.tokens import service as token_service
 
 log = structlog.get_logger(__name__)
 
@@ -107,26 +115,41 @@ def update_user(
                 )
             if body.is_admin is not None:
                 user.is_admin = body.is_admin
-            revoked = 0
+            revoked = tokens_revoked = 0
+            deactivated = False
             if body.is_active is not None and body.is_active != user.is_active:
                 user.is_active = body.is_active
-                if not body.is_active:
-                    revoked = repo.revoke_user_sessions(db, user.id)
+                deactivated = not body.is_active
+            if deactivated or new_hash is not None:
+                # A reset or a deactivation is how an admin locks someone out
+                # (a stolen password, a leaver): every way in ends now, API
+                # tokens included, and none comes back with a reactivation.
+                revoked = repo.revoke_user_sessions(db, user.id)
+                tokens_revoked = token_service.revoke_all(db, user.id)
             if new_hash is not None:
                 user.password_hash = new_hash
                 user.password_changed_at = utcnow()
-                revoked += repo.revoke_user_sessions(db, user.id)
             if body.unlock:
                 user.locked_until = None
                 user.failed_login_count = 0
-            event = "user_deactivated" if body.is_active is False else "user_updated"
+            event = (
+                "user_deactivated"
+                if body.is_active is False
+                else "password_reset"
+                if new_hash is not None
+                else "user_updated"
+            )
             _event(
                 db,
                 event,
                 actor,
                 user,
                 client,
-                {"fields": sorted(fields), "sessions_revoked": revoked},
+                {
+                    "fields": sorted(fields),
+                    "sessions_revoked": revoked,
+                    "tokens_revoked": tokens_revoked,
+                },
             )
             db.flush()
             return detail(user)
@@ -136,8 +159,9 @@ def update_user(
 
 def change_own_password(
     settings: Settings, principal: Principal, body: PasswordChange, client: ClientInfo
-) -> None:
-    """Needs the current password; other sessions of the user are logged out."""
+) -> PasswordChanged:
+    """Needs the current password. With sign_out_everywhere (the default) the user's
+    other sessions and all their API tokens are revoked; this session goes on."""
     cfg = settings.authentication
     if principal.user_id is None:
         raise ValidationFailed("Log in to change your password.")
@@ -176,8 +200,27 @@ def change_own_password(
             raise NotFound("User not found.")
         row.password_hash = new_hash
         row.password_changed_at = utcnow()
-        revoked = repo.revoke_user_sessions(db, row.id, except_session=principal.session_id)
-        _event(db, "password_changed", principal, row, client, {"sessions_revoked": revoked})
+        revoked = tokens_revoked = 0
+        if body.sign_out_everywhere:
+            revoked = repo.revoke_user_sessions(db, row.id, except_session=principal.session_id)
+            tokens_revoked = token_service.revoke_all(db, row.id)
+        _event(
+            db,
+            "password_changed",
+            principal,
+            row,
+            client,
+            {
+                "sign_out_everywhere": body.sign_out_everywhere,
+                "sessions_revoked": revoked,
+                "tokens_revoked": tokens_revoked,
+            },
+        )
+    return PasswordChanged(
+        signed_out_everywhere=body.sign_out_everywhere,
+        sessions_revoked=revoked,
+        tokens_revoked=tokens_revoked,
+    )
 
 
 def create_admin(settings: Settings, username: str, password: str) -> UserDetail:

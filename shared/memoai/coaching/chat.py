@@ -3,7 +3,8 @@
 Posting a message stores it with a pending assistant reply and queues the
 reply task after commit; the worker writes the reply (streamed through
 `coaching.stream`). API clients get the full reply in the POST response; the
-web app asks for an immediate 202 and follows the stream instead.
+web app asks for an immediate 202 and follows the stream instead. A failed
+reply can be retried; a stuck one is repaired by `coaching.recovery`.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.evaluation import repository as repo
-from memoai.models import ChatMessage, ChatSession, EvaluationStatus
+from memoai.models import ChatMessage, ChatSession, EvaluationStatus, utcnow
 from memoai.platform.db import session_scope
 from memoai.platform.errors import Conflict, NotFound, ValidationFailed
 from memoai.platform.identity import Principal
@@ -56,6 +57,10 @@ class MessagePublic(BaseModel):
     created_at: datetime
     completed_at: datetime | None
     error: str | None
+    error_code: str | None = Field(
+        default=None,
+        description="Why a reply failed, e.g. reply_interrupted, reply_not_started, llm_timeout",
+    )
     llm_provider: str | None
 
 
@@ -67,6 +72,7 @@ class MessagePosted(BaseModel):
     )
     status: Literal["pending", "streaming", "completed", "failed"]
     error: str | None = None
+    error_code: str | None = None
     stream_url: str
 
 
@@ -85,6 +91,7 @@ def _public(m: ChatMessage) -> MessagePublic:
         created_at=m.created_at,
         completed_at=m.completed_at,
         error=m.error_message,
+        error_code=m.error_code,
         llm_provider=m.llm_provider,
     )
 
@@ -185,18 +192,7 @@ def post_message(
 ) -> tuple[ChatMessage, ChatMessage]:
     text = validate_message(body.message_content)
     chat = _owned_chat(db, principal, chat_id)
-    busy = db.scalars(
-        select(ChatMessage.id).where(
-            ChatMessage.chat_session_id == chat.id,
-            ChatMessage.role == "assistant",
-            ChatMessage.status.in_(("pending", "streaming")),
-        )
-    ).first()
-    if busy is not None:
-        raise Conflict(
-            "The coach is still answering your previous message.",
-            details={"assistant_message_id": busy},
-        )
+    _not_busy(db, chat)
     user = ChatMessage(chat_session_id=chat.id, role="user", content=text, request_id=request_id)
     db.add(user)
     db.flush()
@@ -209,11 +205,90 @@ def post_message(
         request_id=request_id,
         # Same timestamp as the question: ordering puts the user's message first.
         created_at=user.created_at,
+        # Set optimistically; cleared if the publish after commit fails, and
+        # then the sweeper publishes it (coaching.recovery).
+        enqueued_at=utcnow(),
     )
     db.add(assistant)
     db.flush()
     enqueue_after_commit(db, TaskName.CHAT_REPLY, message_id=assistant.id, request_id=request_id)
     return user, assistant
+
+
+def _not_busy(db: DbSession, chat: ChatSession) -> None:
+    """One question at a time: 409 while a reply is pending or being written.
+
+    Never for ever: the sweeper fails a reply whose worker died or that never
+    started (coaching.recovery), and a failed reply does not block.
+    """
+    busy = db.scalars(
+        select(ChatMessage.id).where(
+            ChatMessage.chat_session_id == chat.id,
+            ChatMessage.role == "assistant",
+            ChatMessage.status.in_(("pending", "streaming")),
+        )
+    ).first()
+    if busy is not None:
+        raise Conflict(
+            "The coach is still answering your previous message.",
+            details={"assistant_message_id": busy},
+        )
+
+
+def retry_reply(
+    db: DbSession, principal: Principal, chat_id: str, message_id: str, request_id: str | None
+) -> tuple[ChatMessage, ChatMessage]:
+    """Write a failed reply again (same question, same message id); the latest one only.
+
+    An older failed reply is not rewritten: the conversation went on after it,
+    so its answer would no longer follow the history. Ask again instead.
+    """
+    chat = _owned_chat(db, principal, chat_id)
+    reply = db.get(ChatMessage, message_id) if storable(message_id) else None
+    if reply is None or reply.chat_session_id != chat.id or reply.role != "assistant":
+        raise NotFound("Message not found.", field="message_id")
+    if reply.status != "failed":
+        raise Conflict(
+            f"Only a failed reply can be retried; this one is {reply.status}.",
+            field="message_id",
+            details={"status": reply.status},
+        )
+    newer = db.scalars(
+        select(ChatMessage.id).where(
+            ChatMessage.chat_session_id == chat.id,
+            ChatMessage.created_at > reply.created_at,
+        )
+    ).first()
+    if newer is not None:
+        raise Conflict(
+            "Only the latest reply can be retried; ask your question again instead.",
+            field="message_id",
+        )
+    _not_busy(db, chat)
+    question = db.get(ChatMessage, reply.reply_to_id) if reply.reply_to_id else None
+    if question is None:
+        raise Conflict("The question of this reply is gone; ask it again.", field="message_id")
+    restarted = db.execute(
+        update(ChatMessage)
+        .where(ChatMessage.id == reply.id, ChatMessage.status == "failed")
+        .values(
+            status="pending",
+            content="",
+            error_code=None,
+            error_message=None,
+            completed_at=None,
+            lease_token=None,
+            lease_expires_at=None,
+            enqueued_at=utcnow(),
+            request_id=request_id,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if restarted != 1:
+        raise Conflict("The reply changed while retrying; reload the conversation.")
+    enqueue_after_commit(db, TaskName.CHAT_REPLY, message_id=reply.id, request_id=request_id)
+    db.refresh(reply)
+    return question, reply
 
 
 def wait_for_reply(message_id: str, timeout: float) -> ChatMessage:

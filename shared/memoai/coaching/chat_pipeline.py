@@ -8,6 +8,7 @@ memo block are sent as two cacheable system blocks; the conversation follows.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -17,12 +18,13 @@ from memoai.coaching.offline_coach import reply as offline_reply
 from memoai.coaching.stream import ReplySink
 from memoai.config import BusinessConfig, Settings, business_config, get_settings
 from memoai.evaluation.language import language_name
+from memoai.evaluation.leases import keeper
 from memoai.evaluation.prompts import new_boundary, render
 from memoai.llm.base import ChatRequest, LlmError, Message
 from memoai.llm.factory import get_provider
 from memoai.llm.offline import OfflineProvider
 from memoai.llm.retry import deadline
-from memoai.models import ChatMessage, ChatSession, Evaluation, Submission, utcnow
+from memoai.models import ChatMessage, ChatSession, Evaluation, Submission, new_id, utcnow
 from memoai.platform.db import session_scope
 from memoai.platform.logging import scrub_text
 
@@ -33,16 +35,32 @@ EARLIER_VERSION_CHARS = 4000
 
 def process_reply(message_id: str) -> str:
     settings = get_settings()
+    lease_seconds = settings.backend.queue.lease_seconds
+    token = new_id()
     with session_scope() as db:
+        # pending -> streaming under a lease: a duplicate delivery matches
+        # nothing, and a reply whose worker dies is failed by the sweeper when
+        # the lease runs out (coaching.recovery), not left streaming for ever.
         claimed = db.execute(
             update(ChatMessage)
             .where(ChatMessage.id == message_id, ChatMessage.status == "pending")
-            .values(status="streaming")
+            .values(
+                status="streaming",
+                lease_token=token,
+                lease_expires_at=utcnow() + timedelta(seconds=lease_seconds),
+                error_code=None,
+                error_message=None,
+            )
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
     if claimed != 1:
         log.info("chat.skipped", reason="already answered or in progress")
         return "skipped"
+    with keeper(lease_seconds, ChatMessage).hold(message_id, token):
+        return _write_reply(settings, message_id, token)
+
+
+def _write_reply(settings: Settings, message_id: str, token: str) -> str:
     sink = ReplySink(settings, message_id)
     started = time.monotonic()
     try:
@@ -71,30 +89,45 @@ def process_reply(message_id: str) -> str:
                 "cost_usd": response.usage.cost_usd(settings.llm.pricing, response.model),
             }
         sink.flush()  # the last pieces go out before the final write, never after it
-        _finish(message_id, {**values, "content": text, "status": "completed"})
+        if not _finish(message_id, token, {**values, "content": text, "status": "completed"}):
+            sink.close("failed")
+            log.warning("chat.reply_discarded", reason="lease lost (the sweeper failed it)")
+            return "discarded"
         sink.close("completed")
         log.info("chat.replied", seconds=round(time.monotonic() - started, 3), chars=len(text))
         return "completed"
     except LlmError as exc:
         error = scrub_text(f"The coach could not answer: {exc.message}")
+        code = exc.code
     except Exception as exc:
         log.exception("chat.crashed")
         error = f"The coach could not answer ({type(exc).__name__}). Please try again."
+        code = "internal_error"
     sink.flush()
-    _finish(message_id, {"status": "failed", "error_message": error, "content": sink.text})
+    _finish(
+        message_id,
+        token,
+        {"status": "failed", "error_message": error, "error_code": code, "content": sink.text},
+    )
     sink.close("failed")
-    log.warning("chat.failed", error=error)
+    log.warning("chat.failed", error=error, error_code=code)
     return "failed"
 
 
-def _finish(message_id: str, values: dict[str, Any]) -> None:
+def _finish(message_id: str, token: str, values: dict[str, Any]) -> bool:
+    """The final write; only the lease holder's counts (the sweeper may have failed it)."""
     with session_scope() as db:
-        db.execute(
+        written = db.execute(
             update(ChatMessage)
-            .where(ChatMessage.id == message_id)
-            .values(**values, completed_at=utcnow())
+            .where(
+                ChatMessage.id == message_id,
+                ChatMessage.lease_token == token,
+                ChatMessage.status == "streaming",
+            )
+            .values(**values, completed_at=utcnow(), lease_expires_at=None)
             .execution_options(synchronize_session=False)
-        )
+        ).rowcount  # type: ignore[attr-defined]
+    return bool(written == 1)
 
 
 def _pieces(text: str, size: int = 24) -> list[str]:

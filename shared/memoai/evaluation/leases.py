@@ -1,11 +1,12 @@
-"""One heartbeat thread per worker process: renews leases and writes progress.
+"""One heartbeat thread per worker process and kind of job: renews leases and writes progress.
 
 A worker that dies (SIGKILL, OOM, lost host) stops renewing; its leases expire
 within `lease_seconds` and the sweeper hands those evaluations to another
-worker. Progress from every running evaluation is collected in memory and
-written once a second in one transaction: with dozens of evaluations streaming
-at once, a write per evaluation per second kept the database's single writer
-busy and made every other write wait.
+worker (or, for chat replies, fails them so the user can retry). Progress from
+every running evaluation is collected in memory and written once a second in
+one transaction: with dozens of evaluations streaming at once, a write per
+evaluation per second kept the database's single writer busy and made every
+other write wait.
 """
 
 from __future__ import annotations
@@ -19,16 +20,26 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import bindparam, update
 
-from memoai.models import Evaluation, EvaluationStatus, utcnow
+from memoai.models import ChatMessage, Evaluation, EvaluationStatus, utcnow
 from memoai.platform.db import session_scope
 
 log = structlog.get_logger(__name__)
 PROGRESS_FLUSH_SECONDS = 1.0
 
 
+Leased = type[Evaluation] | type[ChatMessage]
+# The status a row holds while its lease is alive.
+ACTIVE_STATUS: dict[str, str] = {
+    Evaluation.__name__: EvaluationStatus.PROCESSING.value,
+    ChatMessage.__name__: "streaming",
+}
+
+
 class LeaseKeeper:
-    def __init__(self, lease_seconds: float) -> None:
+    def __init__(self, lease_seconds: float, model: Leased = Evaluation) -> None:
         self.lease_seconds = lease_seconds
+        self.model = model
+        self.active_status = ACTIVE_STATUS[model.__name__]
         self.renew_every = max(0.5, lease_seconds / 3)
         self._active: dict[str, str] = {}  # evaluation id -> lease token
         self._progress: dict[str, int] = {}  # evaluation id -> newest unwritten percent
@@ -78,7 +89,7 @@ class LeaseKeeper:
         processing = Evaluation.status == EvaluationStatus.PROCESSING.value
         try:
             with session_scope() as db:
-                if progress:
+                if progress and self.model is Evaluation:
                     db.execute(
                         update(Evaluation)
                         .where(
@@ -101,24 +112,23 @@ class LeaseKeeper:
             self.renew_in(db, tokens)
 
     def renew_in(self, db: object, tokens: list[str]) -> None:
+        model = self.model
         db.execute(  # type: ignore[attr-defined]
-            update(Evaluation)
-            .where(
-                Evaluation.lease_token.in_(tokens),
-                Evaluation.status == EvaluationStatus.PROCESSING.value,
-            )
+            update(model)
+            .where(model.lease_token.in_(tokens), model.status == self.active_status)
             .values(lease_expires_at=utcnow() + timedelta(seconds=self.lease_seconds))
             .execution_options(synchronize_session=False)
         )
 
 
-_keeper: LeaseKeeper | None = None
+_keepers: dict[str, LeaseKeeper] = {}
 _keeper_lock = threading.Lock()
 
 
-def keeper(lease_seconds: float) -> LeaseKeeper:
-    global _keeper
+def keeper(lease_seconds: float, model: Leased = Evaluation) -> LeaseKeeper:
+    """The process's keeper for one kind of leased row (evaluations, chat replies)."""
     with _keeper_lock:
-        if _keeper is None or _keeper.lease_seconds != lease_seconds:
-            _keeper = LeaseKeeper(lease_seconds)
-        return _keeper
+        found = _keepers.get(model.__name__)
+        if found is None or found.lease_seconds != lease_seconds:
+            found = _keepers[model.__name__] = LeaseKeeper(lease_seconds, model)
+        return found

@@ -50,8 +50,12 @@ def process(evaluation_id: str) -> str:
     """Run one evaluation to a final state. Returns what happened (for logs and tests)."""
     settings = get_settings()
     q = settings.backend.queue
-    claimed = _with_db_retry(lambda: _claim(evaluation_id, q.lease_seconds))
+    max_attempts = settings.backend.evaluation.max_attempts
+    claimed = _with_db_retry(lambda: _claim(evaluation_id, q.lease_seconds, max_attempts))
     if claimed is None:
+        if _with_db_retry(lambda: _fail_exhausted(settings, evaluation_id, max_attempts)):
+            log.warning("evaluation.failed", error_code=repo.TOO_MANY_ATTEMPTS)
+            return "failed"
         log.info("evaluation.skipped", reason="already final or held by another worker")
         return "skipped"
     heartbeat = keeper(q.lease_seconds)
@@ -59,9 +63,19 @@ def process(evaluation_id: str) -> str:
         return _process_claimed(settings, claimed, heartbeat)
 
 
-def _claim(evaluation_id: str, lease_seconds: float) -> repo.Claimed | None:
+def _claim(evaluation_id: str, lease_seconds: float, max_attempts: int) -> repo.Claimed | None:
     with session_scope() as db:
-        return repo.claim(db, evaluation_id, lease_seconds=lease_seconds)
+        return repo.claim(db, evaluation_id, lease_seconds=lease_seconds, max_attempts=max_attempts)
+
+
+def _fail_exhausted(settings: Settings, evaluation_id: str, max_attempts: int) -> bool:
+    """A delivery of an evaluation out of attempts fails it rather than start another."""
+    with session_scope() as db:
+        failed = repo.fail_exhausted(db, max_attempts, [evaluation_id])
+    for failed_id in failed:
+        metrics.EVALUATIONS.labels("failed", settings.llm_provider).inc()
+        events.final(failed_id)
+    return bool(failed)
 
 
 def _with_db_retry(fn: Callable[[], T], budget: float = 30.0) -> T:

@@ -178,11 +178,23 @@ class Claimed:
     request_id: str | None
 
 
-def claim(db: DbSession, evaluation_id: str, lease_seconds: float) -> Claimed | None:
-    """Take the evaluation for this worker, or None if it is done or held by a live lease.
+def _claimable(now: datetime) -> Any:
+    """Queued, or processing under a lease that ran out (its worker died)."""
+    return or_(
+        Evaluation.status == Q.QUEUED.value,
+        (Evaluation.status == Q.PROCESSING.value) & (Evaluation.lease_expires_at < now),
+    )
+
+
+def claim(
+    db: DbSession, evaluation_id: str, lease_seconds: float, max_attempts: int
+) -> Claimed | None:
+    """Take the evaluation for this worker, or None if it is done, held by a live
+    lease, or has used all its attempts (see `fail_exhausted`).
 
     One conditional UPDATE decides the race between duplicate deliveries: only
-    one of them matches the WHERE clause.
+    one of them matches the WHERE clause. The attempt budget is part of the same
+    condition, so no delivery can start attempt max_attempts + 1.
     """
     now = utcnow()
     token = new_id()
@@ -190,10 +202,8 @@ def claim(db: DbSession, evaluation_id: str, lease_seconds: float) -> Claimed | 
         update(Evaluation)
         .where(
             Evaluation.id == evaluation_id,
-            or_(
-                Evaluation.status == Q.QUEUED.value,
-                (Evaluation.status == Q.PROCESSING.value) & (Evaluation.lease_expires_at < now),
-            ),
+            _claimable(now),
+            Evaluation.attempts < max_attempts,
         )
         .values(
             status=Q.PROCESSING.value,
@@ -227,6 +237,64 @@ def claim(db: DbSession, evaluation_id: str, lease_seconds: float) -> Claimed | 
         started_at=now,
         attempts=row.attempts,
         request_id=row.request_id,
+    )
+
+
+TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+
+def exhausted(db: DbSession, max_attempts: int) -> list[str]:
+    """Claimable evaluations that used all their attempts (a read, for the sweeper)."""
+    return list(
+        db.scalars(
+            select(Evaluation.id)
+            .where(_claimable(utcnow()), Evaluation.attempts >= max_attempts)
+            .limit(500)
+        ).all()
+    )
+
+
+def fail_exhausted(
+    db: DbSession, max_attempts: int, evaluation_ids: Sequence[str] | None = None
+) -> list[str]:
+    """Fail the claimable evaluations that used all their attempts; returns their ids.
+
+    Each attempt ended without a result (the worker died, or its lease ran
+    out), so another one would most likely cost one more model call for
+    nothing. The UPDATE repeats the conditions, so a row a worker finished in
+    the meantime is left alone.
+    """
+    now = utcnow()
+    conditions = [_claimable(now), Evaluation.attempts >= max_attempts]
+    if evaluation_ids is not None:
+        conditions.append(Evaluation.id.in_(evaluation_ids))
+    ids = list(db.scalars(select(Evaluation.id).where(*conditions).limit(500)).all())
+    if not ids:
+        return []
+    db.execute(
+        update(Evaluation)
+        .where(Evaluation.id.in_(ids), *conditions)
+        .values(
+            status=Q.FAILED.value,
+            error_code=TOO_MANY_ATTEMPTS,
+            error_message=(
+                f"The evaluation was interrupted {max_attempts} times (the worker stopped "
+                "while processing this memo), so it was not tried again. Retry it, or "
+                "contact an administrator if it keeps failing."
+            ),
+            lease_token=None,
+            lease_expires_at=None,
+            completed_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    # Re-read: a worker may have finished one of them between the two statements.
+    return list(
+        db.scalars(
+            select(Evaluation.id).where(
+                Evaluation.id.in_(ids), Evaluation.error_code == TOO_MANY_ATTEMPTS
+            )
+        ).all()
     )
 
 
@@ -268,6 +336,8 @@ def requeue_failed(db: DbSession, evaluation_id: str, request_id: str | None) ->
             lease_expires_at=None,
             enqueued_at=utcnow(),
             request_id=request_id,
+            # A deliberate retry by the owner starts a fresh attempt budget.
+            attempts=0,
         )
         .execution_options(synchronize_session=False)
     )

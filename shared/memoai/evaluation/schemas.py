@@ -73,6 +73,10 @@ class StatusPublic(BaseModel):
     error: str | None
     error_code: str | None = None
     queue_position: int | None = None
+    attempts: int = Field(default=0, description="Worker attempts so far (reset by a manual retry)")
+    max_attempts: int | None = Field(
+        default=None, description="Attempts allowed before it fails with too_many_attempts"
+    )
 
 
 class CriterionScore(BaseModel):

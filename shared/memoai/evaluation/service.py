@@ -202,6 +202,8 @@ def _status_of(db: DbSession, settings: Settings, evaluation: Evaluation) -> Sta
         completed_at=evaluation.completed_at,
         error=evaluation.error_message,
         error_code=evaluation.error_code,
+        attempts=evaluation.attempts or 0,
+        max_attempts=settings.backend.evaluation.max_attempts,
     )
 
 
@@ -212,7 +214,7 @@ def retry(
     evaluation_id: str,
     request_id: str | None,
 ) -> StatusPublic:
-    """Queue a failed evaluation again (same memo, same id)."""
+    """Queue a failed evaluation again (same memo, same id, a fresh attempt budget)."""
     evaluation = repo.get_owned(db, principal, evaluation_id)
     if evaluation is None:
         raise NotFound("Evaluation not found.", field="evaluation_id")

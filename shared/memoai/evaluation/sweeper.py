@@ -8,6 +8,11 @@ The database is the source of truth. An evaluation needs publishing again when
   far longer than any queue should take.
 Publishing twice is harmless: the task claims the row atomically and skips
 evaluations that are final or leased.
+
+An evaluation that already used `backend.evaluation.max_attempts` claims is
+not published again: each attempt may have cost a model call, and a memo that
+kills its worker would otherwise do so for ever. It is failed with
+`too_many_attempts` instead (the owner can still retry it deliberately).
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ import structlog
 from sqlalchemy import func, or_, select, update
 
 from memoai.config import get_settings
+from memoai.evaluation import events
+from memoai.evaluation import repository as repo
 from memoai.models import Evaluation, EvaluationStatus, utcnow
+from memoai.platform import metrics
 from memoai.platform.db import session_scope
 from memoai.platform.queue import TaskName, broker_depth, publish
 
@@ -34,6 +42,22 @@ Q = EvaluationStatus
 def sweep() -> dict[str, Any]:
     settings = get_settings()
     q = settings.backend.queue
+    max_attempts = settings.backend.evaluation.max_attempts
+    with session_scope(write=False) as db:
+        exhausted = repo.exhausted(db, max_attempts)
+    if exhausted:  # the common case costs a read, not a write transaction
+        with session_scope() as db:
+            exhausted = repo.fail_exhausted(db, max_attempts, exhausted)
+    for evaluation_id in exhausted:
+        metrics.EVALUATIONS.labels("failed", settings.llm_provider).inc()
+        events.final(evaluation_id)
+    if exhausted:
+        log.warning(
+            "sweeper.failed_exhausted",
+            count=len(exhausted),
+            ids=exhausted[:20],
+            error_code=repo.TOO_MANY_ATTEMPTS,
+        )
     now = utcnow()
     queued = Evaluation.status == Q.QUEUED.value
     with session_scope(write=False) as db:
@@ -47,7 +71,8 @@ def sweep() -> dict[str, Any]:
                     queued
                     & (Evaluation.enqueued_at < now - timedelta(seconds=q.sweep_queued_after)),
                     (Evaluation.status == Q.PROCESSING.value) & (Evaluation.lease_expires_at < now),
-                )
+                ),
+                Evaluation.attempts < max_attempts,
             )
             .order_by(Evaluation.created_at)
             .limit(BATCH)
@@ -94,4 +119,9 @@ def sweep() -> dict[str, Any]:
                 .execution_options(synchronize_session=False)
             )
         log.info("sweeper.republished", count=len(republished), ids=republished[:20])
-    return {"found": len(rows), "republished": len(republished), "broker_depth": depth}
+    return {
+        "found": len(rows),
+        "republished": len(republished),
+        "broker_depth": depth,
+        "failed_exhausted": len(exhausted),
+    }

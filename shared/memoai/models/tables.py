@@ -196,7 +196,11 @@ class ChatSession(IdMixin, CreatedMixin, Base):
 
 class ChatMessage(IdMixin, CreatedMixin, Base):
     __tablename__ = "chat_messages"
-    __table_args__ = (Index("ix_chat_messages_chat_created", "chat_session_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_chat_messages_chat_created", "chat_session_id", "created_at"),
+        # The sweeper looks for the few replies still pending or streaming.
+        Index("ix_chat_messages_status", "status"),
+    )
 
     chat_session_id: Mapped[str] = mapped_column(ForeignKey("chat_sessions.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(16))  # user | assistant
@@ -211,8 +215,14 @@ class ChatMessage(IdMixin, CreatedMixin, Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
     error_message: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))
     completed_at: Mapped[datetime | None]
+    # Like an evaluation's claim: the worker writing the reply renews the lease;
+    # a reply whose lease ran out lost its worker and is failed by the sweeper.
+    enqueued_at: Mapped[datetime | None]  # None: the reply task was never published
+    lease_token: Mapped[str | None] = mapped_column(String(36))
+    lease_expires_at: Mapped[datetime | None]
 
 
 class ConfigVersion(CreatedMixin, Base):
@@ -305,6 +315,9 @@ class WebhookEndpoint(IdMixin, CreatedMixin, Base):
     secret: Mapped[str] = mapped_column(String(128))
     events: Mapped[list[str]] = mapped_column(JsonType)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Start times (epoch seconds) of the attempts of the last minute: the
+    # per-endpoint delivery rate, read and written under the row's lock.
+    recent_attempts: Mapped[list[float] | None] = mapped_column(JsonType)
 
 
 class WebhookDelivery(IdMixin, CreatedMixin, Base):

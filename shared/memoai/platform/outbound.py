@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import ssl
+import time
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -105,9 +107,52 @@ def check_url(url: str, allow: AllowList) -> None:
     allowed_addresses(host, port, allow)
 
 
+class _DeadlineStream(httpcore.NetworkStream):
+    """A connection whose reads and writes share one deadline for the whole exchange.
+
+    httpx's timeouts apply to each network operation, so a receiver that drips
+    a byte at a time (headers or body) restarts the clock with every byte and
+    can hold a worker for ever. Here each operation gets at most the time left.
+    """
+
+    def __init__(self, inner: httpcore.NetworkStream, deadline: float) -> None:
+        self._inner = inner
+        self._deadline = deadline
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise error("the time limit for the whole exchange was reached")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        inner = self._inner.start_tls(
+            ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout)
+        )
+        return _DeadlineStream(inner, self._deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
 class _PinnedBackend(SyncBackend):
-    def __init__(self, allow: AllowList) -> None:
+    def __init__(self, allow: AllowList, deadline: float | None = None) -> None:
         self.allow = allow
+        self.deadline = deadline
 
     def connect_tcp(
         self,
@@ -121,14 +166,37 @@ class _PinnedBackend(SyncBackend):
             addresses = allowed_addresses(host, port, self.allow)
         except UnsafeUrl as exc:
             raise httpcore.ConnectError(str(exc)) from exc
-        # TLS still verifies the original host name (httpcore passes it as SNI).
-        return super().connect_tcp(str(addresses[0]), port, timeout, local_address, socket_options)
+        if self.deadline is None:
+            # TLS still verifies the original host name (httpcore passes it as SNI).
+            return super().connect_tcp(
+                str(addresses[0]), port, timeout, local_address, socket_options
+            )
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise httpcore.ConnectTimeout("the time limit for the whole exchange was reached")
+        stream = super().connect_tcp(
+            str(addresses[0]),
+            port,
+            left if timeout is None else min(timeout, left),
+            local_address,
+            socket_options,
+        )
+        return _DeadlineStream(stream, self.deadline)
 
 
-def safe_client(allow: AllowList, timeout: float) -> httpx.Client:
+def safe_client(
+    allow: AllowList, timeout: float, total_timeout: float | None = None
+) -> httpx.Client:
+    """A client that reaches only checked addresses.
+
+    With `total_timeout`, everything the client does from its creation on
+    (connect, TLS, request, headers, body) must end within that many seconds:
+    use one such client per exchange.
+    """
     transport = httpx.HTTPTransport(retries=0)
     pool = transport._pool  # the pool httpx built; we swap its network backend
-    pool._network_backend = _PinnedBackend(allow)
+    deadline = None if total_timeout is None else time.monotonic() + total_timeout
+    pool._network_backend = _PinnedBackend(allow, deadline)
     return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
 
 

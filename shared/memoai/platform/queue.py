@@ -177,11 +177,16 @@ def enqueue_after_commit(db: DbSession, name: TaskName, **kwargs: Any) -> None:
 def _publish_jobs(session: DbSession) -> None:
     jobs = session.info.pop("memoai_jobs", [])
     failed: list[str] = []
+    failed_replies: list[str] = []
     for name, kwargs in jobs:
-        if not publish(name, **kwargs) and name is TaskName.EVALUATE:
+        if publish(name, **kwargs):
+            continue
+        if name is TaskName.EVALUATE:
             failed.append(kwargs["evaluation_id"])
-    if failed:
-        _mark_unpublished(failed)
+        elif name is TaskName.CHAT_REPLY:
+            failed_replies.append(kwargs["message_id"])
+    if failed or failed_replies:
+        _mark_unpublished(failed, failed_replies)
 
 
 @event.listens_for(DbSession, "after_rollback")
@@ -189,16 +194,31 @@ def _drop_jobs(session: DbSession) -> None:
     session.info.pop("memoai_jobs", None)
 
 
-def _mark_unpublished(evaluation_ids: list[str]) -> None:
-    # Evaluations are created with enqueued_at set (the common case costs no
-    # extra write); clear it so the sweeper republishes them as soon as it can.
-    from memoai.models import Evaluation
+def _mark_unpublished(evaluation_ids: list[str], message_ids: list[str] | None = None) -> None:
+    # Evaluations and chat replies are created with enqueued_at set (the common
+    # case costs no extra write); clear it so the sweeper republishes them as
+    # soon as it can.
+    from memoai.models import ChatMessage, Evaluation
     from memoai.platform.db import session_scope
 
     try:
         with session_scope() as db:
-            db.execute(
-                update(Evaluation).where(Evaluation.id.in_(evaluation_ids)).values(enqueued_at=None)
-            )
+            if evaluation_ids:
+                db.execute(
+                    update(Evaluation)
+                    .where(Evaluation.id.in_(evaluation_ids))
+                    .values(enqueued_at=None)
+                )
+            if message_ids:
+                db.execute(
+                    update(ChatMessage)
+                    .where(ChatMessage.id.in_(message_ids), ChatMessage.status == "pending")
+                    .values(enqueued_at=None)
+                )
     except Exception as exc:  # noqa: BLE001 - the sweeper's age rule still catches them
-        log.error("queue.mark_unpublished_failed", error=str(exc), evaluation_ids=evaluation_ids)
+        log.error(
+            "queue.mark_unpublished_failed",
+            error=str(exc),
+            evaluation_ids=evaluation_ids,
+            message_ids=message_ids,
+        )

@@ -85,3 +85,14 @@ def count_live(db: DbSession, user_id: str, now: datetime) -> int:
 
 def owned(db: DbSession, user_id: str, token_id: str) -> ApiToken | None:
     return db.scalar(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user_id))
+
+
+def revoke_all_for_user(db: DbSession, user_id: str, now: datetime) -> int:
+    """Revoke every unrevoked token of the user; returns how many."""
+    result = db.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

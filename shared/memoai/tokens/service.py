@@ -206,6 +206,17 @@ def revoke(
     return public(row)
 
 
+def revoke_all(db: DbSession, user_id: str) -> int:
+    """Revoke all of a user's tokens (password reset, deactivation, sign out everywhere).
+
+    The caller records the auth event that says why, in the same transaction.
+    """
+    revoked = repo.revoke_all_for_user(db, user_id, utcnow())
+    if revoked:
+        log.info("tokens.revoked_all", user_id=user_id, count=revoked)
+    return revoked
+
+
 def resolve(db: DbSession, token: str) -> tuple[Principal, datetime | None, bool] | None:
     """(principal, expiry, needs a last-used write) for a live token, else None."""
     if not looks_like_api_token(token) or len(token) > MAX_TOKEN_LENGTH:

@@ -5,13 +5,17 @@ evaluation reaches a final state; failures are retried by beat on a backoff
 schedule for up to `max_age_hours`, then marked failed. A claim
 (pending → sending, with a deadline) keeps two workers from sending the same
 attempt; a worker that dies mid-attempt leaves a row that becomes due again.
+
+A receiver is untrusted: each attempt ends within `timeout` seconds in total,
+reads at most `max_response_bytes` of the answer, and an endpoint gets at most
+`max_deliveries_per_minute` attempts (the excess is deferred, not dropped).
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -86,26 +90,67 @@ def schedule(evaluation_id: str) -> int:
     return len(targets)
 
 
-def attempt(delivery_id: str) -> str:
-    settings = get_settings()
+RATE_WINDOW_SECONDS = 60.0
+
+
+def _claim(settings: Settings, delivery_id: str) -> str:
+    """pending → sending ("claimed"), or "deferred" when the endpoint's minute is
+    full, or "skipped" (not due, or another worker has it).
+
+    The endpoint's row is locked while its recent attempts are counted, so
+    workers sending to one endpoint at once cannot pass its rate together
+    (SQLite serialises every write transaction anyway).
+    """
     cfg = settings.security.webhooks
     now = utcnow()
+    due = (WebhookDelivery.id == delivery_id) & (WebhookDelivery.status == "pending")
+    due = due & or_(
+        WebhookDelivery.next_attempt_at.is_(None), WebhookDelivery.next_attempt_at <= now
+    )
     with session_scope() as db:
+        endpoint_id = db.scalar(select(WebhookDelivery.endpoint_id).where(due))
+        endpoint = None
+        window: list[float] = []
+        if endpoint_id is not None:
+            endpoint = db.scalars(
+                select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).with_for_update()
+            ).first()
+        if endpoint is not None:
+            stamp = time.time()
+            window = sorted(
+                t for t in endpoint.recent_attempts or [] if t > stamp - RATE_WINDOW_SECONDS
+            )
+            if len(window) >= cfg.max_deliveries_per_minute:
+                # Deferred, not dropped: due again when enough attempts have left
+                # the window. Not an attempt, so it costs no retry budget.
+                frees = window[len(window) - cfg.max_deliveries_per_minute]
+                later = datetime.fromtimestamp(frees + RATE_WINDOW_SECONDS + 0.5, UTC)
+                db.execute(
+                    update(WebhookDelivery)
+                    .where(due)
+                    .values(next_attempt_at=later)
+                    .execution_options(synchronize_session=False)
+                )
+                log.info("webhook.deferred", delivery_id=delivery_id, until=later.isoformat())
+                return "deferred"
         claimed = db.execute(
             update(WebhookDelivery)
-            .where(
-                WebhookDelivery.id == delivery_id,
-                WebhookDelivery.status == "pending",
-                or_(
-                    WebhookDelivery.next_attempt_at.is_(None),
-                    WebhookDelivery.next_attempt_at <= now,
-                ),
-            )
+            .where(due)
             .values(status="sending", next_attempt_at=now + timedelta(seconds=cfg.timeout + 30))
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
-    if claimed != 1:
-        return "skipped"
+        if claimed != 1:
+            return "skipped"
+        if endpoint is not None:
+            endpoint.recent_attempts = [*window, round(time.time(), 3)]
+    return "claimed"
+
+
+def attempt(delivery_id: str) -> str:
+    settings = get_settings()
+    claim = _claim(settings, delivery_id)
+    if claim != "claimed":
+        return claim
     with session_scope(write=False) as db:
         delivery = db.get(WebhookDelivery, delivery_id)
         assert delivery is not None
@@ -129,23 +174,53 @@ def attempt(delivery_id: str) -> str:
     headers = {
         "Content-Type": "application/json",
         "User-Agent": "MemoAI-Webhooks/1",
+        # The answer is read raw and only in part: a compressed one would be noise.
+        "Accept-Encoding": "identity",
         "X-MemoAI-Event": event,
         "X-MemoAI-Delivery": delivery_id,
         "X-MemoAI-Timestamp": str(timestamp),
         "X-MemoAI-Signature": sign(secret, timestamp, body),
     }
+    return _record(settings, delivery_id, _send(settings, url, body, headers))
+
+
+def _send(
+    settings: Settings, url: str, body: bytes, headers: dict[str, str]
+) -> tuple[str, int | None, str | None]:
+    """One POST, bounded in time and memory whatever the receiver does.
+
+    The whole exchange must end within `timeout` seconds (a receiver dripping
+    bytes cannot hold the worker), and of the answer at most
+    `max_response_bytes` are read — only to explain a failure; the rest is
+    never downloaded (the connection is closed).
+    """
+    cfg = settings.security.webhooks
     try:
-        with safe_client(allow_list(settings), cfg.timeout) as client:
-            response = client.post(url, content=body, headers=headers)
-        ok = 200 <= response.status_code < 300
-        outcome = (
-            "delivered" if ok else "retry",
-            response.status_code,
-            None if ok else f"HTTP {response.status_code}: {response.text[:200]}",
-        )
+        with (
+            safe_client(allow_list(settings), cfg.timeout, total_timeout=cfg.timeout) as client,
+            client.stream("POST", url, content=body, headers=headers) as response,
+        ):
+            code = response.status_code
+            if 200 <= code < 300:
+                return "delivered", code, None  # the answer's body is not needed
+            try:
+                text, truncated = _read_some(response, cfg.max_response_bytes)
+            except httpx.TimeoutException:
+                return "retry", code, f"HTTP {code} (its body did not arrive in {cfg.timeout:g} s)"
+            note = f" [answer cut at {cfg.max_response_bytes} bytes]" if truncated else ""
+            return "retry", code, f"HTTP {code}: {text[:200]}{note}"
     except httpx.HTTPError as exc:
-        outcome = ("retry", None, f"{type(exc).__name__}: {exc}"[:300])
-    return _record(settings, delivery_id, outcome)
+        return "retry", None, f"{type(exc).__name__}: {exc}"[:300]
+
+
+def _read_some(response: httpx.Response, limit: int) -> tuple[str, bool]:
+    """The first `limit` bytes of the answer, and whether there was more."""
+    data = b""
+    for chunk in response.iter_raw():
+        data += chunk
+        if len(data) >= limit:
+            return data[:limit].decode("utf-8", "replace"), True
+    return data.decode("utf-8", "replace"), False
 
 
 def _record(
@@ -187,8 +262,14 @@ def _record(
     return final
 
 
+# A first attempt not taken this long after it was created lost its message
+# (the broker was down when the evaluation finished): beat publishes it again.
+UNPUBLISHED_AFTER = timedelta(seconds=60)
+
+
 def retry_due(limit: int = 100) -> dict[str, Any]:
-    """Beat: queue every delivery whose next attempt is due (and stalled sends)."""
+    """Beat: queue every delivery whose next attempt is due (retries, deferrals,
+    stalled sends and first attempts whose message was lost)."""
     now = utcnow()
     with session_scope() as db:
         # A send whose worker died is due again once its claim deadline passed.
@@ -201,7 +282,14 @@ def retry_due(limit: int = 100) -> dict[str, Any]:
     with session_scope(write=False) as db:
         due = db.scalars(
             select(WebhookDelivery.id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+            .where(
+                WebhookDelivery.status == "pending",
+                or_(
+                    WebhookDelivery.next_attempt_at <= now,
+                    WebhookDelivery.next_attempt_at.is_(None)
+                    & (WebhookDelivery.created_at < now - UNPUBLISHED_AFTER),
+                ),
+            )
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(limit)
         ).all()

@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
-from memoai.models import Evaluation, WebhookDelivery, WebhookEndpoint
-from memoai.platform.errors import NotFound
+from memoai.models import Evaluation, Session, User, WebhookDelivery, WebhookEndpoint
+from memoai.platform.errors import Conflict, NotFound
 from memoai.platform.identity import Principal
 from memoai.platform.outbound import validate_url
 
@@ -91,6 +91,23 @@ def create_endpoint(
     db: DbSession, settings: Settings, principal: Principal, body: EndpointCreate
 ) -> EndpointCreated:
     validate_url(settings, body.url, "url")
+    limit = settings.security.webhooks.max_endpoints_per_owner
+    # Lock the owner's row first, so two concurrent creates cannot both pass the count.
+    if principal.user_id:
+        db.execute(select(User.id).where(User.id == principal.user_id).with_for_update())
+    else:
+        db.execute(select(Session.id).where(Session.id == principal.session_id).with_for_update())
+    owned = db.scalar(
+        select(func.count()).select_from(WebhookEndpoint).where(_owned_endpoints(principal))  # type: ignore[arg-type]
+    )
+    if (owned or 0) >= limit:
+        raise Conflict(
+            f"You already have {limit} webhook endpoints, the most allowed; "
+            "delete one before adding another.",
+            code="too_many_endpoints",
+            field="url",
+            details={"max_endpoints": limit},
+        )
     secret = f"whsec_{secrets.token_hex(32)}"
     row = WebhookEndpoint(
         user_id=principal.user_id,

@@ -10,6 +10,8 @@ from starlette.concurrency import run_in_threadpool
 
 from memoai.coaching import chat
 from memoai.coaching.stream import events
+from memoai.config import Settings
+from memoai.models import ChatMessage
 from memoai.platform.db import session_scope
 from memoai_api.deps import ChatMessageLimit, JsonBody, PrincipalDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
@@ -74,23 +76,62 @@ def post_message(
     """Ask the coach; returns the full reply (201), or 202 while it is still being written."""
     with session_scope() as db:
         user, assistant = chat.post_message(db, principal, chat_session_id, body, request_id())
+    return ok(_answer(settings, chat_session_id, user, assistant, wait, response))
+
+
+@router.post(
+    "/{chat_session_id}/messages/{message_id}/retry",
+    response_model=Envelope[chat.MessagePosted],
+    dependencies=[ChatMessageLimit],
+    responses={
+        **ERRORS,
+        202: {"model": Envelope[chat.MessagePosted], "description": "Reply still being written"},
+        409: {
+            "model": ErrorEnvelope,
+            "description": "Not a failed reply, not the latest one, or the coach is answering",
+        },
+    },
+)
+def retry_reply(
+    chat_session_id: ChatId,
+    message_id: Annotated[str, Path(max_length=64, description="The failed reply's id")],
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    response: Response,
+    wait: Annotated[
+        bool, Query(description="Wait for the full reply (false: 202 now, then follow stream_url)")
+    ] = True,
+) -> Envelope[chat.MessagePosted]:
+    """Write a failed reply again (the latest one); answers like posting the question."""
+    with session_scope() as db:
+        user, assistant = chat.retry_reply(db, principal, chat_session_id, message_id, request_id())
+    return ok(_answer(settings, chat_session_id, user, assistant, wait, response))
+
+
+def _answer(
+    settings: Settings,
+    chat_session_id: str,
+    user: ChatMessage,
+    assistant: ChatMessage,
+    wait: bool,
+    response: Response,
+) -> chat.MessagePosted:
     stream_url = f"{API_PREFIX}/chat/sessions/{chat_session_id}/messages/{assistant.id}/stream"
-    status, text, error = assistant.status, None, None
+    status, text, error, code = assistant.status, None, None, None
     if wait:
         reply = chat.wait_for_reply(assistant.id, settings.backend.api_settings.request_timeout)
-        status, error = reply.status, reply.error_message
+        status, error, code = reply.status, reply.error_message, reply.error_code
         text = reply.content if reply.status == "completed" else None
     if status not in ("completed", "failed"):
         response.status_code = 202
-    return ok(
-        chat.MessagePosted(
-            message_id=user.id,
-            assistant_message_id=assistant.id,
-            assistant_response=text,
-            status=status,
-            error=error,
-            stream_url=stream_url,
-        )
+    return chat.MessagePosted(
+        message_id=user.id,
+        assistant_message_id=assistant.id,
+        assistant_response=text,
+        status=status,
+        error=error,
+        error_code=code,
+        stream_url=stream_url,
     )
 
 

@@ -8,7 +8,14 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from memoai.auth import users
-from memoai.auth.schemas import PasswordChange, UserCreate, UserDetail, UserPage, UserUpdate
+from memoai.auth.schemas import (
+    PasswordChange,
+    PasswordChanged,
+    UserCreate,
+    UserDetail,
+    UserPage,
+    UserUpdate,
+)
 from memoai_api.deps import AdminDep, ClientDep, JsonBody, LoginDep, SettingsDep
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX
@@ -25,10 +32,6 @@ ADMIN_ERRORS: dict[int | str, dict[str, Any]] = {
 
 class UserResult(BaseModel):
     user: UserDetail
-
-
-class PasswordChanged(BaseModel):
-    password_changed: bool = True
 
 
 @router.post(
@@ -72,9 +75,8 @@ def list_users(
 def change_password(
     body: PasswordChange, user: LoginDep, settings: SettingsDep, client: ClientDep
 ) -> Envelope[PasswordChanged]:
-    """Change your own password; your other sessions are logged out."""
-    users.change_own_password(settings, user, body, client)
-    return ok(PasswordChanged())
+    """Change your own password; by default your other sessions and API tokens are revoked."""
+    return ok(users.change_own_password(settings, user, body, client))
 
 
 @router.get(
@@ -103,6 +105,7 @@ def update_user(
 ) -> Envelope[UserResult]:
     """Change, promote, reset the password of, unlock or deactivate an account (admin only).
 
-    Deactivating or resetting the password logs the account out everywhere.
+    Deactivating or resetting the password logs the account out everywhere and
+    revokes all its API tokens.
     """
     return ok(UserResult(user=users.update_user(settings, admin, user_id, body, client)))

@@ -24,7 +24,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status_code=201,
     response_model=Envelope[service.EndpointCreated],
     dependencies=[JsonBody],
-    responses={**ERRORS, 422: {"model": ErrorEnvelope, "description": "Refused URL"}},
+    responses={
+        **ERRORS,
+        409: {
+            "model": ErrorEnvelope,
+            "description": "Already at security.webhooks.max_endpoints_per_owner endpoints",
+        },
+        422: {"model": ErrorEnvelope, "description": "Refused URL"},
+    },
 )
 def create_endpoint(
     body: service.EndpointCreate, principal: PrincipalDep, settings: SettingsDep

@@ -7,6 +7,7 @@ from typing import Any
 
 import structlog
 
+from memoai.coaching import recovery
 from memoai.config import get_settings
 from memoai.evaluation import sweeper
 from memoai.operations import backup, retention
@@ -19,8 +20,10 @@ log = structlog.get_logger(__name__)
 
 @app.task(name=TaskName.SWEEP.value, acks_late=True)
 def sweep_stuck() -> dict[str, Any]:
-    """Re-enqueue evaluations stuck in queued or processing (nothing is lost)."""
-    return sweeper.sweep()
+    """Re-enqueue stuck evaluations and chat replies; fail those that cannot finish."""
+    result = sweeper.sweep()
+    result.update(recovery.sweep_replies())
+    return result
 
 
 # Backups and retention are acked on receipt, not late: they may outlast the

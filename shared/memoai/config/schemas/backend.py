@@ -48,6 +48,9 @@ class EvaluationSettings(Strict):
     max_concurrent: PosInt = 5
     timeout_seconds: PosInt = 180  # whole evaluation, retries and repair included
     polling_interval: PosFloat = 2
+    # Worker claims of one evaluation (each may cost a model call): a memo that
+    # kills its worker every time is failed after this many, not retried for ever.
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
 
 
 class QueueSettings(Strict):
@@ -65,6 +68,11 @@ class QueueSettings(Strict):
     sweep_queued_after: PosFloat = 300
     lease_seconds: Annotated[float, Field(ge=3)] = 30
     sweep_interval: Annotated[float, Field(ge=1)] = 15
+    # A chat reply published this long ago and not started is published again.
+    chat_republish_after: Annotated[float, Field(ge=1)] = 30
+    # A chat reply not started after this long fails (reply_not_started), so the
+    # conversation is never blocked for good; the user can retry it.
+    chat_pending_timeout: Annotated[float, Field(ge=10)] = 600
 
     @model_validator(mode="after")
     def _queue_limits(self) -> QueueSettings:

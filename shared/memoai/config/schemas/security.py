@@ -70,6 +70,13 @@ class Webhooks(Strict):
         Field(min_length=1),
     ] = [10, 30, 60, 300, 900, 1800, 3600, 7200, 14400]
     retry_interval: PosFloat = 10
+    # What a receiver can make a worker do: read at most this much of its
+    # answer (the rest is never downloaded), keep at most this many endpoints
+    # per owner, and take at most this many attempts per endpoint per minute
+    # (the excess waits its turn, it is not dropped).
+    max_response_bytes: Annotated[int, Field(ge=256, le=1_048_576)] = 4096
+    max_endpoints_per_owner: Annotated[int, Field(ge=1, le=1000)] = 10
+    max_deliveries_per_minute: Annotated[int, Field(ge=1, le=1000)] = 60
 
 
 class Security(Strict):

@@ -143,12 +143,15 @@ async function open(evaluationId) {
     reflect("coach", evaluationId);
     tabLink(evaluationId);
     const pending = history.messages.find((m) => m.role === "assistant" && !ends(m.status));
+    const last = history.messages.at(-1);
     if (pending) {
       // A reply was still being written when the page was (re)loaded: follow it.
       setBusy(true);
       follow(pending.id, `${state.boot.api}/chat/sessions/${encodeURIComponent(chat.chatId)}/messages/${encodeURIComponent(pending.id)}/stream`);
     } else {
       setBusy(false);
+      // The latest reply failed (e.g. its worker stopped): offer to write it again.
+      if (last?.role === "assistant" && last.status === "failed") offerRetry(last.id);
     }
     scrollToEnd();
   } catch (error) {
@@ -235,10 +238,46 @@ async function send(text) {
   updateCount();
   const reply = bubble({ id: data.assistant_message_id, role: "assistant", content: data.assistant_response ?? "", status: data.status });
   reply.dataset.updates = "0";
-  reply.dataset.question = text;
   log.append(reply);
   if (ends(data.status)) finish(data.assistant_message_id, data.status, data.assistant_response ?? "", data.error);
   else follow(data.assistant_message_id, data.stream_url);
+}
+
+/** A failed reply gets a retry button: the API writes the same reply again. */
+function offerRetry(messageId) {
+  showChatError(t("coach.replyFailed"), () => retryReply(messageId));
+}
+
+async function retryReply(messageId) {
+  if (busy || !chat) return;
+  const current = chat;
+  hideError();
+  setBusy(true);
+  typing.hidden = false;
+  let data;
+  try {
+    ({ data } = await post(`/chat/sessions/${encodeURIComponent(current.chatId)}/messages/${encodeURIComponent(messageId)}/retry?wait=false`));
+  } catch (error) {
+    typing.hidden = true;
+    setBusy(false);
+    if (error instanceof ApiError && error.status === 409) {
+      // Not retryable any more (answered elsewhere, or the chat went on): reload it.
+      open(current.evaluationId);
+      return;
+    }
+    showChatError(sendError(error), () => retryReply(messageId));
+    return;
+  }
+  if (chat !== current) return;
+  const item = replyItem(messageId);
+  if (item) {
+    item.dataset.status = data.status;
+    item.dataset.updates = "0";
+    item.removeAttribute("title");
+    clear(item.querySelector(".chat-body"));
+  }
+  if (ends(data.status)) finish(messageId, data.status, data.assistant_response ?? "", data.error);
+  else follow(messageId, data.stream_url);
 }
 
 // ---------------------------------------------------------------- following a reply
@@ -342,8 +381,7 @@ function finish(messageId, status, content, error, provider) {
       }
     } else {
       markFailed(item, error);
-      const question = item.dataset.question;
-      if (question) showChatError(t("coach.replyFailed"), () => send(question));
+      offerRetry(messageId);
     }
   }
   setBusy(false);

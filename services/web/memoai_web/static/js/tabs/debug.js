@@ -112,7 +112,7 @@ function tokensText(tokens) {
   });
 }
 
-function item(evaluation) {
+function item(evaluation, maxAttempts) {
   const total = evaluation.timings?.total ?? null;
   const model = [evaluation.llm_provider, evaluation.llm_model].filter(Boolean).join(" · ");
   const details = el(
@@ -147,6 +147,12 @@ function item(evaluation) {
         { class: "debug-facts" },
         el("div", {}, el("dt", {}, t("debug.tokens")), el("dd", {}, tokensText(evaluation.tokens))),
         el("div", {}, el("dt", {}, t("debug.cost")), el("dd", {}, money(evaluation.cost))),
+        el("div", {}, el("dt", {}, t("debug.attempts")), el("dd", {}, maxAttempts
+          ? t("debug.attemptsValue", { attempts: number(evaluation.attempts ?? 0), max: number(maxAttempts) })
+          : number(evaluation.attempts ?? 0))),
+        evaluation.error_code
+          ? el("div", {}, el("dt", {}, t("debug.errorCode")), el("dd", {}, el("code", {}, evaluation.error_code)))
+          : null,
         el("div", {}, el("dt", {}, t("debug.configVersion")), el("dd", {}, evaluation.config_version ?? "—")),
         el("div", {}, el("dt", {}, t("debug.evaluationId")), el("dd", {}, el("code", {}, evaluation.id))),
       ),
@@ -166,7 +172,7 @@ async function refresh() {
     const open = new Set([...container.querySelectorAll("details[open]")].map((d) => d.dataset.evaluation));
     const list = clear(slot(container, "list"));
     for (const evaluation of data.evaluations) {
-      const node = item(evaluation);
+      const node = item(evaluation, data.max_attempts);
       list.append(node);
       // Keep what the admin had open across a refresh.
       if (open.has(evaluation.id)) node.querySelector("details").open = true;
