@@ -30,6 +30,7 @@ def fake(fake_anthropic: FakeAnthropic) -> Iterator[FakeAnthropic]:
     """The session's fake, reset before each test."""
     fake_anthropic.reset()
     fake_anthropic.state.latency = 0.0
+    fake_anthropic.state.evaluation_latency = 0.0
     fake_anthropic.state.slow_seconds = 5.0
     fake_anthropic.state.chunk_delay = 0.0
     yield fake_anthropic

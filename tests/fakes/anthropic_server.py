@@ -87,6 +87,7 @@ class Recorded:
 @dataclass
 class FakeState:
     latency: float = 0.0
+    evaluation_latency: float = 0.0  # extra wait for structured (evaluation) requests only
     slow_seconds: float = 5.0
     retry_after: str = "1"
     chunk_delay: float = 0.0  # pause between streamed pieces, like a model writing
@@ -271,6 +272,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.state.requests.append(record)
         if self.state.latency:
             time.sleep(self.state.latency)
+        if self.state.evaluation_latency and _schema(body) is not None:
+            time.sleep(self.state.evaluation_latency)
         wants_json_schema = "format" in (body.get("output_config") or {})
         if wants_json_schema and (
             behaviour == "schema_unsupported" or self.state.json_schema_unsupported

@@ -6,8 +6,9 @@ time, where the client resolves the name itself and connects only to an
 address that passed the check, so a DNS answer cannot change between the two
 (DNS rebinding). The connection-time check uses public extension points only:
 httpx's custom transport API over an `httpcore.ConnectionPool` whose
-`network_backend` is a subclass of the exported `httpcore.SyncBackend`. An admin allow-list (`security.webhooks.allowed_hosts`:
-host names, IPs or CIDR ranges) opens specific internal targets.
+`network_backend` is a subclass of the exported `httpcore.SyncBackend`. An
+admin allow-list (`security.webhooks.allowed_hosts`: host names, IPs or CIDR
+ranges) opens specific internal targets.
 """
 
 from __future__ import annotations
