@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.support import services
 from tests.support.stack import load_memos
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Where this run's Postgres and Redis come from (containers or the machine's)."""
+    return services.header()
 
 
 @pytest.fixture(scope="session")
