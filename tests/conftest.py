@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from tests.fakes.anthropic_server import FakeAnthropic
+from tests.support import services
 from tests.support.stack import load_memos
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Where this run's Postgres and Redis come from (containers or the machine's)."""
+    return services.header()
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +36,7 @@ def fake(fake_anthropic: FakeAnthropic) -> Iterator[FakeAnthropic]:
     """The session's fake, reset before each test."""
     fake_anthropic.reset()
     fake_anthropic.state.latency = 0.0
+    fake_anthropic.state.evaluation_latency = 0.0
     fake_anthropic.state.slow_seconds = 5.0
     fake_anthropic.state.chunk_delay = 0.0
     yield fake_anthropic

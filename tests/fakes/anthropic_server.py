@@ -4,7 +4,19 @@ It speaks the wire format (JSON and server-sent events), answers evaluations
 with a plausible result built from the request itself (criteria from the JSON
 schema's enum, quotes from the delimited memo), and can be scripted to fail:
 429 with retry-after, 529, 500, slow answers (timeouts), malformed output,
-schema violations and invented quotes. Every request is recorded.
+schema violations, invented quotes, `x-should-retry` verdicts and a model that
+refuses JSON-schema output. Every request is recorded.
+
+It checks what the real API checks and answers 400 the same way: a `strict`
+tool or an `output_config.format` schema must keep to the structured-output
+subset (every object `additionalProperties: false`, no numeric or length
+bounds), `cache_control` must be `{"type": "ephemeral"[, "ttl": "5m"|"1h"]}` on
+at most 4 blocks. Prompt caching is simulated as the API documents it: the
+prefix (tools, system, messages, in that order) up to each `cache_control`
+block is written; a later request reads the longest written prefix found at a
+block boundary up to 20 blocks before one of its own breakpoints, and
+`cache_control` itself is not part of the key. Each record says how many blocks
+the request had and how many were read from the cache.
 
 Run standalone for the benchmark: `python -m tests.fakes.anthropic_server --port 8999 --latency 2`.
 """
@@ -13,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import re
 import threading
@@ -39,7 +52,24 @@ BEHAVIOURS = {
     "fuzzy_quotes",  # valid, with quotes whose whitespace/quotes differ from the memo
     "stream_error",  # starts streaming, then sends an overloaded error event
     "unauthorized",  # 401
+    "schema_unsupported",  # 400: this model refuses output_config.format (tool calls work)
+    "server_error_no_retry",  # 500 with x-should-retry: false
+    "bad_request_retry",  # 400 with x-should-retry: true
 }
+
+MAX_CACHE_BREAKPOINTS = 4
+CACHE_LOOKBACK_BLOCKS = 20
+# Keywords outside the structured-output subset of JSON Schema.
+UNSUPPORTED_SCHEMA_KEYWORDS = (
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "maxItems",
+)
 
 
 @dataclass
@@ -49,19 +79,24 @@ class Recorded:
     body: dict[str, Any]
     behaviour: str
     at: float
+    blocks: int = 0  # cacheable blocks in the prompt: tools, system, message content
+    cached_blocks: int = 0  # how many of them, from the start, were read from the cache
+    rejected: str | None = None  # why the request was refused with a 400, if it was
 
 
 @dataclass
 class FakeState:
     latency: float = 0.0
+    evaluation_latency: float = 0.0  # extra wait for structured (evaluation) requests only
     slow_seconds: float = 5.0
     retry_after: str = "1"
     chunk_delay: float = 0.0  # pause between streamed pieces, like a model writing
     batch_seconds: float = 0.5  # how long a Message Batch takes to end
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    json_schema_unsupported: bool = False  # every output_config.format request gets a 400
     script: deque[str] = field(default_factory=deque)
     requests: list[Recorded] = field(default_factory=list)
-    seen_systems: set[str] = field(default_factory=set)
+    cache: dict[str, int] = field(default_factory=dict)  # prefix digest → its tokens
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def next_behaviour(self) -> str:
@@ -115,6 +150,7 @@ class FakeAnthropic:
         with self.state.lock:
             self.state.script.clear()
             self.state.requests.clear()
+            self.state.json_schema_unsupported = False
 
     @property
     def requests(self) -> list[Recorded]:
@@ -220,19 +256,42 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.rstrip("/") != "/v1/messages":
             self._error(404, "not_found_error", f"no route {self.path}")
             return
-        behaviour = self.state.next_behaviour()
-        with self.state.lock:
-            self.state.requests.append(
-                Recorded(
-                    self.path,
-                    {k.lower(): v for k, v in self.headers.items()},
-                    body,
-                    behaviour,
-                    time.time(),
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        problem = _invalid(body)
+        if problem is not None:
+            # Refused before any scripted behaviour, as the API validates first.
+            with self.state.lock:
+                self.state.requests.append(
+                    Recorded(self.path, headers, body, "invalid", time.time(), rejected=problem)
                 )
-            )
+            self._error(400, "invalid_request_error", problem)
+            return
+        behaviour = self.state.next_behaviour()
+        record = Recorded(self.path, headers, body, behaviour, time.time())
+        with self.state.lock:
+            self.state.requests.append(record)
         if self.state.latency:
             time.sleep(self.state.latency)
+        if self.state.evaluation_latency and _schema(body) is not None:
+            time.sleep(self.state.evaluation_latency)
+        wants_json_schema = "format" in (body.get("output_config") or {})
+        if wants_json_schema and (
+            behaviour == "schema_unsupported" or self.state.json_schema_unsupported
+        ):
+            record.rejected = "json_schema unsupported"
+            self._error(
+                400,
+                "invalid_request_error",
+                f"output_config.format: structured outputs are not supported by the model "
+                f"{body.get('model')!r}",
+            )
+            return
+        if behaviour == "server_error_no_retry":
+            self._error(500, "api_error", "Internal server error", {"x-should-retry": "false"})
+            return
+        if behaviour == "bad_request_retry":
+            self._error(400, "invalid_request_error", "Try again", {"x-should-retry": "true"})
+            return
         if behaviour == "rate_limit":
             self._error(
                 429,
@@ -252,7 +311,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if behaviour == "slow":
             time.sleep(self.state.slow_seconds)
-        message = self._answer(body, behaviour)
+        message = self._answer(body, behaviour, record)
         if body.get("stream"):
             self._stream(message, behaviour)
         else:
@@ -260,22 +319,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------ answers
 
-    def _answer(self, body: dict[str, Any], behaviour: str) -> dict[str, Any]:
-        system_text = "".join(
-            b.get("text", "") for b in body.get("system", []) if isinstance(b, dict)
-        )
-        cached = any(isinstance(b, dict) and b.get("cache_control") for b in body.get("system", []))
-        with self.state.lock:
-            hit = cached and system_text in self.state.seen_systems
-            self.state.seen_systems.add(system_text)
-        system_tokens = max(1, len(system_text) // 4)
-        messages_text = json.dumps(body.get("messages", []))
-        usage = {
-            "input_tokens": max(1, len(messages_text) // 4) + (0 if cached else system_tokens),
-            "output_tokens": 0,
-            "cache_creation_input_tokens": system_tokens if cached and not hit else 0,
-            "cache_read_input_tokens": system_tokens if hit else 0,
-        }
+    def _answer(
+        self, body: dict[str, Any], behaviour: str, record: Recorded | None = None
+    ) -> dict[str, Any]:
+        usage = self._cache_usage(body, record)
         tool_mode = bool(body.get("tools"))
         schema = _schema(body)
         if schema is None:
@@ -309,6 +356,42 @@ class _Handler(BaseHTTPRequestHandler):
             "stop_reason": "tool_use" if content[0]["type"] == "tool_use" else "end_turn",
             "stop_sequence": None,
             "usage": usage,
+        }
+
+    def _cache_usage(self, body: dict[str, Any], record: Recorded | None) -> dict[str, int]:
+        """Input tokens split into cache reads, cache writes and the rest."""
+        blocks = _prompt_blocks(body)
+        seed = json.dumps(
+            [body.get("model"), body.get("tool_choice"), body.get("output_config")],
+            sort_keys=True,
+        )
+        digests, tokens, running = [], [], hashlib.sha256(seed.encode())
+        total = 0
+        for key, _cached in blocks:
+            running.update(key.encode())
+            digests.append(running.hexdigest())
+            total += max(1, len(key) // 4)
+            tokens.append(total)
+        breakpoints = [i for i, (_key, cached) in enumerate(blocks) if cached]
+        with self.state.lock:
+            hit = -1
+            for point in breakpoints:
+                for j in range(point, max(-1, point - CACHE_LOOKBACK_BLOCKS), -1):
+                    if digests[j] in self.state.cache:
+                        hit = max(hit, j)
+                        break
+            for point in breakpoints:
+                self.state.cache[digests[point]] = tokens[point]
+        read = tokens[hit] if hit >= 0 else 0
+        written = tokens[breakpoints[-1]] - read if breakpoints and breakpoints[-1] > hit else 0
+        if record is not None:
+            record.blocks = len(blocks)
+            record.cached_blocks = hit + 1
+        return {
+            "input_tokens": max(1, total - read - written),
+            "output_tokens": 0,
+            "cache_creation_input_tokens": written,
+            "cache_read_input_tokens": read,
         }
 
     # ------------------------------------------------------------ wire
@@ -406,6 +489,103 @@ class _Handler(BaseHTTPRequestHandler):
             },
         )
         event("message_stop", {"type": "message_stop"})
+
+
+def _prompt_blocks(body: dict[str, Any]) -> list[tuple[str, bool]]:
+    """The prompt as cacheable blocks in the API's order: (key without cache_control, marked)."""
+
+    def key(kind: str, block: Any) -> tuple[str, bool]:
+        if isinstance(block, str):
+            block = {"type": "text", "text": block}
+        marked = isinstance(block, dict) and bool(block.get("cache_control"))
+        if isinstance(block, dict):
+            block = {k: v for k, v in block.items() if k != "cache_control"}
+        return json.dumps([kind, block], sort_keys=True, ensure_ascii=False), marked
+
+    blocks = [key("tool", tool) for tool in body.get("tools") or []]
+    system = body.get("system") or []
+    blocks += [key("system", b) for b in ([system] if isinstance(system, str) else system)]
+    for message in body.get("messages") or []:
+        content = message.get("content")
+        for block in [content] if isinstance(content, str) else content or []:
+            blocks.append(key(str(message.get("role")), block))
+    return blocks
+
+
+def _invalid(body: dict[str, Any]) -> str | None:
+    """What the real API would refuse in this request (a 400), or None."""
+    marks = [b for b in _all_blocks(body) if isinstance(b, dict) and "cache_control" in b]
+    for block in marks:
+        control = block["cache_control"]
+        if control is None:
+            continue
+        if not isinstance(control, dict) or control.get("type") != "ephemeral":
+            return "cache_control: type must be 'ephemeral'"
+        if set(control) - {"type", "ttl"} or control.get("ttl", "5m") not in ("5m", "1h"):
+            return "cache_control: only ttl '5m' or '1h' may be given"
+    marked = sum(1 for b in marks if b["cache_control"] is not None)
+    if marked > MAX_CACHE_BREAKPOINTS:
+        return (
+            f"A maximum of {MAX_CACHE_BREAKPOINTS} blocks with cache_control may be provided. "
+            f"Found {marked}."
+        )
+    for index, tool in enumerate(body.get("tools") or []):
+        if "strict" in tool and not isinstance(tool["strict"], bool):
+            return f"tools.{index}.strict: Input should be a valid boolean"
+        if tool.get("strict"):
+            problem = _schema_problem(tool.get("input_schema"), f"tools.{index}.input_schema")
+            if problem:
+                return problem
+    output = body.get("output_config")
+    if output is not None:
+        fmt = output.get("format") if isinstance(output, dict) else None
+        if fmt is not None:
+            if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+                return "output_config.format.type: Input should be 'json_schema'"
+            problem = _schema_problem(fmt.get("schema"), "output_config.format.schema")
+            if problem:
+                return problem
+    return None
+
+
+def _all_blocks(body: dict[str, Any]) -> list[Any]:
+    blocks: list[Any] = list(body.get("tools") or [])
+    system = body.get("system")
+    if isinstance(system, list):
+        blocks += system
+    for message in body.get("messages") or []:
+        if isinstance(message.get("content"), list):
+            blocks += message["content"]
+    return blocks
+
+
+def _schema_problem(schema: Any, where: str) -> str | None:
+    """The first way this schema leaves the structured-output subset, or None."""
+    if not isinstance(schema, dict):
+        return f"{where}: the schema must be an object"
+    for keyword in UNSUPPORTED_SCHEMA_KEYWORDS:
+        if keyword in schema:
+            return f"{where}: '{keyword}' is not supported for structured outputs"
+    if schema.get("minItems", 0) not in (0, 1):
+        return f"{where}: 'minItems' values other than 0 or 1 are not supported"
+    if schema.get("type") == "object" or "properties" in schema:
+        if schema.get("additionalProperties") is not False:
+            return (
+                f"{where}: For 'object' type, 'additionalProperties' must be explicitly "
+                "set to false"
+            )
+        for name, sub in (schema.get("properties") or {}).items():
+            problem = _schema_problem(sub, f"{where}.properties.{name}")
+            if problem:
+                return problem
+    if isinstance(schema.get("items"), dict):
+        return _schema_problem(schema["items"], f"{where}.items")
+    for combinator in ("anyOf", "allOf"):
+        for n, sub in enumerate(schema.get(combinator) or []):
+            problem = _schema_problem(sub, f"{where}.{combinator}.{n}")
+            if problem:
+                return problem
+    return None
 
 
 def _chunks(text: str, size: int) -> list[str]:

@@ -3,15 +3,18 @@ the real `anthropic` SDK → a fake Messages API, on both back ends."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.fakes.anthropic_server import FakeAnthropic
-from tests.support.stack import Stack
+from tests.support.stack import Stack, claude_overrides, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -197,6 +200,131 @@ def test_api_key_never_reaches_logs_or_results(
     assert key not in json.dumps(status)
 
 
+def _row(stack: Stack, table: str, row_id: str, *columns: str) -> dict[str, Any]:
+    from sqlalchemy import create_engine, text
+
+    url = stack.env.get("DATABASE_URL") or f"sqlite:///{Path(stack.env['DATA_DIR']) / 'memoai.db'}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(
+                text(f"SELECT {', '.join(columns)} FROM {table} WHERE id = :id"),  # noqa: S608
+                {"id": row_id},
+            ).one()
+    finally:
+        engine.dispose()
+    values = dict(zip(columns, row, strict=True))
+    if isinstance(values.get("timings"), str):
+        values["timings"] = json.loads(values["timings"])
+    return values
+
+
+def test_a_model_refusing_json_schema_output_falls_back_to_a_strict_tool_once(
+    stack: Stack, session: str, fake: FakeAnthropic, memos: list[dict[str, Any]]
+) -> None:
+    fake.script("schema_unsupported")
+    text = _unique(memos[2]["text"])
+    status, eid = _evaluate(stack, session, text)
+    assert status["status"] == "completed", status
+    refused, retried = fake.requests_for(text[-30:])
+    assert refused.rejected == "json_schema unsupported"
+    assert "output_config" in refused.body and "tools" not in refused.body
+    assert "output_config" not in retried.body
+    (tool,) = retried.body["tools"]
+    assert tool["strict"] is True
+    assert retried.body["tool_choice"] == {"type": "tool", "name": tool["name"]}
+    assert retried.rejected is None  # the fake checked the strict schema and took it
+    result = stack.result(session, eid)
+    assert list(result["rubric_scores"]) == [c["name"] for c in result["rubric"]["criteria"]]
+    # Recorded for the debug view and in the worker's log.
+    assert (
+        _row(stack, "evaluations", eid, "timings")["timings"]["structured_output_fallback"]
+        == "tool"
+    )
+    events = [
+        r for r in stack.log_records("worker") if r["event"] == "llm.structured_output_fallback"
+    ]
+    assert events and events[-1]["fallback"] == "tool"
+
+    # Once for that call: the next evaluation asks for JSON-schema output again.
+    text = _unique(memos[3]["text"])
+    status, eid = _evaluate(stack, session, text)
+    assert status["status"] == "completed", status
+    (only,) = fake.requests_for(text[-30:])
+    assert "output_config" in only.body
+    assert "structured_output_fallback" not in (
+        _row(stack, "evaluations", eid, "timings")["timings"] or {}
+    )
+
+
+def test_x_should_retry_false_stops_retries_of_a_server_error(
+    stack: Stack, session: str, fake: FakeAnthropic, memos: list[dict[str, Any]]
+) -> None:
+    fake.script("server_error_no_retry", "ok")
+    text = _unique(memos[4]["text"])
+    status, _ = _evaluate(stack, session, text)
+    assert status["status"] == "failed"
+    assert status["error_code"] == "llm_unavailable"
+    assert [a.behaviour for a in fake.requests_for(text[-30:])] == ["server_error_no_retry"]
+
+
+def test_x_should_retry_true_retries_even_a_bad_request(
+    stack: Stack, session: str, fake: FakeAnthropic, memos: list[dict[str, Any]]
+) -> None:
+    fake.script("bad_request_retry", "ok")
+    text = _unique(memos[5]["text"])
+    status, _ = _evaluate(stack, session, text)
+    assert status["status"] == "completed", status
+    assert [a.behaviour for a in fake.requests_for(text[-30:])] == ["bad_request_retry", "ok"]
+
+
+def test_multi_turn_chat_reads_the_previous_turns_from_the_cache(
+    stack: Stack, session: str, fake: FakeAnthropic, memos: list[dict[str, Any]]
+) -> None:
+    _status, eid = _evaluate(stack, session, _unique(memos[6]["text"]))
+    headers = {"X-Session-ID": session}
+    questions = ["How do I make my ask clearer?", "And the risks?", "What about the budget?"]
+    with stack.client() as c:
+        chat_id = c.post("/chat/sessions", json={"evaluation_id": eid}, headers=headers).json()[
+            "data"
+        ]["chat_session_id"]
+        fake.reset()
+        replies = []
+        for question in questions:
+            posted = c.post(
+                f"/chat/sessions/{chat_id}/messages",
+                json={"message_content": question},
+                headers=headers,
+            )
+            assert posted.status_code == 201, posted.text
+            assert posted.json()["data"]["status"] == "completed"
+            replies.append(posted.json()["data"]["assistant_message_id"])
+    turns = fake.requests
+    assert len(turns) == len(questions)
+    for n, request in enumerate(turns):
+        messages = request.body["messages"]
+        assert len(messages) == 2 * n + 1
+        marked = [
+            (i, block)
+            for i, m in enumerate(messages)
+            if isinstance(m["content"], list)
+            for block in m["content"]
+            if block.get("cache_control")
+        ]
+        # One breakpoint in the history, on the last user turn; 3 of 4 in all.
+        assert [(i, b["text"]) for i, b in marked] == [(len(messages) - 1, questions[n])]
+        assert marked[0][1]["cache_control"] == {"type": "ephemeral"}
+        assert sum(1 for b in request.body["system"] if b.get("cache_control")) == 2
+        assert request.rejected is None
+    for previous, current in itertools.pairwise(turns):
+        # Request N+1's cached prefix covers all of request N: system, memo and history.
+        assert current.cached_blocks == previous.blocks
+        assert current.cached_blocks < current.blocks  # the new turns are written, not read
+    last = _row(stack, "chat_messages", replies[-1], "input_tokens", "cost_usd")
+    assert last["input_tokens"] > 0
+    assert last["cost_usd"] is not None and last["cost_usd"] > 0
+
+
 def test_no_evaluation_is_left_in_processing(stack: Stack) -> None:
     # Runs last in the module: every evaluation above reached a final state.
     from sqlalchemy import create_engine, text
@@ -234,3 +362,156 @@ def test_offsets_hold_for_unicode_crlf_and_repeated_sentences(
         assert text[seg["start"] : seg["end"]] == seg["segment"]
     repeated = [s for s in segments if s["segment"] == "Costs are rising every quarter."]
     assert len({s["start"] for s in repeated}) == len(repeated)
+
+
+UNPRICED_MODEL = "claude-sonnet-9-9-20990101"  # a family llm.yaml has no price for
+
+
+@pytest.fixture(scope="module")
+def tool_stack(
+    tmp_path_factory: pytest.TempPathFactory, fake_anthropic: FakeAnthropic
+) -> Iterator[Stack]:
+    """Tool-mode structured output on a model with no configured price."""
+    overrides = claude_overrides(
+        fake_anthropic.url, LLM_STRUCTURED_OUTPUT="tool", LLM_MODEL=UNPRICED_MODEL
+    )
+    with running_stack(tmp_path_factory.mktemp("claude-tool"), "sqlite", **overrides) as s:
+        yield s
+
+
+def test_tool_mode_is_strict_and_an_unpriced_model_costs_null_and_is_reported(
+    tool_stack: Stack, fake: FakeAnthropic, memos: list[dict[str, Any]]
+) -> None:
+    session = tool_stack.new_session()
+    text = _unique(memos[1]["text"])
+    status, eid = _evaluate(tool_stack, session, text)
+    assert status["status"] == "completed", status
+    (request,) = fake.requests_for(text[-30:])
+    assert request.rejected is None
+    assert "output_config" not in request.body
+    (tool,) = request.body["tools"]
+    assert tool["strict"] is True
+    assert tool["input_schema"]["additionalProperties"] is False
+
+    result = tool_stack.result(session, eid)
+    assert result["llm_model"] == UNPRICED_MODEL
+    assert result["usage"]["input_tokens"] > 0
+    assert result["usage"]["cost_usd"] is None  # not another model's price
+    row = _row(tool_stack, "evaluations", eid, "cost_usd", "timings")
+    assert row["cost_usd"] is None
+    assert row["timings"]["price_unknown"] is True
+    events = [r for r in tool_stack.log_records("worker") if r["event"] == "llm.price_unknown"]
+    assert events and events[0]["model"] == UNPRICED_MODEL
+    assert events[0]["family"] == "claude-sonnet-9-9"
+    metrics = httpx.get(tool_stack.worker_metrics_url, timeout=5).text
+    assert (
+        f'memoai_llm_price_unknown_total{{model="{UNPRICED_MODEL}",provider="claude"}} 1.0'
+        in metrics
+    )
+
+
+def _sdk(fake: FakeAnthropic) -> Any:
+    import anthropic
+
+    return anthropic.Anthropic(api_key="sk-ant-test", base_url=fake.url, max_retries=0)
+
+
+@pytest.mark.parametrize(
+    ("extra", "problem"),
+    [
+        (
+            {
+                "tools": [
+                    {
+                        "name": "t",
+                        "strict": True,
+                        "input_schema": {"type": "object", "properties": {"a": {"type": "string"}}},
+                    }
+                ]
+            },
+            "additionalProperties",
+        ),
+        (
+            {
+                "output_config": {
+                    "format": {
+                        "type": "json_schema",
+                        "schema": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {"n": {"type": "integer", "minimum": 1}},
+                        },
+                    }
+                }
+            },
+            "'minimum' is not supported",
+        ),
+        (
+            {
+                "system": [
+                    {"type": "text", "text": f"part {n}", "cache_control": {"type": "ephemeral"}}
+                    for n in range(5)
+                ]
+            },
+            "A maximum of 4 blocks with cache_control",
+        ),
+    ],
+    ids=["strict-tool-without-additionalProperties", "schema-bound", "five-breakpoints"],
+)
+def test_the_fake_refuses_what_the_messages_api_refuses(
+    fake: FakeAnthropic, extra: dict[str, Any], problem: str
+) -> None:
+    import anthropic
+
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        _sdk(fake).messages.create(
+            model="claude-sonnet-5-5",
+            max_tokens=100,
+            messages=[{"role": "user", "content": "hi"}],
+            **extra,
+        )
+    assert problem in str(caught.value)
+    assert fake.requests[-1].rejected is not None
+
+
+def test_the_fake_reads_the_cache_at_a_boundary_before_the_new_breakpoint(
+    fake: FakeAnthropic,
+) -> None:
+    # Its cache follows the API's rules, so the chat test above means something.
+    client = _sdk(fake)
+    system = [{"type": "text", "text": "S" * 4000, "cache_control": {"type": "ephemeral"}}]
+    marked = {"type": "ephemeral"}
+    first = client.messages.create(
+        model="claude-sonnet-5-5",
+        max_tokens=100,
+        system=system,
+        messages=[
+            {"role": "user", "content": [{"type": "text", "text": "q1", "cache_control": marked}]}
+        ],
+    )
+    second = client.messages.create(
+        model="claude-sonnet-5-5",
+        max_tokens=100,
+        system=system,
+        messages=[
+            {"role": "user", "content": "q1"},
+            {"role": "assistant", "content": "a1"},
+            {"role": "user", "content": [{"type": "text", "text": "q2", "cache_control": marked}]},
+        ],
+    )
+    edited = client.messages.create(
+        model="claude-sonnet-5-5",
+        max_tokens=100,
+        system=system,
+        messages=[
+            {"role": "user", "content": "q1, edited"},
+            {"role": "assistant", "content": "a1"},
+            {"role": "user", "content": [{"type": "text", "text": "q2", "cache_control": marked}]},
+        ],
+    )
+    assert first.usage.cache_creation_input_tokens > 0
+    one, two, three = fake.requests[-3:]
+    assert (one.blocks, two.cached_blocks) == (2, 2)  # system + q1, read back
+    assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
+    assert three.cached_blocks == 1  # an edited turn breaks the prefix after the system
+    assert edited.usage.cache_read_input_tokens < second.usage.cache_read_input_tokens

@@ -74,7 +74,19 @@ def test_chat_reply_knows_the_memo_evaluation_and_rubric(
         evaluation = stack.result(session, eid)
         first = next(iter(evaluation["rubric_scores"]))
         assert first in system[1]["text"] and "Strengths:" in system[1]["text"]  # evaluation
-        assert body["messages"] == [{"role": "user", "content": "How do I make my ask clearer?"}]
+        # The question is the last user turn: it carries the history's cache breakpoint.
+        assert body["messages"] == [
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "How do I make my ask clearer?",
+                        "cache_control": {"type": "ephemeral"},
+                    }
+                ],
+            }
+        ]
 
         # A follow-up carries the history, alternating roles.
         c.post(

@@ -233,3 +233,22 @@ def test_compose_config_is_one_volume_written_by_the_api_read_by_the_rest() -> N
     dev = interpolate(load(COMPOSE_FILES["development"]), {})["services"]
     for name in ("api", "worker"):
         assert "../../config:/app/config" in dev[name]["volumes"], name
+
+
+def test_a_dedicated_chat_worker_takes_chat_replies_only() -> None:
+    from memoai.platform.queue import QueueName
+
+    services = interpolate(load(COMPOSE_FILES["production"]), {})["services"]
+    chat = services["worker-chat"]
+    assert chat["command"] == ["memoai", "worker", "-Q", QueueName.CHAT.value]
+    assert services["worker"]["command"] == ["memoai", "worker"]  # every queue, chat too
+    # Prometheus discovers workers by the DNS name `worker`.
+    assert "worker" in chat["networks"]["default"]["aliases"]
+    assert "backend" in chat["networks"]
+    assert chat["restart"] == "unless-stopped"
+    assert chat["deploy"]["resources"]["limits"]["memory"]
+    assert "healthcheck" in chat and "container_name" not in chat and "ports" not in chat
+    assert "config:/app/config:ro" in chat["volumes"]
+    dev = interpolate(load(COMPOSE_FILES["development"]), {})["services"]["worker-chat"]
+    assert dev["profiles"] == ["dedicated-workers"]  # opt-in in development
+    assert "memoai worker -Q chat" in dev["command"]

@@ -6,7 +6,14 @@ import time
 
 import pytest
 
-from memoai.llm.base import LlmAuthError, LlmRateLimited, LlmTimeout, LlmUnavailable
+from memoai.llm.base import (
+    LlmAuthError,
+    LlmBadRequest,
+    LlmRateLimited,
+    LlmTimeout,
+    LlmUnavailable,
+    should_retry_header,
+)
 from memoai.llm.circuit import CircuitBreaker
 from memoai.llm.ratelimit import LlmRateLimiter
 from memoai.llm.retry import RetryPolicy, call_with_retries, deadline
@@ -114,3 +121,27 @@ def test_rate_limiter_spaces_calls_within_the_deadline() -> None:
     assert waits == []
     with pytest.raises(LlmRateLimited):
         limiter.acquire("k", lambda: 5.0, waits.append)  # the window resets in ~60 s
+
+
+def test_x_should_retry_false_forbids_a_retry_whatever_the_status() -> None:
+    fn = Script(LlmUnavailable("500", should_retry=False))
+    with pytest.raises(LlmUnavailable):
+        run(fn, RetryPolicy(base_delay=0.01), [])
+    assert fn.calls == 1
+
+
+def test_x_should_retry_true_forces_a_retry_whatever_the_status() -> None:
+    fn = Script(LlmBadRequest("400", should_retry=True), LlmAuthError("401", should_retry=True))
+    assert run(fn, RetryPolicy(base_delay=0.01), []) == "ok"
+    assert fn.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("value", "verdict"),
+    [("true", True), ("false", False), (" TRUE ", True), ("maybe", None), (None, None)],
+)
+def test_x_should_retry_header_is_read_like_the_sdks_read_it(
+    value: str | None, verdict: bool | None
+) -> None:
+    headers = {} if value is None else {"x-should-retry": value}
+    assert should_retry_header(headers) is verdict

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import click
 
-from memoai.config import ConfigError, get_settings
+from memoai.config import ConfigError, Settings, get_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -165,25 +165,55 @@ def api(host: str | None, port: int | None) -> None:
 @click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
 @config_errors
 def worker(celery_args: tuple[str, ...]) -> None:
-    """Run a Celery worker; extra arguments go to `celery worker`."""
+    """Run a Celery worker on every queue; extra arguments go to `celery worker`.
+
+    `-Q chat` (or `-Q evaluations,batches`) consumes only those queues, `-X batches`
+    all but those: evaluations, chat, batches, webhooks, maintenance.
+    """
     settings = get_settings()
-    q = settings.backend.queue
-    if q.worker_pool == "prefork":
+    if settings.backend.queue.worker_pool == "prefork":
         # Forked children each count metrics; the parent serves the sum.
         _use_multiprocess_metrics()
     from memoai_worker.celery_app import app
 
-    argv = [
+    app.worker_main(argv=worker_argv(settings, celery_args))
+
+
+def worker_argv(settings: Settings, celery_args: tuple[str, ...]) -> list[str]:
+    """`celery worker` arguments: ours first, the caller's after (so theirs win)."""
+    from memoai.platform.queue import worker_queues
+
+    q = settings.backend.queue
+    chosen = _option(celery_args, "-Q", "--queues")
+    named = _option(celery_args, "-n", "--hostname") is not None
+    ours = [f"--queues={','.join(worker_queues(settings))}"] if chosen is None else []
+    if chosen is not None and not named:
+        # Dedicated workers on one host need distinct node names (Celery warns
+        # and Flower merges them otherwise): name it after its queues.
+        ours.append(f"--hostname={chosen.replace(',', '+')}@%h")
+    return [
         "worker",
         f"--pool={q.worker_pool}",
         f"--concurrency={q.worker_concurrency}",
-        f"--queues={q.queue_name}",
+        # Every queue unless the caller picked some (`-X` still excludes from all).
+        *ours,
         f"--loglevel={settings.logging.level}",
         "--without-gossip",
         "--without-mingle",
         *celery_args,
     ]
-    app.worker_main(argv=argv)
+
+
+def _option(args: tuple[str, ...], short: str, long: str) -> str | None:
+    """The value of `-Q x`, `-Qx`, `--queues x` or `--queues=x` among args, else None."""
+    for i, arg in enumerate(args):
+        if arg in (short, long):
+            return args[i + 1] if i + 1 < len(args) else ""
+        if arg.startswith(f"{long}="):
+            return arg.split("=", 1)[1]
+        if arg.startswith(short) and not arg.startswith("--"):
+            return arg[len(short) :]
+    return None
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -230,7 +230,7 @@ class DebugEvaluation(BaseModel):
     timings: Timings
     timings_detail: dict[str, Any] | None
     tokens: Tokens
-    cost: float
+    cost: float | None  # None: the model's family has no price in llm.yaml
     raw_prompt: str | None
     raw_response: str | None
 

@@ -2,11 +2,14 @@
 
 The coach knows the memo, its earlier versions, the evaluation, the rubric,
 the frameworks and the context template. The static part of the prompt and the
-memo block are sent as two cacheable system blocks; the conversation follows.
+memo block are sent as two cacheable system blocks; the conversation follows,
+oldest turn first and never rewritten, with a cache breakpoint on its last user
+turn, so each turn reads the previous turns from the provider's cache.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from datetime import timedelta
 from typing import Any
@@ -19,10 +22,11 @@ from memoai.coaching.stream import ReplySink
 from memoai.config import BusinessConfig, Settings, business_config, get_settings
 from memoai.evaluation.language import language_name
 from memoai.evaluation.leases import keeper
-from memoai.evaluation.prompts import new_boundary, render
+from memoai.evaluation.prompts import render
 from memoai.llm.base import ChatRequest, LlmError, Message
 from memoai.llm.factory import get_provider
 from memoai.llm.offline import OfflineProvider
+from memoai.llm.pricing import priced_cost
 from memoai.llm.retry import deadline
 from memoai.models import ChatMessage, ChatSession, Evaluation, Submission, new_id, utcnow
 from memoai.platform.db import session_scope
@@ -86,7 +90,12 @@ def _write_reply(settings: Settings, message_id: str, token: str) -> str:
                 "llm_model": response.model,
                 "input_tokens": response.usage.input_tokens + response.usage.cache_read_tokens,
                 "output_tokens": response.usage.output_tokens,
-                "cost_usd": response.usage.cost_usd(settings.llm.pricing, response.model),
+                "cost_usd": priced_cost(
+                    response.usage,
+                    settings.llm.pricing,
+                    provider.name,  # type: ignore[attr-defined]
+                    response.model,
+                ),
             }
         sink.flush()  # the last pieces go out before the final write, never after it
         if not _finish(message_id, token, {**values, "content": text, "status": "completed"}):
@@ -178,7 +187,20 @@ def _load(db: Any, message_id: str) -> dict[str, Any]:
         "language": evaluation.language or submission.language or "en",
         "turns": turns,
         "question": question,
+        "boundary": chat_boundary(chat.id),
     }
+
+
+def chat_boundary(chat_id: str) -> str:
+    """The memo block's delimiter, the same on every turn of one chat.
+
+    A fresh random line per request would change the block each turn and the
+    provider could never read it from its cache. This one still cannot be
+    forged: the memo and its earlier versions were written before the chat (and
+    its random id) existed, and they never change.
+    """
+    digest = hashlib.sha256(f"memoai-chat-boundary:{chat_id}".encode()).hexdigest()[:16]
+    return f"=====MEMO-{digest}====="
 
 
 def _request(settings: Settings, business: BusinessConfig, context: dict[str, Any]) -> ChatRequest:
@@ -191,7 +213,7 @@ def _request(settings: Settings, business: BusinessConfig, context: dict[str, An
         language=language,
     ).strip()
     evaluation: Evaluation = context["evaluation"]
-    boundary = new_boundary()
+    boundary = context["boundary"]
     lines = [
         f"The writer's memo (version {context['version']}) is between the boundary lines.",
         boundary,
@@ -217,6 +239,7 @@ def _request(settings: Settings, business: BusinessConfig, context: dict[str, An
         messages=_alternating(context["turns"]),
         max_tokens=rs.chat_max_tokens,
         temperature=rs.chat_temperature,
+        cache_history=True,
     )
 
 

@@ -23,9 +23,10 @@ from memoai.evaluation.draft import DraftInvalid, EvaluationDraft, output_schema
 from memoai.evaluation.leases import LeaseKeeper
 from memoai.evaluation.offline import evaluate_offline
 from memoai.evaluation.prompts import evaluation_prompt, repair_prompt
-from memoai.llm.base import LlmError, Message, StructuredRequest, Usage
+from memoai.llm.base import LlmError, Message, StructuredRequest, StructuredResponse, Usage
 from memoai.llm.factory import get_fallback_provider, get_provider
 from memoai.llm.offline import OfflineProvider
+from memoai.llm.pricing import priced_cost
 from memoai.llm.retry import deadline
 from memoai.platform import metrics
 
@@ -56,6 +57,10 @@ class Outcome:
     repaired: bool = False
     fallback_from: str | None = None
     prompt_time: float = 0.0
+    # Facts for the debug view's timings detail: "structured_output_fallback"
+    # when the model refused JSON-schema output, "price_unknown" when its family
+    # has no price.
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 class Progress:
@@ -140,6 +145,8 @@ def _run_provider(
         raw_responses.append(first.text)
         model = first.model
         repaired = False
+        notes: dict[str, Any] = {}
+        _note_fallback(notes, first)
         try:
             draft = parse(first.data, first.parse_error, business)
         except DraftInvalid as exc:
@@ -156,6 +163,7 @@ def _run_provider(
             second = provider.generate_structured(repair_request)  # type: ignore[attr-defined]
             usage, llm_time = usage + second.usage, llm_time + second.latency
             raw_responses.append(second.text)
+            _note_fallback(notes, second)
             try:
                 draft = parse(second.data, second.parse_error, business)
             except DraftInvalid as exc2:
@@ -164,7 +172,9 @@ def _run_provider(
                     "The model returned an evaluation that does not match the rubric, twice: "
                     + "; ".join(exc2.problems[:5]),
                 ) from exc2
-    record_usage(settings, provider.name, model, usage)  # type: ignore[attr-defined]
+    cost = record_usage(settings, provider.name, model, usage)  # type: ignore[attr-defined]
+    if cost is None:
+        notes["price_unknown"] = True
     return Outcome(
         draft=draft,
         provider=provider.name,  # type: ignore[attr-defined]
@@ -185,7 +195,13 @@ def _run_provider(
         raw_response="\n\n----- repair -----\n\n".join(raw_responses) if debug else None,
         repaired=repaired,
         prompt_time=prompt_time,
+        notes=notes,
     )
+
+
+def _note_fallback(notes: dict[str, Any], response: StructuredResponse) -> None:
+    if response.structured_output_fallback:
+        notes["structured_output_fallback"] = response.structured_output_fallback
 
 
 def parse(data: Any, parse_error: str | None, business: BusinessConfig) -> EvaluationDraft:
@@ -194,7 +210,8 @@ def parse(data: Any, parse_error: str | None, business: BusinessConfig) -> Evalu
     return parse_draft(data, business.rubric)
 
 
-def record_usage(settings: Settings, provider: str, model: str, usage: Usage) -> None:
+def record_usage(settings: Settings, provider: str, model: str, usage: Usage) -> float | None:
+    """Count the tokens and the cost; returns the cost (None when the price is unknown)."""
     for kind, value in (
         ("input", usage.input_tokens),
         ("output", usage.output_tokens),
@@ -203,6 +220,7 @@ def record_usage(settings: Settings, provider: str, model: str, usage: Usage) ->
     ):
         if value:
             metrics.LLM_TOKENS.labels(provider, model, kind).inc(value)
-    cost = usage.cost_usd(settings.llm.pricing, model)
+    cost = priced_cost(usage, settings.llm.pricing, provider, model)
     if cost:
         metrics.LLM_COST.labels(provider, model).inc(cost)
+    return cost

@@ -119,6 +119,7 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
         timings["provider_total"] = round(time.monotonic() - started - timings["prepare"], 4)
         if outcome.fallback_from:
             timings["fallback_from"] = outcome.fallback_from
+        timings.update(outcome.notes)  # structured_output_fallback, price_unknown
         parse_started = time.monotonic()
         values = result_values(business, claimed.text, language, confidence, outcome, debug)
         timings["parse"] = round(time.monotonic() - parse_started, 4)
@@ -237,11 +238,13 @@ def complete_from_batch(
         debug = debug_enabled(db)
     values = result_values(business, text, language, confidence, outcome, debug)
     # Message Batches are billed at a discount; record what was actually paid.
-    values["cost_usd"] = round(values["cost_usd"] * price_factor, 6)
-    values.update(
-        status=EvaluationStatus.COMPLETED.value, progress_percentage=100, timings={"batch": True}
-    )
-    record_usage(settings, provider, response.model, usage)
+    cost = record_usage(settings, provider, response.model, usage)
+    timings: dict[str, Any] = {"batch": True}
+    if cost is None:
+        timings["price_unknown"] = True
+    else:
+        values["cost_usd"] = round(cost * price_factor, 6)
+    values.update(status=EvaluationStatus.COMPLETED.value, progress_percentage=100, timings=timings)
 
     def save() -> bool:
         with session_scope() as db:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from memoai.config.schemas import Pricing
+from memoai.llm.pricing import cost_usd as pricing_cost
 
 
 @dataclass
@@ -24,18 +25,9 @@ class Usage:
             self.cache_creation_tokens + other.cache_creation_tokens,
         )
 
-    def cost_usd(self, pricing: Pricing, model: str) -> float:
-        price = pricing.for_model(model)
-        return round(
-            (
-                self.input_tokens * price.input
-                + self.output_tokens * price.output
-                + self.cache_read_tokens * price.cache_read
-                + self.cache_creation_tokens * price.cache_write
-            )
-            / 1_000_000,
-            6,
-        )
+    def cost_usd(self, pricing: Pricing, model: str) -> float | None:
+        """USD for these tokens, or None when the model's family has no price."""
+        return pricing_cost(self, pricing, model)
 
 
 @dataclass(frozen=True)
@@ -62,6 +54,9 @@ class StructuredResponse:
     model: str
     latency: float
     parse_error: str | None = None
+    # "tool" when the model refused JSON-schema output and the call was made
+    # again with a forced tool (recorded in the debug view).
+    structured_output_fallback: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +66,8 @@ class ChatRequest:
     context: str | None = None  # this memo, its versions and evaluation (cacheable per chat)
     max_tokens: int = 1024
     temperature: float = 0.5
+    # Mark the conversation so far cacheable, for the next turn to read it back.
+    cache_history: bool = True
 
 
 @dataclass
@@ -80,6 +77,12 @@ class ChatResponse:
     model: str
     latency: float
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+def should_retry_header(headers: Mapping[str, str]) -> bool | None:
+    """`x-should-retry` as the SDKs read it: "true" or "false", anything else is no verdict."""
+    value = (headers.get("x-should-retry") or "").strip().lower()
+    return True if value == "true" else False if value == "false" else None
 
 
 ProgressCallback = Callable[[int], None]  # characters of output received so far
@@ -92,10 +95,24 @@ class LlmError(Exception):
     code = "llm_error"
     retryable = False
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        # The server's own verdict (`x-should-retry: true|false`); it overrides
+        # what the status suggests, in both directions.
+        self.should_retry = should_retry
+
+    @property
+    def retry(self) -> bool:
+        """Whether another attempt may succeed: the server's verdict, else the kind's."""
+        return self.retryable if self.should_retry is None else self.should_retry
 
 
 class LlmTimeout(LlmError):
@@ -119,6 +136,10 @@ class LlmAuthError(LlmError):
 
 class LlmBadRequest(LlmError):
     code = "llm_bad_request"
+
+
+class LlmStructuredOutputUnsupported(LlmBadRequest):
+    """The model refused JSON-schema output (`output_config.format`): use a tool instead."""
 
 
 class LlmBadOutput(LlmError):

@@ -4,16 +4,29 @@ Sampling temperature is not sent: the Messages API of this SDK generation no
 longer takes it (llm.yaml's temperature applies to the openai provider).
 
 Retries are ours, not the SDK's (its max_retries is 0): we honour `retry-after`
-but never past the call's deadline, and every attempt is visible to metrics.
+and `x-should-retry` (the server's verdict beats the status, both ways) but never
+wait past the call's deadline, and every attempt is visible to metrics.
+
+Structured output is `output_config.format` (a JSON schema) or one forced tool
+with `strict: true`, so the API itself guarantees the input matches the schema.
+A model that refuses JSON-schema output gets the same call once more as a tool
+call; the response says so (`structured_output_fallback`).
+
+Prompt caching: the static system block, the chat's memo block and, in a chat,
+the last user turn carry `cache_control` (3 of the API's 4 breakpoints). The
+API reads the longest cached prefix, so turn N+1 reads turn N's whole history
+from the cache and writes only the new turns.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import structlog
 
 from memoai.llm.base import (
     ChatRequest,
@@ -24,15 +37,22 @@ from memoai.llm.base import (
     LlmBadRequest,
     LlmError,
     LlmRateLimited,
+    LlmStructuredOutputUnsupported,
     LlmTimeout,
     LlmUnavailable,
     ProgressCallback,
     StructuredRequest,
     StructuredResponse,
     Usage,
+    should_retry_header,
 )
 from memoai.llm.jsonparse import extract_json
 from memoai.llm.retry import RetryPolicy, call_with_retries
+
+log = structlog.get_logger(__name__)
+
+# A cache breakpoint (5-minute TTL). The API allows 4 per request; we use 3 at most.
+EPHEMERAL = {"type": "ephemeral"}
 
 
 class ClaudeProvider:
@@ -65,30 +85,57 @@ class ClaudeProvider:
     def generate_structured(
         self, request: StructuredRequest, on_progress: ProgressCallback | None = None
     ) -> StructuredResponse:
-        kwargs = self._structured_params(request)
+        mode = self._structured_output
         started = time.monotonic()
-        message = call_with_retries(
+        try:
+            message = self._call_structured(request, mode, on_progress)
+        except LlmStructuredOutputUnsupported as exc:
+            if mode != "json_schema":
+                raise
+            # Once, for this call only: the next call tries JSON-schema output
+            # again, so a model (or gateway) that gains support is used as meant.
+            log.warning(
+                "llm.structured_output_fallback",
+                provider=self.name,
+                model=self.model,
+                fallback="tool",
+                error=exc.message,
+            )
+            mode = "tool"
+            message = self._call_structured(request, mode, on_progress)
+        response = self._structured_response(message, request, time.monotonic() - started, mode)
+        if mode != self._structured_output:
+            response.structured_output_fallback = mode
+        return response
+
+    def _call_structured(
+        self, request: StructuredRequest, mode: str, on_progress: ProgressCallback | None
+    ) -> Any:
+        kwargs = self._structured_params(request, mode)
+        return call_with_retries(
             lambda: self._send(kwargs, on_progress), self._retry, self.name, self.model
         )
-        return self._structured_response(message, request, time.monotonic() - started)
 
-    def _structured_params(self, request: StructuredRequest) -> dict[str, Any]:
+    def _structured_params(
+        self, request: StructuredRequest, mode: str | None = None
+    ) -> dict[str, Any]:
+        mode = mode or self._structured_output
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_tokens,
             # The static part (instructions, rubric, frameworks, context) is
             # identical across memos: mark it so the provider can cache it.
-            "system": [
-                {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
-            ],
+            "system": [{"type": "text", "text": request.system, "cache_control": EPHEMERAL}],
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
-        if self._structured_output == "tool":
+        if mode == "tool":
             kwargs["tools"] = [
                 {
                     "name": request.schema_name,
                     "description": "Submit the complete evaluation of the memo.",
                     "input_schema": request.schema,
+                    # Constrained decoding: the input is guaranteed to match the schema.
+                    "strict": True,
                 }
             ]
             kwargs["tool_choice"] = {"type": "tool", "name": request.schema_name}
@@ -97,11 +144,11 @@ class ClaudeProvider:
         return kwargs
 
     def _structured_response(
-        self, message: Any, request: StructuredRequest, latency: float
+        self, message: Any, request: StructuredRequest, latency: float, mode: str | None = None
     ) -> StructuredResponse:
         usage = _usage(message)
         model = message.model or self.model
-        if self._structured_output == "tool":
+        if (mode or self._structured_output) == "tool":
             for block in message.content:
                 if block.type == "tool_use" and block.name == request.schema_name:
                     return StructuredResponse(
@@ -184,17 +231,11 @@ class ClaudeProvider:
     # ------------------------------------------------------------ chat
 
     def chat(self, request: ChatRequest, on_delta: DeltaCallback | None = None) -> ChatResponse:
-        system = [{"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}]
-        if request.context:
-            # Second cache breakpoint: the memo stays the same for the whole chat.
-            system.append(
-                {"type": "text", "text": request.context, "cache_control": {"type": "ephemeral"}}
-            )
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": request.max_tokens,
-            "system": system,
-            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+            "system": _chat_system(request),
+            "messages": _chat_messages(request),
         }
 
         def attempt() -> Any:
@@ -215,6 +256,32 @@ class ClaudeProvider:
             model=message.model or self.model,
             latency=time.monotonic() - started,
         )
+
+
+def _chat_system(request: ChatRequest) -> list[dict[str, Any]]:
+    system = [{"type": "text", "text": request.system, "cache_control": EPHEMERAL}]
+    if request.context:
+        # Second breakpoint: the memo block stays the same for the whole chat.
+        system.append({"type": "text", "text": request.context, "cache_control": EPHEMERAL})
+    return system
+
+
+def _chat_messages(request: ChatRequest) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = [
+        {"role": m.role, "content": m.content} for m in request.messages
+    ]
+    if request.cache_history:
+        # Third breakpoint, on the last user turn: this request writes the
+        # history to the cache and the next turn, whose history starts with
+        # this one unchanged, reads it. cache_control is not part of the cache
+        # key, so moving the marker to the newer turn keeps the prefix equal.
+        for message in reversed(messages):
+            if message["role"] == "user":
+                message["content"] = [
+                    {"type": "text", "text": message["content"], "cache_control": EPHEMERAL}
+                ]
+                break
+    return messages
 
 
 def _text_of(message: Any) -> str:
@@ -251,6 +318,19 @@ def _retry_after(exc: anthropic.APIStatusError) -> float | None:
 
 def _map_error(exc: anthropic.APIError) -> LlmError:
     """Turn an SDK error into ours; messages never include request data or keys."""
+    error = _map_status(exc)
+    if isinstance(exc, anthropic.APIStatusError):
+        error.should_retry = should_retry_header(exc.response.headers)
+    return error
+
+
+# A 400 that refuses the JSON-schema output itself, in the wordings seen from
+# the API and the gateways in front of it ("output_config.format: Extra inputs
+# are not permitted", "… does not support structured outputs").
+_SCHEMA_REFUSAL = re.compile(r"output_config|output_format|structured output|json_schema", re.I)
+
+
+def _map_status(exc: anthropic.APIError) -> LlmError:
     if isinstance(exc, anthropic.APITimeoutError):
         return LlmTimeout("Claude did not answer in time")
     if isinstance(exc, anthropic.APIConnectionError):
@@ -273,6 +353,14 @@ def _map_error(exc: anthropic.APIError) -> LlmError:
             )
         if status in (401, 403):
             return LlmAuthError(f"Claude rejected the API key ({status})")
+        if (
+            status == 400
+            and _error_type(exc) == "invalid_request_error"
+            and _SCHEMA_REFUSAL.search(detail)
+        ):
+            return LlmStructuredOutputUnsupported(
+                f"Claude refused JSON-schema output (400){detail}"
+            )
         return LlmBadRequest(f"Claude rejected the request ({status}){detail}")
     return LlmUnavailable(f"Claude call failed: {type(exc).__name__}")
 

@@ -31,6 +31,7 @@ from memoai.llm.base import (
     StructuredRequest,
     StructuredResponse,
     Usage,
+    should_retry_header,
 )
 from memoai.llm.jsonparse import extract_json
 from memoai.llm.retry import RetryPolicy, call_with_retries
@@ -200,6 +201,13 @@ def _usage(usage: Any) -> Usage:
 
 
 def _map_error(exc: openai.APIError) -> LlmError:
+    error = _map_status(exc)
+    if isinstance(exc, openai.APIStatusError):
+        error.should_retry = should_retry_header(exc.response.headers)
+    return error
+
+
+def _map_status(exc: openai.APIError) -> LlmError:
     if isinstance(exc, openai.APITimeoutError):
         return LlmTimeout("the model server did not answer in time")
     if isinstance(exc, openai.APIConnectionError):

@@ -98,7 +98,8 @@ def call_with_retries(
                 else:
                     # A bad request or key says nothing about the provider's health.
                     policy.breaker.record_success()
-            if not exc.retryable or attempt >= policy.attempts:
+            # `x-should-retry` from the server, when sent, decides over the status.
+            if not exc.retry or attempt >= policy.attempts:
                 log.warning(
                     "llm.call_failed",
                     provider=provider,
@@ -106,6 +107,7 @@ def call_with_retries(
                     error_code=exc.code,
                     error=exc.message,
                     attempt=attempt + 1,
+                    **({} if exc.should_retry is None else {"x_should_retry": exc.should_retry}),
                 )
                 raise
             delay = _delay(policy, attempt, exc.retry_after)
@@ -129,6 +131,7 @@ def call_with_retries(
                 error=exc.message,
                 attempt=attempt + 1,
                 delay=round(delay, 2),
+                **({} if exc.should_retry is None else {"x_should_retry": exc.should_retry}),
             )
             attempt += 1
             sleep(delay)

@@ -148,7 +148,7 @@ class Evaluation(IdMixin, CreatedMixin, Base):
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cache_read_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cache_creation_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_usd: Mapped[float | None] = mapped_column(Float, default=0.0)  # None: price unknown
 
     processing_time: Mapped[float | None] = mapped_column(Float)  # seconds, claim → saved
     queue_wait: Mapped[float | None] = mapped_column(Float)  # seconds, submit → claim
@@ -213,7 +213,7 @@ class ChatMessage(IdMixin, CreatedMixin, Base):
     llm_model: Mapped[str | None] = mapped_column(String(100))
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
-    cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
+    cost_usd: Mapped[float | None] = mapped_column(Float, default=0.0)  # None: price unknown
     error_message: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(64))

@@ -6,8 +6,9 @@ or the data volume when Prometheus scrapes are the same whichever process,
 replica or pool model answers, so the alert rules can take `max()` across
 instances without double counting.
 
-Each scrape costs two indexed COUNT queries and a directory listing; a failing
-query is reported as `memoai_state_up{source}=0`, never as a 500 on /metrics.
+Each scrape costs two indexed COUNT queries, one broker round trip (queue
+lengths) and a directory listing; a failing source is reported as
+`memoai_state_up{source}=0`, never as a 500 on /metrics.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from prometheus_client.registry import Collector
 
 from memoai.config import Settings, get_settings
 from memoai.platform import metrics
+from memoai.platform.queue import broker_depths
 
 log = structlog.get_logger(__name__)
 
@@ -48,6 +50,20 @@ class StateCollector(Collector):
             except Exception as exc:  # noqa: BLE001 - /metrics must answer while the DB is down
                 log.warning("metrics.state_failed", source="database", error=type(exc).__name__)
                 up.add_metric(["database"], 0)
+        if self.database:
+            # Messages waiting in the broker, per queue (a chat backlog is not
+            # an evaluation backlog). Unknown (broker down) is reported as 0 up.
+            depths = broker_depths(settings)
+            if depths is not None:
+                broker = GaugeMetricFamily(
+                    "memoai_broker_queue_depth",
+                    "Messages waiting in the broker, by queue",
+                    labels=["queue"],
+                )
+                for name, depth in sorted(depths.items()):
+                    broker.add_metric([name], depth)
+                yield broker
+            up.add_metric(["broker"], 0 if depths is None else 1)
         if self.backups and settings.database.backup.enabled:
             try:
                 yield from _backup_metrics(settings)

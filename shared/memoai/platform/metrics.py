@@ -61,6 +61,11 @@ LLM_LATENCY = Histogram(
 )
 LLM_TOKENS = Counter("memoai_llm_tokens_total", "LLM tokens by kind", ["provider", "model", "kind"])
 LLM_COST = Counter("memoai_llm_cost_usd_total", "LLM cost in USD", ["provider", "model"])
+LLM_PRICE_UNKNOWN = Counter(
+    "memoai_llm_price_unknown_total",
+    "LLM calls whose model has no price in llm.yaml (their cost is recorded as null)",
+    ["provider", "model"],
+)
 WORKER_UP = Gauge(
     "memoai_worker_up", "1 once the worker consumes from the queue", multiprocess_mode="max"
 )

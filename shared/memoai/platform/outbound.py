@@ -4,8 +4,11 @@ endpoints, callback URLs) may not reach loopback, link-local or private networks
 Checked twice: when the URL is registered (a clear 422) and at connection
 time, where the client resolves the name itself and connects only to an
 address that passed the check, so a DNS answer cannot change between the two
-(DNS rebinding). An admin allow-list (`security.webhooks.allowed_hosts`:
-host names, IPs or CIDR ranges) opens specific internal targets.
+(DNS rebinding). The connection-time check uses public extension points only:
+httpx's custom transport API over an `httpcore.ConnectionPool` whose
+`network_backend` is a subclass of the exported `httpcore.SyncBackend`. An
+admin allow-list (`security.webhooks.allowed_hosts`: host names, IPs or CIDR
+ranges) opens specific internal targets.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ import ipaddress
 import socket
 import ssl
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
-from httpcore._backends.sync import SyncBackend
 
 from memoai.config import Settings
 from memoai.platform.errors import ValidationFailed
@@ -149,7 +152,15 @@ class _DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _PinnedBackend(SyncBackend):
+class _PinnedBackend(httpcore.SyncBackend):
+    """httpcore's public network backend, connecting only to checked addresses.
+
+    The name is resolved and checked here, at connection time, and the socket
+    is opened to that checked IP: no second lookup happens in between that a
+    DNS answer could change (rebinding). TLS is unaffected: httpcore still
+    sends the URL's host name as SNI and verifies the certificate against it.
+    """
+
     def __init__(self, allow: AllowList, deadline: float | None = None) -> None:
         self.allow = allow
         self.deadline = deadline
@@ -167,7 +178,6 @@ class _PinnedBackend(SyncBackend):
         except UnsafeUrl as exc:
             raise httpcore.ConnectError(str(exc)) from exc
         if self.deadline is None:
-            # TLS still verifies the original host name (httpcore passes it as SNI).
             return super().connect_tcp(
                 str(addresses[0]), port, timeout, local_address, socket_options
             )
@@ -184,8 +194,102 @@ class _PinnedBackend(SyncBackend):
         return _DeadlineStream(stream, self.deadline)
 
 
+# httpcore's exceptions as httpx raises them, most specific first.
+_ERRORS: tuple[tuple[type[Exception], type[httpx.TransportError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
+
+
+@contextmanager
+def _as_httpx_errors(request: httpx.Request) -> Iterator[None]:
+    try:
+        yield
+    except Exception as exc:
+        for source, target in _ERRORS:
+            if isinstance(exc, source):
+                raise target(str(exc), request=request) from exc
+        raise
+
+
+class _ResponseStream(httpx.SyncByteStream):
+    def __init__(self, stream: Iterable[bytes], request: httpx.Request) -> None:
+        self._stream = stream
+        self._request = request
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors(self._request):
+            yield from self._stream
+
+    def close(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+class PinnedTransport(httpx.BaseTransport):
+    """An httpx transport (the public custom-transport API) over an httpcore pool
+    whose network backend is `_PinnedBackend` (httpcore's public extension point)."""
+
+    def __init__(
+        self,
+        allow: AllowList,
+        verify: ssl.SSLContext | bool = True,
+        deadline: float | None = None,
+    ) -> None:
+        context = verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
+        self._pool = httpcore.ConnectionPool(
+            ssl_context=context,
+            max_connections=20,
+            retries=0,
+            network_backend=_PinnedBackend(allow, deadline),
+        )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(
+                scheme=request.url.raw_scheme,
+                host=request.url.raw_host,
+                port=request.url.port,
+                target=request.url.raw_path,
+            ),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,  # carries the client's timeouts
+        )
+        with _as_httpx_errors(request):
+            response = self._pool.handle_request(core_request)
+        assert isinstance(response.stream, Iterable)
+        return httpx.Response(
+            status_code=response.status,
+            headers=response.headers,
+            stream=_ResponseStream(response.stream, request),
+            extensions=response.extensions,
+        )
+
+    def close(self) -> None:
+        self._pool.close()
+
+
 def safe_client(
-    allow: AllowList, timeout: float, total_timeout: float | None = None
+    allow: AllowList,
+    timeout: float,
+    total_timeout: float | None = None,
+    verify: ssl.SSLContext | bool = True,
 ) -> httpx.Client:
     """A client that reaches only checked addresses.
 
@@ -193,11 +297,12 @@ def safe_client(
     (connect, TLS, request, headers, body) must end within that many seconds:
     use one such client per exchange.
     """
-    transport = httpx.HTTPTransport(retries=0)
-    pool = transport._pool  # the pool httpx built; we swap its network backend
     deadline = None if total_timeout is None else time.monotonic() + total_timeout
-    pool._network_backend = _PinnedBackend(allow, deadline)
-    return httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
+    return httpx.Client(
+        transport=PinnedTransport(allow, verify, deadline),
+        timeout=timeout,
+        follow_redirects=False,
+    )
 
 
 def allow_list(settings: Settings) -> AllowList:

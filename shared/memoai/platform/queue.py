@@ -2,6 +2,13 @@
 
 Jobs are published only after the transaction that created their rows has
 committed (`enqueue_after_commit`), and messages carry ids only.
+
+Each task goes to one of five queues (`ROUTES`), so work of one kind never
+waits behind another: a chat reply is not stuck behind a batch of 500 memos or
+an hour-long backup, and a slow webhook receiver does not hold up the sweeper.
+`memoai worker` consumes every queue by default; `-Q chat` (or `-X batches`)
+runs a worker dedicated to some of them. The routing table is applied when
+publishing (by task name, `task_routes`), so the API needs no task code.
 """
 
 from __future__ import annotations
@@ -35,6 +42,46 @@ class TaskName(StrEnum):
     PING = "memoai.ping"  # the admin self-test's broker round trip
 
 
+class QueueName(StrEnum):
+    EVALUATIONS = "evaluations"  # one memo each, minutes of LLM time at worst
+    CHAT = "chat"  # interactive: someone is waiting for the reply
+    BATCHES = "batches"  # Message Batches submission and polling
+    WEBHOOKS = "webhooks"  # calls to customers' endpoints, at their speed
+    MAINTENANCE = "maintenance"  # sweeper, retention, backups
+
+
+ROUTES: dict[TaskName, QueueName] = {
+    TaskName.EVALUATE: QueueName.EVALUATIONS,
+    TaskName.CHAT_REPLY: QueueName.CHAT,
+    # The self-test asks "does a worker answer now?": the interactive queue is
+    # the one that must always have room.
+    TaskName.PING: QueueName.CHAT,
+    TaskName.BATCH_SUBMIT: QueueName.BATCHES,
+    TaskName.BATCH_POLL: QueueName.BATCHES,
+    TaskName.DELIVER_WEBHOOK: QueueName.WEBHOOKS,
+    TaskName.WEBHOOKS_DUE: QueueName.WEBHOOKS,
+    TaskName.SWEEP: QueueName.MAINTENANCE,
+    TaskName.CLEANUP: QueueName.MAINTENANCE,
+    TaskName.BACKUP: QueueName.MAINTENANCE,
+}
+
+
+def queue_for(name: TaskName) -> str:
+    return ROUTES[name].value
+
+
+def worker_queues(settings: Settings) -> list[str]:
+    """What `memoai worker` consumes by default: every queue, and the legacy one.
+
+    `backend.queue.queue_name` (CELERY_QUEUE, "memoai") was the single queue
+    before tasks were routed; workers still drain it so messages published by
+    an older API during an upgrade are not stranded.
+    """
+    names = [q.value for q in QueueName]
+    legacy = settings.backend.queue.queue_name
+    return names if legacy in names else [*names, legacy]
+
+
 def celery_config(settings: Settings) -> dict[str, Any]:
     q = settings.backend.queue
     transport_options: dict[str, Any]
@@ -59,7 +106,13 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_timeout": q.publish_timeout,
         "broker_connection_retry_on_startup": True,
         "broker_pool_limit": 16,
-        "task_default_queue": q.queue_name,
+        "task_routes": {name.value: {"queue": queue.value} for name, queue in ROUTES.items()},
+        # Declared (as Celery would create them on first use) so Flower and
+        # `celery inspect` list every queue, even one no worker consumes yet.
+        "task_queues": {
+            name: {"exchange": name, "routing_key": name} for name in worker_queues(settings)
+        },
+        "task_default_queue": QueueName.MAINTENANCE.value,  # every task has a route (tested)
         "task_ignore_result": True,
         "result_backend": None,
         "task_serializer": "json",
@@ -142,9 +195,10 @@ def publish(name: TaskName, **kwargs: Any) -> bool:
     return True
 
 
-def broker_depth(settings: Settings) -> int | None:
-    """Messages waiting in the broker's evaluation queue, or None if unknown."""
+def broker_depths(settings: Settings) -> dict[str, int] | None:
+    """Messages waiting in each queue the workers consume, or None if unknown."""
     q = settings.backend.queue
+    names = worker_queues(settings)
     try:
         if settings.redis_url:
             import redis
@@ -155,17 +209,31 @@ def broker_depth(settings: Settings) -> int | None:
                 socket_connect_timeout=q.publish_timeout,
             )
             try:
-                # Celery's Redis transport keeps one list per priority step.
-                keys = [f"{q.key_prefix}:{q.queue_name}"] + [
-                    f"{q.key_prefix}:{q.queue_name}\x06\x16{p}" for p in (3, 6, 9)
-                ]
-                return int(sum(client.llen(k) for k in keys))
+                pipe = client.pipeline(transaction=False)
+                for name in names:
+                    # Celery's Redis transport keeps one list per priority step.
+                    pipe.llen(f"{q.key_prefix}:{name}")
+                    for p in (3, 6, 9):
+                        pipe.llen(f"{q.key_prefix}:{name}\x06\x16{p}")
+                lengths = pipe.execute()
             finally:
                 client.close()
-        return broker.embedded_depth(settings.broker_url, q.queue_name)
+            return {name: int(sum(lengths[i * 4 : i * 4 + 4])) for i, name in enumerate(names)}
+        return broker.embedded_depth(settings.broker_url, names)
     except Exception as exc:  # noqa: BLE001 - unknown depth: the sweeper falls back to age
         log.warning("queue.depth_unknown", error=type(exc).__name__)
         return None
+
+
+def broker_depth(settings: Settings) -> int | None:
+    """Messages waiting in the evaluations queue (and the legacy one), or None if unknown."""
+    depths = broker_depths(settings)
+    if depths is None:
+        return None
+    legacy = settings.backend.queue.queue_name
+    return depths.get(QueueName.EVALUATIONS.value, 0) + (
+        depths.get(legacy, 0) if legacy != QueueName.EVALUATIONS.value else 0
+    )
 
 
 def enqueue_after_commit(db: DbSession, name: TaskName, **kwargs: Any) -> None:

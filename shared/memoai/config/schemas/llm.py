@@ -59,11 +59,11 @@ class Price(Strict):
 
 
 class Pricing(Strict):
-    default: Price = Price(input=3.0, output=15.0, cache_read=0.3, cache_write=3.75)
+    # Keys are model families (`claude-sonnet-4-5`) or exact ids; a dated or
+    # platform-wrapped id finds its family (memoai.llm.pricing). An id with no
+    # entry costs null unless `default` is set: an explicit price for any model.
+    default: Price | None = None
     models: dict[str, Price] = {}
-
-    def for_model(self, model: str) -> Price:
-        return self.models.get(model, self.default)
 
 
 class Llm(Strict):
