@@ -21,6 +21,7 @@ from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
 from memoai.platform.logging import configure_logging
 from memoai.platform.ratelimit import RateLimiter
+from memoai.platform.secrets import SecretRedactionMiddleware
 from memoai_api import errors, openapi
 from memoai_api.deps import limit_requests_by_ip
 from memoai_api.routes import (
@@ -112,6 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     openapi.install(app, API_PREFIX)
 
     backend = settings.backend
+    # Innermost: it reads JSON bodies before compression (configure_logging
+    # registered this process's secrets).
+    app.add_middleware(SecretRedactionMiddleware)
     if backend.middleware.gzip_compression:
         app.add_middleware(GZipMiddleware, minimum_size=1024)
     if backend.api_settings.cors_origins:

@@ -32,6 +32,7 @@ class Channel(kombu_sqla.Channel):
         conninfo = self.connection.client
         engine = create_engine(
             conninfo.hostname,
+            hide_parameters=True,  # message bodies stay out of exception text and logs
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=4,
             max_overflow=8,
