@@ -154,7 +154,11 @@ def api(host: str | None, port: int | None) -> None:
         reload=settings.backend.features.auto_reload,
         log_config=None,
         access_log=False,
+        # X-Forwarded-For/-Proto count only from these peers (backend.yaml
+        # forwarded_allow_ips, default 127.0.0.1): from anyone else the header
+        # is ignored, so per-address limits and audit IPs cannot be forged.
         proxy_headers=True,
+        forwarded_allow_ips=settings.backend.api_settings.forwarded_allow_ips,
         timeout_keep_alive=10,
         timeout_graceful_shutdown=20,
         server_header=False,
@@ -230,6 +234,8 @@ def web(host: str | None, port: int | None) -> None:
         port=port or settings.runtime.web_port,
         log_config=None,
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.backend.api_settings.forwarded_allow_ips,
         server_header=False,
     )
 
