@@ -226,6 +226,23 @@ function saveProblem(message) {
   box.hidden = !message;
 }
 
+// An llm.yaml change that would send the API key to another server answers 409
+// confirmation_required: the admin confirms (seeing where it goes) or nothing is saved.
+async function postConfirmed(path, body) {
+  try {
+    return await post(path, body);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "confirmation_required") throw error;
+    const answer = await confirmAction({
+      title: t("admin.confirmKeyTitle"),
+      message: error.message,
+      action: t("admin.confirmKeyAction"),
+    });
+    if (!answer.ok) throw error;
+    return post(path, { ...body, confirm_base_url_change: true });
+  }
+}
+
 async function save(event) {
   event.preventDefault();
   if (!current) return;
@@ -243,7 +260,7 @@ async function save(event) {
   const content = editor.value;
   const type = current.config_type;
   try {
-    const { data } = await post(`/admin/config/${enc(type)}`, { config_content: content, change_reason: reason });
+    const { data } = await postConfirmed(`/admin/config/${enc(type)}`, { config_content: content, change_reason: reason });
     validateSeq += 1; // a validation still in flight is about older text
     clearTimeout(validateTimer);
     Object.assign(current, {
@@ -373,7 +390,7 @@ async function rollback(versionId, n) {
   try {
     const body = { version_id: Number(versionId) };
     if (answer.reason) body.change_reason = answer.reason;
-    const { data } = await post(`/admin/config/${enc(file.config_type)}/rollback`, body);
+    const { data } = await postConfirmed(`/admin/config/${enc(file.config_type)}/rollback`, body);
     await openFile(file.config_type, { force: true });
     setValidation(t("admin.rolledBack", { file: file.filename, n: number(n), v: number(data.version_number) }), "ok");
     loadCategories();
