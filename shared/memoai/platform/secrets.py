@@ -29,12 +29,14 @@ MIN_LENGTH = 8
 
 _lock = threading.Lock()
 _values: frozenset[str] = frozenset()
+# Longest first: a password inside a registered URL is replaced after the URL.
+_ordered: tuple[str, ...] = ()
 _encoded: tuple[tuple[bytes, bytes], ...] = ()
 
 
 def register(value: str | None) -> None:
     """Treat this exact value (and its JSON-escaped form) as a secret from now on."""
-    global _values, _encoded
+    global _values, _ordered, _encoded
     if not value or len(value) < MIN_LENGTH:
         return
     forms = {value, json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
@@ -42,9 +44,8 @@ def register(value: str | None) -> None:
         if forms <= _values:
             return
         values = _values | forms
-        # Longest first: a password inside a registered URL is replaced after the URL.
-        ordered = sorted(values, key=len, reverse=True)
-        _encoded = tuple((v.encode("utf-8"), MARKER.encode()) for v in ordered)
+        _ordered = tuple(sorted(values, key=len, reverse=True))
+        _encoded = tuple((v.encode("utf-8"), MARKER.encode()) for v in _ordered)
         _values = frozenset(values)
 
 
@@ -62,7 +63,7 @@ def registered() -> frozenset[str]:
 
 
 def redact(text: str) -> str:
-    for secret in sorted(_values, key=len, reverse=True):
+    for secret in _ordered:
         if secret in text:
             text = text.replace(secret, MARKER)
     return text
