@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 import yaml
 
-from memoai.config import ConfigError, load_settings
+from memoai.config import ConfigError, load_settings, require_production_secrets
 from memoai.config import references as refs
 from memoai.config.interpolate import env_lookup
 from memoai.config.loader import validate_text
 from memoai.config.schemas import FILE_SCHEMAS
+from memoai.config.settings import SERVICE_SECRETS
 from memoai.platform import secrets
 from memoai.platform.ratelimit import RateLimiter, Scope
 from tests.support.production import PRODUCTION_SECRETS, production_env
@@ -170,19 +171,43 @@ def test_production_refuses_each_missing_or_default_secret(
         "DATA_DIR": str(config_dir.parent / "data"),
         **production_env(ADMIN_USERNAME="ops-admin", ADMIN_PASSWORD="Ops-admin-passw0rd-9"),
     }
-    assert load_settings(environ).runtime.app_env == "production"
+    require_production_secrets(load_settings(environ))
     environ.pop(variable, None)
     if value is not None:
         environ[variable] = value
     with pytest.raises(ConfigError) as info:
-        load_settings(environ)
+        require_production_secrets(load_settings(environ))
     assert [p.field for p in info.value.problems] == [field]
 
 
 def test_production_without_a_model_needs_only_the_offline_provider(config_dir: Path) -> None:
     environ = {"CONFIG_DIR": str(config_dir), **production_env(LLM_PROVIDER="offline")}
     del environ["CLAUDE_API_KEY"]
-    assert load_settings(environ).llm_provider == "offline"
+    settings = load_settings(environ)
+    require_production_secrets(settings)
+    assert settings.llm_provider == "offline"
+
+
+def test_a_process_may_lack_a_secret_it_never_uses_but_never_hold_a_bad_one(
+    config_dir: Path,
+) -> None:
+    # A web or beat pod gets only the JWT key (infra/k8s mounts what each uses).
+    environ = {
+        "CONFIG_DIR": str(config_dir),
+        "APP_ENV": "production",
+        "JWT_SECRET_KEY": PRODUCTION_SECRETS["JWT_SECRET_KEY"],
+    }
+    settings = load_settings(environ)
+    for service in ("web", "beat", "flower", "migrate"):
+        require_production_secrets(settings, SERVICE_SECRETS[service])
+    for service in ("api", "worker"):
+        with pytest.raises(ConfigError) as info:
+            require_production_secrets(settings, SERVICE_SECRETS[service])
+        fields = {p.field for p in info.value.problems}
+        assert fields == {"security.webhooks.signing_secret", "llm.provider.api_key"}
+    # Given, but a placeholder: refused by every process at load.
+    with pytest.raises(ConfigError, match="WEBHOOK_SIGNING_SECRET"):
+        load_settings({**environ, "WEBHOOK_SIGNING_SECRET": "changeme"})
 
 
 # ------------------------------------------------------------ registry and guard

@@ -15,7 +15,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from memoai import __version__
 from memoai.auth import tokens
 from memoai.auth import users as account_service
-from memoai.config import Settings, business_config, get_settings
+from memoai.config import Settings, business_config, get_settings, require_production_secrets
+from memoai.config.settings import SERVICE_SECRETS
 from memoai.operations import state_metrics
 from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
@@ -49,6 +50,8 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Also when uvicorn is started without `memoai api`.
+    require_production_secrets(settings, SERVICE_SECRETS["api"])
     configure_logging(settings, "api")
     state_metrics.install(database=True, backups=False)
     docs = settings.auth.api_documentation.openapi

@@ -275,62 +275,100 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-def _check_production(settings: Settings) -> None:
-    """Production refuses to start with any secret missing, short or a placeholder.
+# What each process needs beyond what every one needs (the JWT key): a process
+# may run without a secret it never uses (a Kubernetes pod mounts only its own),
+# but whatever secret it is given must be real. `memoai config check` checks all.
+SERVICE_SECRETS: dict[str, frozenset[str]] = {
+    "api": frozenset({"llm", "webhooks"}),
+    "worker": frozenset({"llm", "webhooks"}),
+    "stack": frozenset({"llm", "webhooks"}),
+    "beat": frozenset(),
+    "web": frozenset(),
+    "flower": frozenset(),
+    "migrate": frozenset(),
+}
+ALL_SECRETS = frozenset({"llm", "webhooks"})
 
-    Every problem is reported at once, each naming the variable to set.
-    """
+
+def _check_production(settings: Settings) -> None:
+    """Every production process: the JWT key, and no configured secret that is
+    short or a placeholder. Every problem is reported at once."""
+    problems = production_problems(settings, frozenset())
+    if problems:
+        raise ConfigError(problems)
+
+
+def require_production_secrets(settings: Settings, uses: frozenset[str] = ALL_SECRETS) -> None:
+    """Also refuse the secrets this process uses when they are missing (production only)."""
+    problems = production_problems(settings, uses)
+    if problems:
+        raise ConfigError(problems)
+
+
+def production_problems(settings: Settings, uses: frozenset[str]) -> list[ConfigProblem]:
     if settings.runtime.app_env != "production":
-        return
+        return []
     problems: list[ConfigProblem] = []
 
-    def need(value: str | None, file: str, field: str, variable: str, min_length: int) -> None:
-        if is_placeholder(value) or len((value or "").strip()) < min_length:
+    def check(
+        value: str | None,
+        *,
+        required: bool,
+        file: str,
+        field: str,
+        variable: str,
+        min_length: int,
+        hint: str = "",
+    ) -> None:
+        text = (value or "").strip()
+        if not text and not required:
+            return
+        if is_placeholder(text) or len(text) < min_length:
             problems.append(
                 ConfigProblem(
                     file,
                     field,
                     f"production needs {variable} (or {variable}_FILE): at least {min_length} "
-                    "random characters, not a placeholder",
+                    f"random characters, not a placeholder{hint}",
                 )
             )
 
-    need(
+    check(
         settings.authentication.jwt.secret_key,
-        "auth.yaml",
-        "authentication.jwt.secret_key",
-        "JWT_SECRET_KEY",
-        32,
+        required=True,
+        file="auth.yaml",
+        field="authentication.jwt.secret_key",
+        variable="JWT_SECRET_KEY",
+        min_length=32,
     )
     # One key for every api replica and worker: a per-container generated key
     # would give each replica different owner secrets.
-    need(
+    check(
         settings.security.webhooks.signing_secret,
-        "security.yaml",
-        "security.webhooks.signing_secret",
-        "WEBHOOK_SIGNING_SECRET",
-        32,
+        required="webhooks" in uses,
+        file="security.yaml",
+        field="security.webhooks.signing_secret",
+        variable="WEBHOOK_SIGNING_SECRET",
+        min_length=32,
     )
-    provider = settings.llm.provider
-    key = (provider.api_key or "").strip()
-    if provider.name == "claude" and (is_placeholder(key) or len(key) < 20):
-        problems.append(
-            ConfigProblem(
-                "llm.yaml",
-                "llm.provider.api_key",
-                "production with LLM_PROVIDER=claude needs CLAUDE_API_KEY (or "
-                "CLAUDE_API_KEY_FILE); set LLM_PROVIDER=offline to run without a model",
-            )
-        )
+    check(
+        settings.llm.provider.api_key,
+        required="llm" in uses and settings.llm.provider.name == "claude",
+        file="llm.yaml",
+        field="llm.provider.api_key",
+        variable="CLAUDE_API_KEY",
+        min_length=20,
+        hint="; set LLM_PROVIDER=offline to run without a model",
+    )
     fallback = settings.llm.fallback
-    if fallback.enabled and fallback.secondary_provider == "claude":
-        need(
-            fallback.secondary_api_key,
-            "llm.yaml",
-            "llm.fallback.secondary_api_key",
-            "LLM_FALLBACK_API_KEY",
-            20,
-        )
+    check(
+        fallback.secondary_api_key,
+        required="llm" in uses and fallback.enabled and fallback.secondary_provider == "claude",
+        file="llm.yaml",
+        field="llm.fallback.secondary_api_key",
+        variable="LLM_FALLBACK_API_KEY",
+        min_length=20,
+    )
     url = settings.database.connection.url
     if url and url.startswith("postgres") and _uses_password_auth(url):
         password = url_password(url)
@@ -349,7 +387,8 @@ def _check_production(settings: Settings) -> None:
             ConfigProblem(
                 "backend.yaml",
                 "backend.queue.broker_url",
-                "the REDIS_URL password is short or a placeholder",
+                "the REDIS_URL (or REDIS_URL_FILE) password is shorter than 12 characters or a "
+                "placeholder",
             )
         )
     admin = settings.authentication.bootstrap_admin
@@ -371,8 +410,7 @@ def _check_production(settings: Settings) -> None:
                 "per-address limits); list the reverse proxy's address or network",
             )
         )
-    if problems:
-        raise ConfigError(problems)
+    return problems
 
 
 def _uses_password_auth(url: str) -> bool:
