@@ -94,6 +94,7 @@ up:
 
 up-prod:
 	infra/compose/init-secrets.sh
+	infra/compose/init-secrets.sh --check
 	infra/nginx/gen-cert.sh
 	$(PROD_COMPOSE) up -d --build --wait
 

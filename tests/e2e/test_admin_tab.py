@@ -398,6 +398,40 @@ def test_a_saved_system_file_shows_restart_required_until_rolled_back(app: App) 
     expect(restart).to_be_hidden()
 
 
+def test_sending_the_api_key_elsewhere_is_confirmed_in_a_dialog(app: App) -> None:
+    page = app.sign_in(ADMIN_USERNAME, ADMIN_PASSWORD)
+    open_tab(page, "admin")
+    files = page.get_by_role("navigation", name="Configuration files")
+    files.get_by_role("button", name=re.compile(r"^llm\.yaml")).click()
+    editor = page.get_by_role("textbox", name="Content of llm.yaml")
+    expect(editor).not_to_have_value("")
+    original = editor.input_value()
+    moved = original.replace(
+        "base_url: ${LLM_BASE_URL:-}", 'base_url: "https://llm.elsewhere.example"'
+    )
+    assert moved != original
+    editor.fill(moved)
+    page.locator("#config-reason").fill("Use the regional endpoint")
+    page.locator("#config-save-btn").click()
+    dialog = page.get_by_role("dialog", name="Send the API key to another server?")
+    expect(dialog).to_contain_text("https://llm.elsewhere.example")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(page.locator("#config-save-error")).to_contain_text("llm.elsewhere.example")
+    versions = page.locator("#config-versions > li")
+    expect(versions).to_have_count(0)
+
+    page.locator("#config-save-btn").click()
+    dialog.get_by_role("button", name="Yes, send it there").click()
+    expect(versions).to_have_count(2)  # the shipped baseline and this save
+    # Rolling back moves the key's destination too, so it asks again.
+    versions.nth(1).get_by_role("button", name=re.compile(r"Roll back to v\d+")).click()
+    page.get_by_role("dialog", name=re.compile("Roll back")).get_by_role(
+        "button", name=re.compile("Roll back")
+    ).click()
+    dialog.get_by_role("button", name="Yes, send it there").click()
+    expect(editor).to_have_value(original)
+
+
 def test_sign_in_events_page_through_a_long_list(app: App, admin_stack: Stack) -> None:
     # Sixty failures of one name, written straight to the stack's database.
     engine = create_engine(f"sqlite:///{admin_stack.root / 'data' / 'memoai.db'}")

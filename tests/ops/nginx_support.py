@@ -9,9 +9,16 @@ them to containers, so the shipped file is tested unchanged.
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import signal
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+
+import httpx
 
 from tests.ops.tools import INFRA, require, run
 from tests.support.services import unavailable
@@ -61,3 +68,61 @@ def nginx_test(prefix: Path, *, dump: bool = False) -> subprocess.CompletedProce
     if result.returncode != 0 and "unshare failed" in result.stderr:
         unavailable("mount namespaces", result.stderr.strip())
     return result
+
+
+def serve_locally(prefix: Path, *, http: int, https: int, upstreams: dict[str, int]) -> None:
+    """Point the copied configuration at free local ports, to run it for real.
+
+    Only the listen ports and the upstream ports change; every location,
+    header and limit is the shipped configuration's.
+    """
+    conf = prefix / "nginx.conf"
+    text = conf.read_text()
+    text = text.replace("listen 80 default_server;", f"listen 127.0.0.1:{http} default_server;")
+    text = text.replace(
+        "listen 443 ssl http2 default_server;",
+        f"listen 127.0.0.1:{https} ssl http2 default_server;",
+    )
+    text = text.replace("listen [::]:80 default_server;", "")
+    text = text.replace("listen [::]:443 ssl http2 default_server;", "")
+    for host, port in upstreams.items():
+        text, count = re.subn(rf"server {host}:\d+", f"server {host}:{port}", text)
+        assert count == 1, host
+    conf.write_text(text)
+
+
+@contextmanager
+def running_nginx(prefix: Path, http: int) -> Iterator[subprocess.Popen[bytes]]:
+    """nginx in the foreground (in its namespace) until the block ends."""
+    # `user root`: inside a user namespace only root is mapped, so workers stay root.
+    args = ["-g", f"'daemon off; pid {prefix}/nginx.pid; user root;'"]
+    log = (prefix / "nginx.out").open("ab")
+    proc = subprocess.Popen(
+        namespace_command(prefix, *args), stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if proc.poll() is not None:
+                output = (prefix / "nginx.out").read_text(errors="replace")
+                if "unshare failed" in output:
+                    unavailable("mount namespaces", output.strip())
+                raise RuntimeError(f"nginx exited with {proc.returncode}:\n{output[-3000:]}")
+            try:
+                if httpx.get(f"http://127.0.0.1:{http}/nginx-health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (prefix / "nginx.out").read_text()[-3000:]
+            time.sleep(0.1)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        log.close()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from tests.ops.compose_support import (
     uses_app_image,
     variables,
 )
-from tests.ops.tools import COMPOSE_SCHEMA, INFRA, REPO
+from tests.ops.tools import COMPOSE_SCHEMA, INFRA, REPO, require, run
 from tests.support.services import unavailable
 
 FILES = list(COMPOSE_FILES.items())
@@ -173,10 +175,12 @@ def test_every_app_service_starts_with_the_environment_it_is_given(
     """Load the real configuration with exactly the environment Compose would pass."""
     data = interpolate(load(path), {})
     known = _config_vars() | _RUNTIME_VARS | _THIRD_PARTY_VARS
+    # What init-secrets.sh writes (production refuses missing or default ones).
     secret_values = {
         "jwt_secret": "k" * 64,
-        "claude_api_key": "",
-        "database_url": "postgresql://memoai:pw@postgres:5432/memoai",
+        "webhook_signing_secret": "w" * 64,
+        "claude_api_key": "sk-ant-compose-" + "0" * 40,
+        "database_url": "postgresql://memoai:" + "p" * 40 + "@postgres:5432/memoai",
     }
     checked = []
     for name, svc in data["services"].items():
@@ -206,6 +210,78 @@ def test_every_app_service_starts_with_the_environment_it_is_given(
             assert settings.is_sqlite
         checked.append(name)
     assert {"api", "worker", "web"} <= set(checked)
+
+
+def test_only_the_edge_network_is_trusted_to_forward_client_addresses() -> None:
+    data = interpolate(load(COMPOSE_FILES["production"]), {})
+    services = data["services"]
+    subnet = data["networks"]["edge"]["ipam"]["config"][0]["subnet"]
+    assert subnet == "172.30.80.0/24"
+    assert services["nginx"]["networks"] == ["edge"]  # nginx reaches nothing else
+    for name in ("api", "web", "flower"):
+        assert "edge" in services[name]["networks"], name
+    for name in ("worker", "beat", "prometheus", "grafana", "postgres", "redis"):
+        assert "edge" not in (services[name].get("networks") or ["default"]), name
+    for name in ("api", "web", "worker", "beat", "flower", "migrate"):
+        assert service_environment(services[name])["FORWARDED_ALLOW_IPS"] == subnet, name
+    # One override moves both together.
+    moved = interpolate(load(COMPOSE_FILES["production"]), {"EDGE_SUBNET": "10.9.8.0/24"})
+    assert moved["networks"]["edge"]["ipam"]["config"][0]["subnet"] == "10.9.8.0/24"
+    assert service_environment(moved["services"]["api"])["FORWARDED_ALLOW_IPS"] == "10.9.8.0/24"
+
+
+def _init_secrets(*args: str | Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(COMPOSE_DIR / "init-secrets.sh"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": os.environ["PATH"], **env},
+    )
+
+
+def test_init_secrets_check_refuses_missing_short_or_default_secrets(tmp_path: Path) -> None:
+    require("openssl")
+    secrets = tmp_path / "secrets"
+    made = _init_secrets(secrets, CLAUDE_API_KEY="sk-ant-" + "k" * 40)
+    assert made.returncode == 0, made.stderr
+    assert _init_secrets("--check", secrets).returncode == 0
+    for name in ("jwt_secret", "webhook_signing_secret", "database_url", "postgres_password",
+                 "flower_htpasswd", "grafana_admin_password", "claude_api_key"):  # fmt: skip
+        assert (secrets / name).stat().st_size > 0, name
+
+    def refused(name: str, content: str | None, **env: str) -> str:
+        path = secrets / name
+        saved = path.read_bytes()
+        if content is None:
+            path.unlink()
+        else:
+            path.write_text(content)
+        try:
+            result = _init_secrets("--check", secrets, **env)
+        finally:
+            path.write_bytes(saved)
+        assert result.returncode == 1, (name, content, result.stdout)
+        return result.stderr
+
+    assert "jwt_secret" in refused("jwt_secret", None)
+    assert "jwt_secret" in refused("jwt_secret", "changeme")
+    assert "webhook_signing_secret" in refused("webhook_signing_secret", "short")
+    assert "grafana_admin_password" in refused("grafana_admin_password", "admin")
+    assert "database_url" in refused("database_url", "postgresql://memoai@postgres:5432/memoai")
+    assert "database_url" in refused(
+        "database_url", "postgresql://memoai:postgres@postgres:5432/memoai"
+    )
+    default_flower = "ops:" + run("openssl", "passwd", "-apr1", "admin").stdout.strip() + "\n"
+    assert "default password" in refused("flower_htpasswd", default_flower)
+    assert "flower_htpasswd" in refused("flower_htpasswd", "ops:plaintext\n")
+    assert "claude_api_key" in refused("claude_api_key", "")
+    # Without a model the Claude key may stay empty.
+    (secrets / "claude_api_key").write_text("")
+    assert _init_secrets("--check", secrets, LLM_PROVIDER="offline").returncode == 0
+    makefile = (REPO / "Makefile").read_text()
+    assert "infra/compose/init-secrets.sh --check" in makefile
 
 
 def test_staging_profile_uses_the_production_file() -> None:

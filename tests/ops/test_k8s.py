@@ -20,7 +20,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from memoai.config import load_settings
+from memoai.config import load_settings, require_production_secrets
+from memoai.config.settings import SERVICE_SECRETS
 from tests.ops.compose_support import COMPOSE_FILES, interpolate, load, service_environment
 from tests.ops.tools import INFRA, REPO, require, run
 
@@ -458,6 +459,9 @@ def test_environment_is_the_compose_one_but_for_the_listed_differences(
         if key in SECRET_FILES[workload]:
             expected[variable] = in_compose or f"/run/secrets/{key}"
     expected["BACKUP_ENABLED"] = "false"
+    # Compose trusts its edge network; here the ingress controller's pods, in
+    # the cluster's private ranges.
+    expected["FORWARDED_ALLOW_IPS"] = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10"
     if workload == "flower":
         expected["FLOWER_BASIC_AUTH"] = f"<secret {SECRET}/flower_basic_auth>"
     assert prod.env(workload) == expected
@@ -490,11 +494,13 @@ def test_every_pod_starts_with_the_environment_it_is_given(
     known = _config_vars() | _RUNTIME_VARS | _THIRD_PARTY_VARS
     unknown = {k for k in env if k not in known and k.removesuffix("_FILE") not in known}
     assert unknown == set(), f"variables nothing reads: {unknown}"
+    # Real-looking values: production refuses short or placeholder secrets.
+    db_password, redis_password = "p" * 24, "r" * 24
     values = {
-        "database_url": "postgresql://memoai:pw@db.internal:5432/memoai",
-        "redis_url": "rediss://:pw@redis.internal:6380/0",
+        "database_url": f"postgresql://memoai:{db_password}@db.internal:5432/memoai",
+        "redis_url": f"rediss://:{redis_password}@redis.internal:6380/0",
         "jwt_secret": "k" * 64,
-        "claude_api_key": "",
+        "claude_api_key": "sk-ant-k8s-" + "0" * 40,
         "webhook_signing_secret": "w" * 48,
     }
     for key, value in list(env.items()):
@@ -506,15 +512,19 @@ def test_every_pod_starts_with_the_environment_it_is_given(
     env["CONFIG_DIR"] = str(REPO / "config")  # the ConfigMap's content, byte for byte
     env["DATA_DIR"] = str(tmp_path / "data")
     settings = load_settings(env)  # raises with file, field and problem if anything is missing
+    # And the secrets this workload's command needs (memoai api/worker check them).
+    require_production_secrets(settings, SERVICE_SECRETS[workload])
     assert settings.runtime.app_env == "production"
     assert settings.authentication.enabled
     assert settings.authentication.jwt.secret_key == "k" * 64
     uses = SECRET_FILES[workload]
     assert settings.is_sqlite is ("database_url" not in uses)
     if "database_url" in uses:
-        assert settings.database_url == "postgresql+psycopg://memoai:pw@db.internal:5432/memoai"
+        assert settings.database_url == (
+            f"postgresql+psycopg://memoai:{db_password}@db.internal:5432/memoai"
+        )
     assert settings.redis_url == (
-        "rediss://:pw@redis.internal:6380/0" if "redis_url" in uses else None
+        f"rediss://:{redis_password}@redis.internal:6380/0" if "redis_url" in uses else None
     )
     if "webhook_signing_secret" in uses:
         assert settings.security.webhooks.signing_secret == "w" * 48

@@ -1,14 +1,28 @@
-"""The nginx configuration passes `nginx -t` and states the security and routing rules."""
+"""The nginx configuration passes `nginx -t` and states the security and routing rules;
+run for real in front of a real API, it overwrites forged client addresses and keeps
+metrics and API docs off the public port."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
-from tests.ops.nginx_support import NGINX_DIR, nginx_test, prepare_prefix
+from tests.ops.nginx_support import (
+    NGINX_DIR,
+    nginx_test,
+    prepare_prefix,
+    running_nginx,
+    serve_locally,
+)
 from tests.ops.tools import require, run
+from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, auth_overrides, bearer
+from tests.support.services import free_port
+from tests.support.stack import Stack, running_stack
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +104,13 @@ def test_limits_compression_caching_and_request_ids(dumped: str) -> None:
     assert "proxy_set_header Connection $memoai_connection;" in dumped  # keep-alive upstream
 
 
+def test_client_addresses_are_overwritten_never_appended(dumped: str) -> None:
+    assert "proxy_set_header X-Forwarded-For $remote_addr;" in dumped
+    assert "proxy_set_header X-Real-IP $remote_addr;" in dumped
+    assert "$proxy_add_x_forwarded_for" not in dumped
+    assert re.search(r"location ~ \^/\(metrics\|docs\|redoc\|openapi\\\.json\)", dumped)
+
+
 def test_generated_certificate_is_valid_for_the_host(prefix: Path) -> None:
     text = run("openssl", "x509", "-in", prefix / "certs" / "fullchain.pem", "-noout", "-text")
     assert text.returncode == 0
@@ -102,3 +123,92 @@ def test_generated_certificate_is_valid_for_the_host(prefix: Path) -> None:
     again = run("bash", NGINX_DIR / "gen-cert.sh", prefix / "certs", "other.test")
     assert "already has a certificate" in again.stdout
     assert (prefix / "certs" / "fullchain.pem").read_bytes() == before
+
+
+# ---------------------------------------------------------------- nginx running
+
+
+class Edge:
+    def __init__(self, stack: Stack, https: int) -> None:
+        self.stack = stack
+        self.url = f"https://127.0.0.1:{https}"
+
+    def client(self) -> httpx.Client:
+        # The generated certificate is self-signed; what is under test is routing.
+        return httpx.Client(base_url=self.url, verify=False, timeout=15)  # noqa: S501
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    """Real nginx (the shipped configuration) in front of a real api and web."""
+    require("nginx")
+    require("openssl")
+    root = tmp_path_factory.mktemp("edge")
+    env = auth_overrides(
+        LOGIN_ATTEMPTS_PER_HOUR="2",
+        RATE_LIMIT_IP_MULTIPLIER="5",  # 10 failed logins per address, below nginx's burst
+        BCRYPT_ROUNDS="4",
+    )  # FORWARDED_ALLOW_IPS unset: the API trusts 127.0.0.1, where nginx connects from
+    with running_stack(root, "sqlite", services=("api", "web"), **env) as stack:
+        prefix = prepare_prefix(root)
+        http, https = free_port(), free_port()
+        serve_locally(
+            prefix,
+            http=http,
+            https=https,
+            upstreams={
+                "api": int(stack.env["API_PORT"]),
+                "web": int(stack.env["WEB_PORT"]),
+                "flower": free_port(),
+            },
+        )
+        with running_nginx(prefix, http):
+            yield Edge(stack, https)
+
+
+def test_metrics_and_api_docs_are_not_on_the_public_port(edge: Edge) -> None:
+    hidden = ["/metrics", "/metrics/", "/docs", "/docs/oauth2-redirect", "/redoc",
+              "/openapi.json", "/metrics?format=text"]  # fmt: skip
+    with edge.client() as c:
+        for path in hidden:
+            assert c.get(path).status_code == 404, path
+        # Routing itself works: the API and the web UI answer through nginx.
+        assert c.get("/api/v1/config/public").status_code == 200
+        assert c.get("/").status_code == 200
+    # The services do serve them, on the internal network (Prometheus, operators).
+    for path in ("/metrics", "/docs", "/openapi.json"):
+        assert httpx.get(edge.stack.api_url + path, timeout=5).status_code == 200, path
+    assert httpx.get(edge.stack.web_url + "/metrics", timeout=5).status_code == 200
+
+
+def _events(stack: Stack, admin: dict[str, str]) -> list[dict[str, Any]]:
+    with stack.client() as c:
+        response = c.get("/admin/auth/events", params={"limit": "200"}, headers=admin)
+    assert response.status_code == 200, response.text
+    return list(response.json()["data"]["items"])
+
+
+def test_forged_forwarded_for_through_nginx_is_overwritten(edge: Edge) -> None:
+    """25 failed logins, each claiming another address: the API's limit still counts
+    them as one client, and the audit log records the real address."""
+    admin = bearer(edge.stack, ADMIN_USERNAME, ADMIN_PASSWORD)  # directly, not via nginx
+    forged = [f"203.0.113.{i}" for i in range(25)]
+    answers = []
+    with edge.client() as c:
+        for i, ip in enumerate(forged):
+            answers.append(
+                c.post(
+                    "/api/v1/auth/login",
+                    json={"username": f"sprayed{i}", "password": "Wrong-passw0rd!"},
+                    headers={"X-Forwarded-For": ip, "X-Real-IP": ip, "Forwarded": f"for={ip}"},
+                )
+            )
+    codes = [a.status_code for a in answers]
+    assert codes[:10] == [401] * 10, codes
+    assert codes[10:] == [429] * 15, codes
+    # The 11th is the API's own per-address limit (nginx's flood guard has no scope).
+    assert answers[10].json()["errors"][0]["details"]["scope"] == "login"
+    failed = [e for e in _events(edge.stack, admin) if e["event_type"] == "login_failed"]
+    assert len(failed) == 10
+    assert {e["ip_address"] for e in failed} == {"127.0.0.1"}
+    assert not {e["username"] for e in failed} - {f"sprayed{i}" for i in range(10)}

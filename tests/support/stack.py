@@ -36,6 +36,7 @@ _SCRUB = (
     "RATE_LIMIT_PER_MINUTE", "SUBMISSIONS_PER_HOUR", "LOGIN_ATTEMPTS_PER_HOUR",
     "ADMIN_OPS_PER_HOUR", "CHAT_MESSAGES_PER_HOUR", "RATE_LIMIT_ENABLED", "SECURE_COOKIES",
     "HTTPS_ONLY", "BCRYPT_ROUNDS", "SESSION_TIMEOUT", "JWT_EXPIRATION_HOURS",
+    "RETRIES_PER_HOUR", "FORWARDED_ALLOW_IPS", "WEBHOOK_SIGNING_SECRET",
 )  # fmt: skip
 
 BACKENDS = ("sqlite", "postgres")
@@ -234,6 +235,7 @@ def base_env(root: Path, **overrides: str) -> dict[str, str]:
         LOGIN_ATTEMPTS_PER_HOUR="1000",
         ADMIN_OPS_PER_HOUR="100000",
         CHAT_MESSAGES_PER_HOUR="100000",
+        RETRIES_PER_HOUR="100000",
     )
     env.update(overrides)
     return env

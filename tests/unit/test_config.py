@@ -12,6 +12,7 @@ import pytest
 from memoai.config import ConfigError, load_settings
 from memoai.config.interpolate import InterpolationError, env_lookup, interpolate
 from memoai.config.schemas import BUSINESS_FILES, FILE_SCHEMAS, SYSTEM_FILES
+from tests.support.production import production_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -108,15 +109,12 @@ def test_embedded_defaults_need_no_server(config_dir: Path) -> None:
 
 
 def test_profiles_change_defaults_but_not_explicit_values(config_dir: Path) -> None:
-    secret = "x" * 40
-    prod = load_settings(env(config_dir, APP_ENV="production", JWT_SECRET_KEY=secret))
+    prod = load_settings(env(config_dir, **production_env()))
     assert prod.authentication.enabled is True
     assert prod.security.headers.https_only is True
     assert prod.authentication.session.secure_cookies is True
     assert prod.debug_mode is False
-    explicit = load_settings(
-        env(config_dir, APP_ENV="production", JWT_SECRET_KEY=secret, AUTH_ENABLED="false")
-    )
+    explicit = load_settings(env(config_dir, **production_env(AUTH_ENABLED="false")))
     assert explicit.authentication.enabled is False
 
 
@@ -124,7 +122,8 @@ def test_profiles_change_defaults_but_not_explicit_values(config_dir: Path) -> N
 def test_production_refuses_a_missing_or_placeholder_jwt_secret(
     config_dir: Path, secret: str | None
 ) -> None:
-    environ = env(config_dir, APP_ENV="production")
+    environ = env(config_dir, **production_env())
+    del environ["JWT_SECRET_KEY"]
     if secret is not None:
         environ["JWT_SECRET_KEY"] = secret
     with pytest.raises(ConfigError) as info:

@@ -15,12 +15,14 @@ from fastapi.middleware.gzip import GZipMiddleware
 from memoai import __version__
 from memoai.auth import tokens
 from memoai.auth import users as account_service
-from memoai.config import Settings, business_config, get_settings
+from memoai.config import Settings, business_config, get_settings, require_production_secrets
+from memoai.config.settings import SERVICE_SECRETS
 from memoai.operations import state_metrics
 from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
 from memoai.platform.logging import configure_logging
 from memoai.platform.ratelimit import RateLimiter
+from memoai.platform.secrets import SecretRedactionMiddleware
 from memoai_api import docs as api_docs
 from memoai_api import errors, openapi
 from memoai_api.deps import limit_requests_by_ip
@@ -49,6 +51,8 @@ log = structlog.get_logger(__name__)
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    # Also when uvicorn is started without `memoai api`.
+    require_production_secrets(settings, SERVICE_SECRETS["api"])
     configure_logging(settings, "api")
     state_metrics.install(database=True, backups=False)
     docs = settings.auth.api_documentation.openapi
@@ -116,6 +120,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_docs.install(app)
 
     backend = settings.backend
+    # Innermost: it reads JSON bodies before compression (configure_logging
+    # registered this process's secrets).
+    app.add_middleware(SecretRedactionMiddleware)
     if backend.middleware.gzip_compression:
         app.add_middleware(GZipMiddleware, minimum_size=1024)
     if backend.api_settings.cors_origins:

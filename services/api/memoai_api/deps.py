@@ -383,6 +383,18 @@ def count_submissions(
     apply_rate_headers(request, response, decision)
 
 
+def limit_retries(
+    request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
+) -> None:
+    """retries_per_hour for the caller (and x ip_multiplier for its address).
+
+    A retry re-runs a memo that was already counted as a submission, so it does
+    not use a submission slot; it costs an LLM call, so it has a budget of its own.
+    """
+    decision = limiter.enforce(Scope.RETRIES, caller=principal.owner_key, ip=client_ip(request))
+    apply_rate_headers(request, response, decision)
+
+
 def limit_chat_messages(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> None:
@@ -405,3 +417,4 @@ def require_json(request: Request) -> None:
 JsonBody = Depends(require_json)
 SubmissionLimit = Depends(limit_submissions)
 ChatMessageLimit = Depends(limit_chat_messages)
+RetryLimit = Depends(limit_retries)

@@ -11,7 +11,8 @@ from typing import Any, TypeVar
 
 import click
 
-from memoai.config import ConfigError, Settings, get_settings
+from memoai.config import ConfigError, Settings, get_settings, require_production_secrets
+from memoai.config.settings import SERVICE_SECRETS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +31,13 @@ def config_errors(fn: F) -> F:
             sys.exit(2)
 
     return wrapper  # type: ignore[return-value]
+
+
+def settings_for(service: str) -> Settings:
+    """This process's settings; in production, refuse a missing secret it will use."""
+    settings = get_settings()
+    require_production_secrets(settings, SERVICE_SECRETS[service])
+    return settings
 
 
 def _use_multiprocess_metrics() -> None:
@@ -118,6 +126,7 @@ def config_check() -> None:
 
     reset_config_cache()
     settings = get_settings()
+    require_production_secrets(settings)  # every secret, whichever process needs it
     business = business_config()
     click.echo(f"Configuration OK in {settings.runtime.config_dir}")
     click.echo(f"  files: {', '.join(SYSTEM_FILES + BUSINESS_FILES)}")
@@ -139,7 +148,7 @@ def api(host: str | None, port: int | None) -> None:
     """Run the REST API."""
     import uvicorn
 
-    settings = get_settings()
+    settings = settings_for("api")
     workers = settings.backend.workers.process_count
     if workers > 1:
         # Each uvicorn worker counts its own requests; whichever one answers a
@@ -154,7 +163,11 @@ def api(host: str | None, port: int | None) -> None:
         reload=settings.backend.features.auto_reload,
         log_config=None,
         access_log=False,
+        # X-Forwarded-For/-Proto count only from these peers (backend.yaml
+        # forwarded_allow_ips, default 127.0.0.1): from anyone else the header
+        # is ignored, so per-address limits and audit IPs cannot be forged.
         proxy_headers=True,
+        forwarded_allow_ips=settings.backend.api_settings.forwarded_allow_ips,
         timeout_keep_alive=10,
         timeout_graceful_shutdown=20,
         server_header=False,
@@ -170,7 +183,7 @@ def worker(celery_args: tuple[str, ...]) -> None:
     `-Q chat` (or `-Q evaluations,batches`) consumes only those queues, `-X batches`
     all but those: evaluations, chat, batches, webhooks, maintenance.
     """
-    settings = get_settings()
+    settings = settings_for("worker")
     if settings.backend.queue.worker_pool == "prefork":
         # Forked children each count metrics; the parent serves the sum.
         _use_multiprocess_metrics()
@@ -260,6 +273,8 @@ def web(host: str | None, port: int | None) -> None:
         port=port or settings.runtime.web_port,
         log_config=None,
         access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.backend.api_settings.forwarded_allow_ips,
         server_header=False,
     )
 
@@ -271,7 +286,7 @@ def stack(no_web: bool) -> None:
     """Run api, worker, beat and web in the foreground; Ctrl-C stops them all."""
     from memoai_cli.supervisor import run_stack
 
-    get_settings()  # validate before starting anything
+    settings_for("stack")  # validate before starting anything
     sys.exit(run_stack(with_web=not no_web))
 
 

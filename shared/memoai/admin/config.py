@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
+import yaml
 
 from memoai.admin import files
 from memoai.admin import repository as repo
@@ -30,13 +32,22 @@ from memoai.config import (
     ConfigProblem,
     Settings,
     business_config,
+    references,
     validate_text,
 )
 from memoai.config.loader import read_file
+from memoai.config.schemas import LlmFile
 from memoai.config.settings import content_hash
 from memoai.models import ConfigVersion
+from memoai.platform import secrets
 from memoai.platform.db import session_scope
-from memoai.platform.errors import MemoError, NotFound, PayloadTooLarge, ServiceUnavailable
+from memoai.platform.errors import (
+    Conflict,
+    MemoError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+)
 from memoai.platform.identity import Principal
 from memoai.platform.storable import make_storable
 
@@ -78,6 +89,12 @@ class ConfigInvalid(MemoError):
         ]
 
 
+class ConfirmationRequired(Conflict):
+    """The change would send the LLM API key to another server; resend it confirmed."""
+
+    code = "confirmation_required"
+
+
 @dataclass(frozen=True)
 class Change:
     config_type: str
@@ -85,6 +102,8 @@ class Change:
     action: str  # update | rollback | import
     reason: str | None
     rollback_of: int | None = None
+    # The admin saw where the API key would go and agreed (see key_destinations).
+    confirm_base_url_change: bool = False
 
 
 def kind(config_type: str) -> sc.ConfigKind:
@@ -132,17 +151,114 @@ def problems_of(settings: Settings, config_type: str, content: str) -> list[Conf
             f"{config_type}.yaml is limited to {sc.MAX_CONFIG_CHARS} characters.",
             field="config_content",
         )
+    fname = f"{config_type}.yaml"
     if "\x00" in content:
-        return [ConfigProblem(f"{config_type}.yaml", None, "the file contains a NUL character")]
+        return [ConfigProblem(fname, None, "the file contains a NUL character")]
+    if secrets.MARKER in content:
+        # What a redacted response showed instead of a literal secret: saving it
+        # back would replace the secret with the marker.
+        line = content[: content.index(secrets.MARKER)].count("\n") + 1
+        return [
+            ConfigProblem(
+                fname,
+                None,
+                f"the content holds {secrets.MARKER}, a secret hidden from you; put secrets "
+                "in the environment (e.g. ${JWT_SECRET_KEY}) and edit that line on the server",
+                line,
+            )
+        ]
     try:
-        validate_text(config_type, content, settings.lookup())
+        validate_text(
+            config_type,
+            content,
+            settings.lookup(),
+            mode="admin",
+            existing=_existing_references(settings, config_type),
+        )
     except ConfigError as exc:
         return exc.problems
     return []
 
 
+def _existing_references(settings: Settings, config_type: str) -> dict[references.Path, str]:
+    """The operator's references in the file on disk, which a save may keep as they are."""
+    current = files.read_exact(path_of(settings, config_type))
+    if current is None:
+        return {}
+    try:
+        data = yaml.safe_load(current)
+    except yaml.YAMLError:
+        return {}
+    return references.existing_references(data)
+
+
 def problem_models(problems: list[ConfigProblem]) -> list[sc.Problem]:
     return [sc.Problem(**p.as_dict()) for p in problems]
+
+
+# ------------------------------------------------------------ the API key's destination
+
+
+@dataclass(frozen=True)
+class KeyDestination:
+    """Where llm.yaml content sends an API key: the base URL and the providers using it.
+
+    The URL counts even while the provider is offline: the key goes there as
+    soon as LLM_PROVIDER changes, without another admin save.
+    """
+
+    base_url: str
+    providers: frozenset[str]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "providers": sorted(self.providers)}
+
+
+def key_destination(settings: Settings, content: str | None) -> KeyDestination | None:
+    if content is None:
+        return None
+    try:
+        parsed = validate_text("llm", content, settings.lookup())
+    except ConfigError:
+        return None
+    assert isinstance(parsed, LlmFile)
+    llm = parsed.llm
+    providers = set()
+    if llm.provider.name != "offline":
+        providers.add(llm.provider.name)
+    if llm.fallback.enabled and llm.fallback.secondary_provider != "offline":
+        providers.add(llm.fallback.secondary_provider)
+    return KeyDestination(_normalized_url(llm.provider.base_url), frozenset(providers))
+
+
+def _normalized_url(url: str | None) -> str:
+    if not url or not url.strip():
+        return "(provider default)"
+    parts = urlsplit(url.strip())
+    # Credentials in a URL are never echoed back in an error.
+    netloc = parts.hostname or ""
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme.lower(), netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def _check_destination(settings: Settings, change: Change) -> None:
+    if change.config_type != "llm" or change.confirm_base_url_change:
+        return
+    before = key_destination(settings, files.read_exact(path_of(settings, "llm")))
+    after = key_destination(settings, change.content)
+    if after is None or before is None:
+        return
+    if after.base_url == before.base_url and after.providers <= before.providers:
+        return
+    raise ConfirmationRequired(
+        f"This change sends the LLM API key to {after.base_url}"
+        + (f" ({', '.join(sorted(after.providers))})" if after.providers else "")
+        + f" instead of {before.base_url}. Resend it with confirm_base_url_change: true "
+        "if that is intended.",
+        field="confirm_base_url_change",
+        details={"before": before.as_dict(), "after": after.as_dict()},
+    )
 
 
 # ------------------------------------------------------------ reads
@@ -254,20 +370,42 @@ def version_detail(config_type: str, version_id: int) -> sc.VersionDetail:
 
 
 def save(
-    settings: Settings, admin: Principal, config_type: str, content: str, reason: str
+    settings: Settings,
+    admin: Principal,
+    config_type: str,
+    content: str,
+    reason: str,
+    *,
+    confirm_base_url_change: bool = False,
 ) -> sc.Saved:
     require_type(config_type)
-    (saved,) = apply(settings, admin, [Change(config_type, content, "update", reason)])
+    change = Change(
+        config_type, content, "update", reason, confirm_base_url_change=confirm_base_url_change
+    )
+    (saved,) = apply(settings, admin, [change])
     return saved
 
 
 def rollback(
-    settings: Settings, admin: Principal, config_type: str, version_id: int, reason: str | None
+    settings: Settings,
+    admin: Principal,
+    config_type: str,
+    version_id: int,
+    reason: str | None,
+    *,
+    confirm_base_url_change: bool = False,
 ) -> sc.Saved:
     require_type(config_type)
     target = _version(config_type, version_id)
     why = reason or f"Rollback to version {target.version_number}"
-    change = Change(config_type, target.content, "rollback", why, rollback_of=target.id)
+    change = Change(
+        config_type,
+        target.content,
+        "rollback",
+        why,
+        rollback_of=target.id,
+        confirm_base_url_change=confirm_base_url_change,
+    )
     (saved,) = apply(settings, admin, [change])
     return saved
 
@@ -300,6 +438,8 @@ def apply(settings: Settings, admin: Principal, changes: list[Change]) -> list[s
         problems = problems_of(settings, change.config_type, change.content)
         if problems:
             raise ConfigInvalid(problems)
+    for change in changes:
+        _check_destination(settings, change)
     config_dir = settings.runtime.config_dir
     written: list[tuple[Path, str | None]] = []
     saved: list[sc.Saved] = []

@@ -14,6 +14,7 @@ from memoai.admin import files
 from memoai.admin import schemas as sc
 from memoai.admin.config import Change, apply, path_of, problem_models, problems_of
 from memoai.config import FILE_SCHEMAS, ConfigProblem, Settings
+from memoai.platform import secrets
 from memoai.platform.errors import MemoError, PayloadTooLarge
 from memoai.platform.identity import Principal
 
@@ -26,6 +27,9 @@ def export_zip(settings: Settings) -> bytes:
         for config_type in FILE_SCHEMAS:
             content = files.read_exact(path_of(settings, config_type))
             if content is not None:
+                # A literal secret an operator wrote into a file leaves only as the
+                # marker (which an import then refuses, naming the line).
+                content = secrets.redact(content)
                 archive.writestr(f"{config_type}.yaml", content.encode("utf-8"))
     return buffer.getvalue()
 
@@ -62,7 +66,13 @@ def read_zip(data: bytes) -> dict[str, str | ConfigProblem]:
 
 
 def bulk_import(
-    settings: Settings, admin: Principal, data: bytes, *, validate_only: bool, reason: str | None
+    settings: Settings,
+    admin: Principal,
+    data: bytes,
+    *,
+    validate_only: bool,
+    reason: str | None,
+    confirm_base_url_change: bool = False,
 ) -> sc.BulkImport:
     found = read_zip(data)
     if not found:
@@ -88,7 +98,15 @@ def bulk_import(
         )
         if changed and not problems:
             assert isinstance(entry, str)
-            changes.append(Change(config_type, entry, "import", reason or "Bulk import"))
+            changes.append(
+                Change(
+                    config_type,
+                    entry,
+                    "import",
+                    reason or "Bulk import",
+                    confirm_base_url_change=confirm_base_url_change,
+                )
+            )
     valid = all(r.valid for r in results.values())
     applied = valid and not validate_only
     if applied and changes:

@@ -63,14 +63,23 @@ class ConfigContent(BaseModel):
     config_content: str = Field(max_length=MAX_CONFIG_CHARS * 4)
 
 
+CONFIRM_BASE_URL = Field(
+    default=False,
+    description="Required (true) when an llm.yaml change would send the API key to another "
+    "server (provider or base_url); otherwise the save answers 409 confirmation_required",
+)
+
+
 class ConfigSave(ConfigContent):
     change_reason: str = Field(min_length=1, max_length=MAX_REASON_CHARS)
+    confirm_base_url_change: bool = CONFIRM_BASE_URL
 
 
 class Rollback(BaseModel):
     model_config = STRICT
     version_id: int = Field(ge=1, le=2**31 - 1)
     change_reason: str | None = Field(default=None, max_length=MAX_REASON_CHARS)
+    confirm_base_url_change: bool = CONFIRM_BASE_URL
 
 
 class Validation(BaseModel):

@@ -49,7 +49,6 @@ class LoginOutcome:
 
     success: LoginSuccess | None = None
     error: MemoError | None = None
-    bad_password: bool = False  # counts against the per-IP failed-login limit
 
     def unwrap(self) -> LoginSuccess:
         if self.error is not None:
@@ -59,9 +58,15 @@ class LoginOutcome:
 
 
 def invalid_credentials() -> Unauthorized:
-    # One message for unknown user, wrong password and disabled account: the
-    # response must not tell an attacker which usernames exist.
-    return Unauthorized("Invalid username or password.", code="invalid_credentials")
+    # One answer (status, body, headers) for an unknown user, a wrong password, a
+    # disabled and a locked account: a distinct "locked" answer would tell an
+    # attacker which usernames exist. The lockout is in the audit log and the
+    # admin's user list; the message tells a real user it may be the reason.
+    return Unauthorized(
+        "Invalid username or password. After repeated failures an account is locked "
+        "for a while; wait and try again.",
+        code="invalid_credentials",
+    )
 
 
 def account_locked(settings: Settings, until: datetime) -> RateLimited:
@@ -92,9 +97,11 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
     if found is None:
         passwords.burn_time(password, rounds)
         _record_failure(None, username, client, "unknown_user")
-        return LoginOutcome(error=invalid_credentials(), bad_password=True)
+        return LoginOutcome(error=invalid_credentials())
     if found.locked_until is not None and found.locked_until > utcnow():
-        # Locked: the password is not even checked, so guessing gains nothing.
+        # Locked: the password is not checked, so guessing gains nothing; the
+        # same bcrypt work is spent so the answer takes as long as any other.
+        passwords.burn_time(password, rounds)
         metrics.LOGIN_FAILURES.labels("locked").inc()
         with session_scope() as db:
             audit.add_event(
@@ -107,7 +114,7 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
                 user_agent=client.user_agent,
                 details={"reason": "locked", "locked_until": found.locked_until.isoformat()},
             )
-        return LoginOutcome(error=account_locked(settings, found.locked_until))
+        return LoginOutcome(error=invalid_credentials())
 
     password_ok = passwords.verify_password(password, found.password_hash)
     new_hash = None
@@ -119,10 +126,11 @@ def login(settings: Settings, username: str, password: str, client: ClientInfo) 
         if user is None or not user.is_active:
             reason = "unknown_user" if user is None else "inactive"
             _add_failure_event(db, user, username, client, reason)
-            return LoginOutcome(error=invalid_credentials(), bad_password=not password_ok)
+            return LoginOutcome(error=invalid_credentials())
         if user.locked_until is not None and user.locked_until > utcnow():
+            # Locked by a parallel attempt while this one hashed: refused alike.
             metrics.LOGIN_FAILURES.labels("locked").inc()
-            return LoginOutcome(error=account_locked(settings, user.locked_until))
+            return LoginOutcome(error=invalid_credentials())
         if not password_ok:
             return _wrong_password(db, settings, user, client)
         repo.register_success(db, user.id)
@@ -180,7 +188,7 @@ def _wrong_password(
             },
         )
         log.warning("auth.account_locked", user_id=user.id, ip=client.ip)
-    return LoginOutcome(error=invalid_credentials(), bad_password=True)
+    return LoginOutcome(error=invalid_credentials())
 
 
 # Audit reasons → the reason label of memoai_login_failures_total.

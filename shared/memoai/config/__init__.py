@@ -8,6 +8,7 @@ from memoai.config.settings import (
     business_config,
     get_settings,
     load_settings,
+    require_production_secrets,
     reset_config_cache,
 )
 
@@ -23,6 +24,7 @@ __all__ = [
     "business_config",
     "get_settings",
     "load_settings",
+    "require_production_secrets",
     "reset_config_cache",
     "validate_text",
 ]

@@ -6,7 +6,7 @@ both start-up and the admin editor can point at the exact spot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from memoai.config import references
 from memoai.config.interpolate import InterpolationError, Lookup, interpolate_tree
 from memoai.config.schemas import FILE_SCHEMAS
 
@@ -92,12 +93,30 @@ def _line_for(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
 
 
 def validate_data(
-    config_type: str, data: Any, lookup: Lookup, node: yaml.Node | None = None
+    config_type: str,
+    data: Any,
+    lookup: Lookup,
+    node: yaml.Node | None = None,
+    *,
+    mode: references.Mode = "startup",
+    existing: Mapping[references.Path, str] | None = None,
 ) -> BaseModel:
     fname = file_name(config_type)
     schema = FILE_SCHEMAS[config_type]
     if not isinstance(data, dict):
         raise ConfigError([ConfigProblem(fname, None, "the file must contain a YAML mapping")])
+    # Before anything is resolved: a refused reference is never even looked up.
+    refused = references.check(config_type, data, mode, existing)
+    if refused:
+        raise ConfigError(
+            ConfigProblem(
+                fname,
+                ".".join(str(p) for p in r.path) or None,
+                r.message,
+                _line_for(node, r.path),
+            )
+            for r in refused
+        )
     try:
         resolved = interpolate_tree(data, lookup)
     except InterpolationError as exc:
@@ -113,12 +132,20 @@ def validate_data(
         raise ConfigError(problems) from exc
 
 
-def validate_text(config_type: str, text: str, lookup: Lookup) -> BaseModel:
-    """Validate a file's proposed content (used by the admin editor before saving)."""
+def validate_text(
+    config_type: str,
+    text: str,
+    lookup: Lookup,
+    *,
+    mode: references.Mode = "startup",
+    existing: Mapping[references.Path, str] | None = None,
+) -> BaseModel:
+    """Validate a file's content: as read at start-up, or proposed by the admin API
+    (`mode="admin"`, with `existing` the references of the file it would replace)."""
     if config_type not in FILE_SCHEMAS:
         raise ConfigError([ConfigProblem(config_type, None, "unknown configuration file")])
     data, node = parse_yaml(text, file_name(config_type))
-    return validate_data(config_type, data, lookup, node)
+    return validate_data(config_type, data, lookup, node, mode=mode, existing=existing)
 
 
 def read_file(config_dir: Path, config_type: str) -> str:

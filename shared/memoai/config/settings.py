@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 import structlog
 
@@ -43,7 +44,40 @@ PROFILE_DEFAULTS: dict[str, dict[str, str]] = {
     },
 }
 
-PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "your-secret-key", "dev-secret"}
+PLACEHOLDER_SECRETS = {
+    "",
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "password",
+    "passw0rd",
+    "admin",
+    "postgres",
+    "memoai",
+    "your-secret-key",
+    "dev-secret",
+    "test",
+    "example",
+}
+# Parts that mark a value copied from documentation rather than generated.
+_PLACEHOLDER_PARTS = ("changeme", "change-me", "change_me", "replace-me", "your-", "example")
+
+
+def is_placeholder(value: str | None) -> bool:
+    text = (value or "").strip().lower()
+    return text in PLACEHOLDER_SECRETS or any(part in text for part in _PLACEHOLDER_PARTS)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password of a connection URL (decoded), or None."""
+    if not url or "://" not in url:
+        return None
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(password) if password else None
 
 
 @dataclass(frozen=True)
@@ -137,6 +171,26 @@ class Settings:
     def lookup(self) -> Lookup:
         return env_lookup(self.environ, PROFILE_DEFAULTS[self.runtime.app_env])
 
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for log scrubbing and response redaction.
+
+        Connection URLs count only when they carry a password (then the URL and
+        the password, raw and percent-encoded, are all registered).
+        """
+        values = [
+            self.llm.provider.api_key,
+            self.llm.fallback.secondary_api_key,
+            self.authentication.jwt.secret_key,
+            self.authentication.bootstrap_admin.password,
+            self.security.webhooks.signing_secret,
+            self.monitoring.alerting.webhook_url,
+        ]
+        for url in (self.database.connection.url, self.backend.queue.broker_url):
+            password = url_password(url)
+            if url and password:
+                values += [url, password, urlsplit(url).password]
+        return [v for v in values if v]
+
 
 def _runtime(environ: Mapping[str, str]) -> Runtime:
     app_env = environ.get("APP_ENV", "development").strip().lower() or "development"
@@ -221,21 +275,151 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
+# What each process needs beyond what every one needs (the JWT key): a process
+# may run without a secret it never uses (a Kubernetes pod mounts only its own),
+# but whatever secret it is given must be real. `memoai config check` checks all.
+SERVICE_SECRETS: dict[str, frozenset[str]] = {
+    "api": frozenset({"llm", "webhooks"}),
+    "worker": frozenset({"llm", "webhooks"}),
+    "stack": frozenset({"llm", "webhooks"}),
+    "beat": frozenset(),
+    "web": frozenset(),
+    "flower": frozenset(),
+    "migrate": frozenset(),
+}
+ALL_SECRETS = frozenset({"llm", "webhooks"})
+
+
 def _check_production(settings: Settings) -> None:
+    """Every production process: the JWT key, and no configured secret that is
+    short or a placeholder. Every problem is reported at once."""
+    problems = production_problems(settings, frozenset())
+    if problems:
+        raise ConfigError(problems)
+
+
+def require_production_secrets(settings: Settings, uses: frozenset[str] = ALL_SECRETS) -> None:
+    """Also refuse the secrets this process uses when they are missing (production only)."""
+    problems = production_problems(settings, uses)
+    if problems:
+        raise ConfigError(problems)
+
+
+def production_problems(settings: Settings, uses: frozenset[str]) -> list[ConfigProblem]:
     if settings.runtime.app_env != "production":
-        return
-    secret = settings.authentication.jwt.secret_key or ""
-    if secret.strip().lower() in PLACEHOLDER_SECRETS or len(secret) < 32:
-        raise ConfigError(
-            [
+        return []
+    problems: list[ConfigProblem] = []
+
+    def check(
+        value: str | None,
+        *,
+        required: bool,
+        file: str,
+        field: str,
+        variable: str,
+        min_length: int,
+        hint: str = "",
+    ) -> None:
+        text = (value or "").strip()
+        if not text and not required:
+            return
+        if is_placeholder(text) or len(text) < min_length:
+            problems.append(
                 ConfigProblem(
-                    "auth.yaml",
-                    "authentication.jwt.secret_key",
-                    "production needs JWT_SECRET_KEY (or JWT_SECRET_KEY_FILE): at least 32 "
-                    "random characters, not a placeholder",
+                    file,
+                    field,
+                    f"production needs {variable} (or {variable}_FILE): at least {min_length} "
+                    f"random characters, not a placeholder{hint}",
                 )
-            ]
+            )
+
+    check(
+        settings.authentication.jwt.secret_key,
+        required=True,
+        file="auth.yaml",
+        field="authentication.jwt.secret_key",
+        variable="JWT_SECRET_KEY",
+        min_length=32,
+    )
+    # One key for every api replica and worker: a per-container generated key
+    # would give each replica different owner secrets.
+    check(
+        settings.security.webhooks.signing_secret,
+        required="webhooks" in uses,
+        file="security.yaml",
+        field="security.webhooks.signing_secret",
+        variable="WEBHOOK_SIGNING_SECRET",
+        min_length=32,
+    )
+    check(
+        settings.llm.provider.api_key,
+        required="llm" in uses and settings.llm.provider.name == "claude",
+        file="llm.yaml",
+        field="llm.provider.api_key",
+        variable="CLAUDE_API_KEY",
+        min_length=20,
+        hint="; set LLM_PROVIDER=offline to run without a model",
+    )
+    fallback = settings.llm.fallback
+    check(
+        fallback.secondary_api_key,
+        required="llm" in uses and fallback.enabled and fallback.secondary_provider == "claude",
+        file="llm.yaml",
+        field="llm.fallback.secondary_api_key",
+        variable="LLM_FALLBACK_API_KEY",
+        min_length=20,
+    )
+    url = settings.database.connection.url
+    if url and url.startswith("postgres") and _uses_password_auth(url):
+        password = url_password(url)
+        if is_placeholder(password) or len(password or "") < 12:
+            problems.append(
+                ConfigProblem(
+                    "database.yaml",
+                    "database.connection.url",
+                    "production needs a DATABASE_URL (or DATABASE_URL_FILE) with a password of "
+                    "at least 12 random characters (infra/compose/init-secrets.sh writes one)",
+                )
+            )
+    redis_password = url_password(settings.backend.queue.broker_url)
+    if redis_password is not None and (is_placeholder(redis_password) or len(redis_password) < 12):
+        problems.append(
+            ConfigProblem(
+                "backend.yaml",
+                "backend.queue.broker_url",
+                "the REDIS_URL (or REDIS_URL_FILE) password is shorter than 12 characters or a "
+                "placeholder",
+            )
         )
+    admin = settings.authentication.bootstrap_admin
+    if admin.username and is_placeholder(admin.password):
+        problems.append(
+            ConfigProblem(
+                "auth.yaml",
+                "authentication.bootstrap_admin.password",
+                "production refuses a missing or placeholder ADMIN_PASSWORD "
+                "(or ADMIN_PASSWORD_FILE)",
+            )
+        )
+    if "*" in settings.backend.api_settings.forwarded_allow_ips:
+        problems.append(
+            ConfigProblem(
+                "backend.yaml",
+                "backend.api_settings.forwarded_allow_ips",
+                "FORWARDED_ALLOW_IPS='*' lets any client choose its address (and escape the "
+                "per-address limits); list the reverse proxy's address or network",
+            )
+        )
+    return problems
+
+
+def _uses_password_auth(url: str) -> bool:
+    """False for a Unix socket or client-certificate login, where no password is sent."""
+    parts = urlsplit(url)
+    query = parts.query.lower()
+    if "sslcert=" in query or "host=/" in query:
+        return False
+    return bool(parts.hostname)
 
 
 @lru_cache(maxsize=1)

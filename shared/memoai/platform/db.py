@@ -23,6 +23,11 @@ _pid: int | None = None
 
 
 def build_engine(settings: Settings, url: str | None = None) -> Engine:
+    """An engine for the settings' database.
+
+    hide_parameters: a failing statement's bound values (password hashes, token
+    hashes, memo text) never appear in the exception text, so never in a log.
+    """
     url = url or settings.database_url
     conn = settings.database.connection
     if url.startswith("sqlite"):
@@ -32,6 +37,7 @@ def build_engine(settings: Settings, url: str | None = None) -> Engine:
         lite = settings.database.sqlite_settings
         engine = create_engine(
             url,
+            hide_parameters=True,
             connect_args={"timeout": lite.busy_timeout_ms / 1000, "check_same_thread": False},
             pool_size=conn.pool_size,
             max_overflow=conn.max_overflow,
@@ -41,6 +47,7 @@ def build_engine(settings: Settings, url: str | None = None) -> Engine:
         return engine
     return create_engine(
         url,
+        hide_parameters=True,
         pool_size=conn.pool_size,
         max_overflow=conn.max_overflow,
         pool_timeout=conn.pool_timeout,

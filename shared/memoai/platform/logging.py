@@ -17,40 +17,42 @@ from typing import Any
 import structlog
 
 from memoai.config import Settings
+from memoai.platform import secrets
 
-# Values that must never reach a log line, whatever the key is called.
+# Values that must never reach a log line, whatever the key is called. Each
+# pattern keeps its first group (a label such as "Bearer ") and redacts the rest.
 _SECRET_PATTERNS = [
-    re.compile(r"sk-ant-[A-Za-z0-9_\-]{8,}"),
-    re.compile(r"sk-[A-Za-z0-9_\-]{20,}"),
-    re.compile(r"eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),  # JWT
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._\-]{16,}"),
-    re.compile(r"mac_[A-Za-z0-9_\-]{20,}"),  # personal API tokens (memoai.tokens)
-    re.compile(r"(?i)(password|passwd|secret|api[_-]?key|token|csrf)=([^\s&;]+)"),
+    re.compile(r"()sk-ant-[A-Za-z0-9_\-]{8,}"),
+    re.compile(r"()sk-[A-Za-z0-9_\-]{20,}"),
+    re.compile(r"()eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,}"),  # JWT
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/\-]{16,}=*"),
+    re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/]{8,}=*"),
+    re.compile(r"()mac_[A-Za-z0-9_\-]{20,}"),  # personal API tokens (memoai.tokens)
+    re.compile(r"()whsec_[A-Za-z0-9_\-]{16,}"),  # webhook signing secrets
+    # Connection strings with a password (postgresql://user:pw@host, redis://:pw@host),
+    # registered or not: a driver error may print any of them.
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.\-]*://[^\s:/@]*:)[^\s@/]+(?=@)"),
+    # password=…, "password": "…", api_key: … in messages, DSNs and reprs.
+    re.compile(
+        r"(?i)(\b(?:password|passwd|pwd|secret|secret_key|api[_-]?key|token|csrf)"
+        r"[\"']?\s*[=:]\s*[\"']?)(?!\[redacted\])[^\s&;\"',}]+"
+    ),
 ]
 _SECRET_KEYS = re.compile(
     r"(?i)(password|passwd|secret|api[_-]?key|authorization|token|cookie|x-session-id|csrf)"
 )
-_REDACTED = "[redacted]"
-_extra_secrets: set[str] = set()
+_REDACTED = secrets.MARKER
 
 
 def register_secret(value: str | None) -> None:
     """Scrub this exact value (e.g. the configured API key) from every log line."""
-    if value and len(value) >= 8:
-        _extra_secrets.add(value)
+    secrets.register(value)
 
 
 def scrub_text(text: str) -> str:
-    for secret in _extra_secrets:
-        if secret in text:
-            text = text.replace(secret, _REDACTED)
+    text = secrets.redact(text)
     for pattern in _SECRET_PATTERNS:
-        if pattern.groups == 2:
-            text = pattern.sub(lambda m: f"{m.group(1)}={_REDACTED}", text)
-        elif pattern.groups == 1:
-            text = pattern.sub(lambda m: f"{m.group(1)}{_REDACTED}", text)
-        else:
-            text = pattern.sub(_REDACTED, text)
+        text = pattern.sub(lambda m: f"{m.group(1)}{_REDACTED}", text)
     return text
 
 
@@ -76,10 +78,7 @@ def _scrub_processor(_logger: Any, _name: str, event: MutableMapping[str, Any]) 
 
 def configure_logging(settings: Settings, service: str) -> None:
     cfg = settings.logging
-    register_secret(settings.llm.provider.api_key)
-    register_secret(settings.llm.fallback.secondary_api_key)
-    register_secret(settings.authentication.jwt.secret_key)
-    register_secret(settings.authentication.bootstrap_admin.password)
+    secrets.register_settings(settings)
 
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -100,7 +99,6 @@ def configure_logging(settings: Settings, service: str) -> None:
     shared += [_add_service(service)]
     if cfg.structured.include_request_id:
         shared.append(_ensure_ids)
-    shared.append(_scrub_processor)
 
     structlog.configure(
         processors=[
@@ -124,7 +122,11 @@ def configure_logging(settings: Settings, service: str) -> None:
             foreign_pre_chain=shared,
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                # Tracebacks become text first, then everything (stacks included)
+                # is scrubbed: a secret in an exception message must not reach
+                # the renderer.
                 structlog.processors.format_exc_info,
+                _scrub_processor,
                 renderer,
             ],
         )

@@ -8,6 +8,15 @@ boundary cannot get twice the limit, which a fixed window would allow.
 Each scope is counted per caller (session or user) and per client IP; the IP
 limit is the caller limit times `ip_multiplier`, so fresh anonymous sessions
 cannot be used to escape a limit.
+
+Without Redis every API process counts on its own: with N processes a client
+gets up to N times each limit (the per-account lockout, in the database, still
+holds). Production runs Redis, so limits hold across processes and replicas.
+
+Failed logins use `reserve`: a slot is taken atomically *before* the password
+is checked and handed back only if the login succeeds, so concurrent attempts
+(across processes too) can never exceed the limit. Checking first and counting
+after the ~0.25 s bcrypt check would let a burst of parallel guesses through.
 """
 
 from __future__ import annotations
@@ -15,8 +24,11 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import structlog
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
@@ -36,6 +48,7 @@ class Scope(StrEnum):
     LOGIN = "login"  # failed logins, per hour
     ADMIN = "admin"  # admin writes, per hour
     CHAT = "chat"  # coaching messages, per hour
+    RETRIES = "retries"  # retries of failed evaluations, per hour
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,95 @@ class Decision:
         return headers
 
 
+@dataclass
+class Reservation:
+    """A slot taken in a window; `release()` gives it back (e.g. the login succeeded)."""
+
+    decision: Decision
+    _release: Callable[[], None] | None = field(default=None, repr=False)
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision.allowed
+
+    def release(self) -> None:
+        if self._release is not None:
+            release, self._release = self._release, None
+            release()
+
+
+# Moving window on a sorted set: drop expired members, refuse when full, else
+# add ours. One script, so concurrent reservations from any process serialise.
+_RESERVE_LUA = """
+local key, now, window, limit, member = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2]),
+    tonumber(ARGV[3]), ARGV[4]
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+local count = redis.call('ZCARD', key)
+local allowed = 0
+if count < limit then
+  redis.call('ZADD', key, now, member)
+  redis.call('PEXPIRE', key, math.ceil(window * 1000))
+  count = count + 1
+  allowed = 1
+end
+local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+return {allowed, count, oldest[2] or ARGV[1]}
+"""
+
+
+class _Reservations:
+    """Atomic take-and-give-back slots, in Redis or (no Redis) in this process."""
+
+    def __init__(self, redis_url: str | None, prefix: str) -> None:
+        self._prefix = prefix
+        self._local: dict[str, dict[str, float]] = {}
+        self._lock = threading.Lock()
+        self._redis: Any = None
+        self._script: Any = None
+        if redis_url:
+            import redis
+
+            self._redis = redis.Redis.from_url(
+                redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
+            )
+            self._script = self._redis.register_script(_RESERVE_LUA)
+
+    def take(
+        self, key: str, limit: int, window: int
+    ) -> tuple[bool, int, float, Callable[[], None]]:
+        """(allowed, count in window, oldest entry's time, release) for one slot."""
+        member = uuid.uuid4().hex
+        now = time.time()
+        if self._redis is not None:
+            full_key = f"{self._prefix}:{key}"
+            allowed, count, oldest = self._script(
+                keys=[full_key], args=[now, window, limit, member]
+            )
+
+            def release_redis() -> None:
+                try:
+                    self._redis.zrem(full_key, member)
+                except Exception as exc:  # noqa: BLE001 - the slot then just ages out
+                    log.warning("ratelimit.release_failed", error=repr(exc))
+
+            return bool(allowed), int(count), float(oldest), release_redis
+        with self._lock:
+            entries = self._local.setdefault(key, {})
+            for stale in [m for m, t in entries.items() if t <= now - window]:
+                del entries[stale]
+            allowed = len(entries) < limit
+            if allowed:
+                entries[member] = now
+            oldest = min(entries.values(), default=now)
+            count = len(entries)
+
+        def release_local() -> None:
+            with self._lock:
+                self._local.get(key, {}).pop(member, None)
+
+        return allowed, count, oldest, release_local
+
+
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         cfg = settings.security.rate_limiting
@@ -68,8 +170,13 @@ class RateLimiter:
             Scope.LOGIN: RateLimitItemPerHour(cfg.login_attempts_per_hour),
             Scope.ADMIN: RateLimitItemPerHour(cfg.admin_operations_per_hour),
             Scope.CHAT: RateLimitItemPerHour(cfg.chat_messages_per_hour),
+            Scope.RETRIES: RateLimitItemPerHour(cfg.retries_per_hour),
         }
         self.storage, self.backend = _storage(settings)
+        self._reservations = _Reservations(
+            settings.redis_url if self.backend == "redis" else None,
+            f"{settings.backend.queue.key_prefix}:ratelimit:reserve",
+        )
         self._strategy = MovingWindowRateLimiter(self.storage)
         self._last_error_log = 0.0
         self._error_lock = threading.Lock()
@@ -87,6 +194,23 @@ class RateLimiter:
     def peek(self, scope: Scope, key: str, *, per_ip: bool = False) -> Decision:
         """Would one more event be allowed? Counts nothing."""
         return self._run(scope, key, per_ip, count=False)
+
+    def reserve(self, scope: Scope, key: str, *, per_ip: bool = False) -> Reservation:
+        """Take one slot now, atomically across processes; refused slots are not taken."""
+        item = self.item(scope, per_ip)
+        if not self.enabled:
+            return Reservation(Decision(scope, True, item.amount, item.amount, 0))
+        window = item.get_expiry()
+        try:
+            allowed, count, oldest, release = self._reservations.take(
+                f"{scope.value}:{_kind(per_ip)}:{key}", item.amount, window
+            )
+        except Exception as exc:  # noqa: BLE001 - fail open, as for every other limit
+            self._log_storage_error(exc)
+            return Reservation(Decision(scope, True, item.amount, item.amount, 0))
+        reset_after = max(0, math.ceil(oldest + window - time.time()))
+        decision = Decision(scope, allowed, item.amount, max(0, item.amount - count), reset_after)
+        return Reservation(decision, release if allowed else None)
 
     def clear(self, scope: Scope, key: str, *, per_ip: bool = False) -> None:
         self._strategy.clear(self.item(scope, per_ip), scope.value, _kind(per_ip), key)

@@ -24,7 +24,16 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorEnvelope, "description": "Unknown configuration file or version"}
 }
 INVALID: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorEnvelope, "description": "Invalid YAML or schema (config_invalid)"},
+    400: {
+        "model": ErrorEnvelope,
+        "description": "Invalid YAML or schema, or a ${VAR} the admin API may not use "
+        "(config_invalid, with file, line and field)",
+    },
+    409: {
+        "model": ErrorEnvelope,
+        "description": "llm.yaml would send the API key elsewhere: resend with "
+        "confirm_base_url_change (confirmation_required)",
+    },
     413: {"model": ErrorEnvelope, "description": "Content too large"},
     503: {"model": ErrorEnvelope, "description": "The config directory cannot be written"},
 }
@@ -82,6 +91,7 @@ async def bulk_import(
     settings: SettingsDep,
     validate_only: bool = False,
     change_reason: Annotated[str | None, Query(max_length=sc.MAX_REASON_CHARS)] = None,
+    confirm_base_url_change: bool = False,
 ) -> Envelope[sc.BulkImport]:
     """Import a zip of configuration files: all valid and written, or nothing written."""
     content_type = request.headers.get("content-type", "")
@@ -104,6 +114,7 @@ async def bulk_import(
         data,
         validate_only=validate_only,
         reason=change_reason,
+        confirm_base_url_change=confirm_base_url_change,
     )
     return ok(result)
 
@@ -143,7 +154,16 @@ def save(
     config_type: ConfigType, body: sc.ConfigSave, admin: AdminDep, settings: SettingsDep
 ) -> Envelope[sc.Saved]:
     """Save a file (validated, versioned, written atomically); invalid content is refused."""
-    return ok(service.save(settings, admin, config_type, body.config_content, body.change_reason))
+    return ok(
+        service.save(
+            settings,
+            admin,
+            config_type,
+            body.config_content,
+            body.change_reason,
+            confirm_base_url_change=body.confirm_base_url_change,
+        )
+    )
 
 
 @router.get(
@@ -184,4 +204,13 @@ def rollback(
     config_type: ConfigType, body: sc.Rollback, admin: AdminDep, settings: SettingsDep
 ) -> Envelope[sc.Saved]:
     """Restore an earlier version's exact bytes (recorded as a new version)."""
-    return ok(service.rollback(settings, admin, config_type, body.version_id, body.change_reason))
+    return ok(
+        service.rollback(
+            settings,
+            admin,
+            config_type,
+            body.version_id,
+            body.change_reason,
+            confirm_base_url_change=body.confirm_base_url_change,
+        )
+    )

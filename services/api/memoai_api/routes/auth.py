@@ -68,14 +68,20 @@ def login(
     """Log in: returns the access token and sets it as an httpOnly cookie plus a CSRF cookie."""
     ip_key = client.ip or "unknown"
     # Failed logins per address (login_attempts_per_hour x ip_multiplier), so one
-    # address cannot walk through many accounts below each one's lockout.
-    gate = limiter.peek(Scope.LOGIN, ip_key, per_ip=True)
-    if not gate.allowed:
+    # address cannot walk through many accounts below each one's lockout. The
+    # slot is taken before the password check and returned on success, so
+    # parallel guesses on any number of API processes cannot exceed the limit.
+    slot = limiter.reserve(Scope.LOGIN, ip_key, per_ip=True)
+    if not slot.allowed:
         metrics.LOGIN_FAILURES.labels("rate_limited").inc()
-        raise limited(gate, "Too many failed logins from this address; try again later.")
-    outcome = auth.login(settings, body.username, body.password, client)
-    if outcome.bad_password:
-        limiter.hit(Scope.LOGIN, ip_key, per_ip=True)
+        raise limited(slot.decision, "Too many failed logins from this address; try again later.")
+    try:
+        outcome = auth.login(settings, body.username, body.password, client)
+    except BaseException:
+        slot.release()  # an error is not a failed guess
+        raise
+    if outcome.success is not None:
+        slot.release()
     return ok(_login_result(response, settings, outcome.unwrap()))
 
 

@@ -16,7 +16,7 @@ from memoai.evaluation.schemas import (
     SubmitResult,
 )
 from memoai.platform.db import session_scope
-from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep, SubmissionLimit
+from memoai_api.deps import JsonBody, PrincipalDep, RetryLimit, SettingsDep, SubmissionLimit
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX
 
@@ -70,12 +70,13 @@ def submit(
     "/{evaluation_id}/retry",
     status_code=202,
     response_model=Envelope[StatusPublic],
+    dependencies=[RetryLimit],
     responses={**ERRORS, 409: {"model": ErrorEnvelope, "description": "Not a failed evaluation"}},
 )
 def retry(
     evaluation_id: EvaluationId, principal: PrincipalDep, settings: SettingsDep
 ) -> Envelope[StatusPublic]:
-    """Queue a failed evaluation again; poll its status as after a submit."""
+    """Queue a failed evaluation again (counted against retries_per_hour, not submissions)."""
     with session_scope() as db:
         status = service.retry(db, settings, principal, evaluation_id, request_id())
     return ok(status)

@@ -9,11 +9,33 @@ temporary file serving, the rate-limit store, and config hot-reload.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from memoai.config.schemas.common import ByteSize, OptStr, PosFloat, PosInt, Strict, StrList
+from memoai.config.schemas.common import (
+    ByteSize,
+    OptStr,
+    PosFloat,
+    PosInt,
+    Strict,
+    StrList,
+    parse_list,
+)
+
+
+def _proxy_addresses(values: list[str]) -> list[str]:
+    for value in values:
+        if value == "*":
+            continue
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not an IP address or network (CIDR)") from exc
+    if "*" in values and len(values) > 1:
+        raise ValueError("'*' trusts every peer; list addresses or '*' alone")
+    return values
 
 
 class ApiSettings(Strict):
@@ -21,6 +43,15 @@ class ApiSettings(Strict):
     rate_limit_per_minute: PosInt = 60
     request_timeout: PosFloat = 30
     max_request_size: ByteSize = 2 * 1024 * 1024
+    # Peers whose X-Forwarded-For/-Proto uvicorn believes (FORWARDED_ALLOW_IPS):
+    # the reverse proxy's address or network only. Anyone else who sends the
+    # header is ignored, so a client cannot choose its own address.
+    forwarded_allow_ips: Annotated[
+        list[str],
+        BeforeValidator(parse_list),
+        AfterValidator(_proxy_addresses),
+        Field(min_length=1),
+    ] = ["127.0.0.1"]
 
 
 class Middleware(Strict):

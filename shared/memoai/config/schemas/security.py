@@ -36,6 +36,9 @@ class RateLimiting(Strict):
     login_attempts_per_hour: PosInt = 5
     admin_operations_per_hour: PosInt = 100
     chat_messages_per_hour: PosInt = 60
+    # Retries of failed evaluations: not submissions (the memo was already
+    # counted), but each one costs an LLM call, so they have their own budget.
+    retries_per_hour: PosInt = 10
     # Per-IP limits are the per-session/user limits times this factor: several
     # people behind one NAT share an address, one person should not get more.
     ip_multiplier: PosInt = 5

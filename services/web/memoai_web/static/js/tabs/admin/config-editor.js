@@ -8,7 +8,7 @@ import { dateTime, number, plural, t } from "../../core/i18n.js";
 import { errorMessage } from "../../core/messages.js";
 import { state } from "../../core/store.js";
 import { YamlEditor } from "../../components/yaml-editor.js";
-import { $, confirmAction, enc } from "./shared.js";
+import { $, confirmAction, enc, postConfirmed } from "./shared.js";
 
 const VALIDATE_DELAY_MS = 600;
 
@@ -222,7 +222,7 @@ async function save(event) {
   const content = editor.value;
   const type = current.config_type;
   try {
-    const { data } = await post(`/admin/config/${enc(type)}`, { config_content: content, change_reason: reason });
+    const { data } = await postConfirmed(`/admin/config/${enc(type)}`, { config_content: content, change_reason: reason });
     validateSeq += 1; // a validation still in flight is about older text
     clearTimeout(validateTimer);
     Object.assign(current, {

@@ -1,12 +1,12 @@
 // Admin: a configuration file's saved versions - the list, the diff of one
 // version against the one before it, and rollback to it.
 
-import { get, post } from "../../core/api.js";
+import { get } from "../../core/api.js";
 import { clear, el, scrollBehavior, slot } from "../../core/dom.js";
 import { dateTime, number, t } from "../../core/i18n.js";
 import { errorMessage } from "../../core/messages.js";
 import { renderDiff } from "../../components/diff.js";
-import { $, confirmAction, enc } from "./shared.js";
+import { $, confirmAction, enc, postConfirmed } from "./shared.js";
 import { dirty, fileBox, loadCategories, openFile, openedFile, saveProblem, setValidation } from "./config-editor.js";
 
 export async function loadHistory() {
@@ -90,7 +90,7 @@ async function rollback(versionId, n) {
   try {
     const body = { version_id: Number(versionId) };
     if (answer.reason) body.change_reason = answer.reason;
-    const { data } = await post(`/admin/config/${enc(file.config_type)}/rollback`, body);
+    const { data } = await postConfirmed(`/admin/config/${enc(file.config_type)}/rollback`, body);
     await openFile(file.config_type, { force: true });
     setValidation(t("admin.rolledBack", { file: file.filename, n: number(n), v: number(data.version_number) }), "ok");
     loadCategories();

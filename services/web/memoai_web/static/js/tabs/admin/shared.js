@@ -1,7 +1,9 @@
 // What the Admin tab's panels share: element lookup, URL escaping and the
 // confirmation dialog (one <dialog> in the page serves every panel).
 
+import { ApiError, post } from "../../core/api.js";
 import { slot } from "../../core/dom.js";
+import { t } from "../../core/i18n.js";
 
 export const $ = (id) => document.getElementById(id);
 export const enc = encodeURIComponent;
@@ -22,4 +24,21 @@ export function confirmAction({ title, message, action, reason = null }) {
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve({ ok: dialog.returnValue === "ok", reason: input.value.trim() }), { once: true });
   });
+}
+
+// An llm.yaml change that would send the API key to another server answers 409
+// confirmation_required: the admin confirms (seeing where it goes) or nothing is saved.
+export async function postConfirmed(path, body) {
+  try {
+    return await post(path, body);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "confirmation_required") throw error;
+    const answer = await confirmAction({
+      title: t("admin.confirmKeyTitle"),
+      message: error.message,
+      action: t("admin.confirmKeyAction"),
+    });
+    if (!answer.ok) throw error;
+    return post(path, { ...body, confirm_base_url_change: true });
+  }
 }
