@@ -90,6 +90,9 @@ ADMIN_VARIABLES: dict[str, frozenset[str]] = {
     "backend": frozenset(
         {
             "ASYNC_PROCESSING",
+            "CHAT_PENDING_TIMEOUT",
+            "CHAT_REPUBLISH_AFTER",
+            "EVALUATION_MAX_ATTEMPTS",
             "AUTO_RELOAD",
             "BROKER_PUBLISH_TIMEOUT",
             "BROKER_VISIBILITY_TIMEOUT",
@@ -298,6 +301,9 @@ ADMIN_VARIABLES: dict[str, frozenset[str]] = {
             "SQL_INJECTION_PROTECTION",
             "SUBMISSIONS_PER_HOUR",
             "WEBHOOK_ALLOWED_HOSTS",
+            "WEBHOOK_MAX_ENDPOINTS",
+            "WEBHOOK_MAX_PER_MINUTE",
+            "WEBHOOK_MAX_RESPONSE_BYTES",
             "WEBHOOK_BACKOFF",
             "WEBHOOK_MAX_AGE_HOURS",
             "WEBHOOK_RETRY_INTERVAL",
