@@ -121,7 +121,11 @@ def test_coach_reply_streams_token_by_token_and_history_survives_a_reload(
     assert memo in system
     assert "Healthcare Investment Memo Rubric" in system
     assert weakest in system and "Strengths:" in system
-    assert request.body["messages"][-1] == {"role": "user", "content": question}
+    # The newest turn carries the cache breakpoint, so the next turn reads this one's prefix.
+    assert request.body["messages"][-1] == {
+        "role": "user",
+        "content": [{"type": "text", "text": question, "cache_control": {"type": "ephemeral"}}],
+    }
 
     # A reload fetches the conversation again.
     page.reload()

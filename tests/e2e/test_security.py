@@ -6,13 +6,16 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import App
+from tests.fakes.anthropic_server import FakeAnthropic
 
 pytestmark = pytest.mark.e2e
 
-SCRIPT = '<script>window.__pwned = "script"; alert("script")</script>'
-IMG = "<img src=\"x\" onerror=\"window.__pwned = 'img'; alert('img')\">"
-# The payloads sit inside sentences the evaluator quotes, so they reach the
-# highlights and the comment panel too, not only the memo text.
+# No ".", "!" or "?" inside the payloads: a quoted sentence then holds each one whole.
+SCRIPT = '<script>window["__pwned"] = "script"; alert("script")</script>'
+IMG = "<img src=\"x\" onerror=\"window['__pwned'] = 'img'; alert('img')\">"
+# The payloads sit inside sentences the (fake) model quotes, so they reach the
+# highlights and the comment panel too, not only the memo text. The offline
+# scorer quotes no sentence that carries markup, so the model's path is tested.
 MEMO = (
     f"Recommendation: approve $1.2M by 31 March for remote monitoring {SCRIPT} now.\n"
     "The pilot cut readmissions by 38% and saved $400,000 in six months.\n"
@@ -21,9 +24,9 @@ MEMO = (
 
 
 def test_script_and_img_onerror_payloads_are_displayed_as_text_and_run_nothing(
-    offline_app: App,
+    claude_app: App, fake: FakeAnthropic
 ) -> None:
-    app = offline_app.open()
+    app = claude_app.open()
     page = app.page
     app.submit(MEMO)
     evaluation_id = app.wait_for_result()
