@@ -67,7 +67,7 @@ k logs job/migrate --tail=5 >&2 || true
 
 say "applying the services"
 k apply -f "$work/app.yaml"
-for deployment in api worker beat web flower; do
+for deployment in api worker worker-chat beat web flower; do
   k rollout status "deployment/$deployment" --timeout="$rollout_timeout"
 done
 say "done"

@@ -22,6 +22,8 @@ import yaml
 
 from memoai.config import load_settings, require_production_secrets
 from memoai.config.settings import SERVICE_SECRETS
+from memoai.platform.queue import TaskName, queue_for, secrets_for_queues
+from memoai_cli.main import consumed_queues
 from tests.ops.compose_support import COMPOSE_FILES, interpolate, load, service_environment
 from tests.ops.tools import INFRA, REPO, require, run
 
@@ -36,7 +38,7 @@ KUSTOMIZATIONS = {
 # The oldest Kubernetes minor the runbook promises, and the newest one the
 # validator knows (nothing used is newer than 1.29: the Job's podReplacementPolicy).
 KUBERNETES_VERSIONS = ("1.33", "1.37")
-SERVICES = ("api", "worker", "beat", "web", "flower")
+SERVICES = ("api", "worker", "worker-chat", "beat", "web", "flower")
 WORKLOADS = (*SERVICES, "migrate")
 SECRET = "memoai-secrets"
 # Which secret file each pod mounts. Compose gives every app container
@@ -50,6 +52,8 @@ SECRET_FILES = {
         "claude_api_key",
         "webhook_signing_secret",
     },
+    # Chat replies only: no webhook delivery, so no signing secret.
+    "worker-chat": {"database_url", "redis_url", "jwt_secret", "claude_api_key"},
     "beat": {"redis_url", "jwt_secret"},
     "flower": {"redis_url", "jwt_secret"},
     "web": {"jwt_secret"},
@@ -354,17 +358,33 @@ def test_http_liveness_probes_check_what_the_compose_health_check_checks(
         assert _probe_target(container, container[name]) == ("httpGet", port, path), name
 
 
+@pytest.mark.parametrize("workload", ["worker", "worker-chat"])
 def test_the_worker_probes_use_the_compose_check_without_killing_on_a_slow_database(
-    prod: Rendered, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    prod: Rendered, compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, workload: str
 ) -> None:
-    _, service = _compose_healthcheck(compose, "worker")
-    port, path = _healthcheck_url(monkeypatch, prod.env("worker"), service)
-    container = prod.container("worker")
+    _, service = _compose_healthcheck(compose, workload)
+    port, path = _healthcheck_url(monkeypatch, prod.env(workload), service)
+    container = prod.container(workload)
     # Readiness is the Compose check (HTTP /metrics on the metrics port); liveness
     # only the open port, since /metrics queries the database.
     assert _probe_target(container, container["readinessProbe"]) == ("httpGet", port, path)
     assert _probe_target(container, container["livenessProbe"]) == ("tcpSocket", port, None)
-    assert port == int(prod.env("worker")["WORKER_METRICS_PORT"])
+    assert port == int(prod.env(workload)["WORKER_METRICS_PORT"])
+
+
+def test_the_chat_worker_is_the_worker_but_for_its_queue_and_threads(
+    prod: Rendered, compose: dict[str, Any]
+) -> None:
+    worker, chat = prod.container("worker"), prod.container("worker-chat")
+    for key in ("image", "ports", "startupProbe", "livenessProbe", "readinessProbe"):
+        assert chat[key] == worker[key], key
+    # The general worker consumes every queue (no -Q/-X), the chat worker only
+    # the queue chat replies are routed to.
+    assert worker["command"] == ["memoai", "worker"]
+    assert chat["command"] == ["memoai", "worker", "-Q", queue_for(TaskName.CHAT_REPLY)]
+    assert compose["worker-chat"]["command"] == chat["command"]
+    assert prod.env("worker-chat")["WORKER_CONCURRENCY"] == "8"
+    assert "WORKER_CONCURRENCY" not in prod.env("worker")  # backend.yaml's default (16)
 
 
 def test_beat_probes_run_the_compose_health_check(prod: Rendered, compose: dict[str, Any]) -> None:
@@ -423,10 +443,16 @@ def measured_peak_rss() -> dict[str, float]:
     }
 
 
+# Measured as: the chat worker is the worker's process with fewer threads.
+MEASURED_AS = {"api": "api", "worker": "worker", "worker-chat": "worker", "beat": "beat"}
+
+
 def test_memory_requests_cover_the_measured_rss_and_limits_are_the_compose_limits(
     prod: Rendered, compose: dict[str, Any]
 ) -> None:
-    peaks = measured_peak_rss()
+    measured = measured_peak_rss()
+    assert set(MEASURED_AS.values()) == set(measured)
+    peaks = {workload: measured[source] for workload, source in MEASURED_AS.items()}
     for workload, peak in peaks.items():
         # The manifest's comment cites the figure its request is derived from.
         assert f"{peak:.0f} MB" in (K8S / "base" / f"{workload}.yaml").read_text(), workload
@@ -512,8 +538,14 @@ def test_every_pod_starts_with_the_environment_it_is_given(
     env["CONFIG_DIR"] = str(REPO / "config")  # the ConfigMap's content, byte for byte
     env["DATA_DIR"] = str(tmp_path / "data")
     settings = load_settings(env)  # raises with file, field and problem if anything is missing
-    # And the secrets this workload's command needs (memoai api/worker check them).
-    require_production_secrets(settings, SERVICE_SECRETS[workload])
+    # And the secrets this workload's command needs (memoai api/worker check them; a
+    # worker, for the queues its -Q/-X arguments leave it).
+    command = prod.container(workload)["command"]
+    if command[:2] == ["memoai", "worker"]:
+        needed = secrets_for_queues(consumed_queues(settings, tuple(command[2:])))
+    else:
+        needed = SERVICE_SECRETS[workload]
+    require_production_secrets(settings, needed)
     assert settings.runtime.app_env == "production"
     assert settings.authentication.enabled
     assert settings.authentication.jwt.secret_key == "k" * 64
@@ -622,6 +654,7 @@ def test_every_secret_key_and_the_commands_are_documented(prod: Rendered) -> Non
         f"`{tls}`", SECRET, "infra/k8s/deploy.sh", "--for=condition=complete",
         "rollout undo deployment/api", "rollout status deployment/api",
         "memoai_queue_depth", "prometheus-adapter", "LoadRestrictionsNone",
+        "worker-chat", "memoai_chat_queue_depth", "deployment/worker-chat",
     ):  # fmt: skip
         assert needle in docs, needle
 
@@ -685,7 +718,7 @@ def test_beat_is_one_pod_replaced_not_rolled(prod: Rendered) -> None:
     ]
 
 
-@pytest.mark.parametrize("workload", ["api", "worker", "web"])
+@pytest.mark.parametrize("workload", ["api", "worker", "worker-chat", "web"])
 def test_rollouts_never_remove_a_ready_pod_first(prod: Rendered, workload: str) -> None:
     strategy = prod.get("Deployment", workload)["spec"]["strategy"]
     assert strategy["type"] == "RollingUpdate"
@@ -700,6 +733,20 @@ def test_the_worker_may_finish_its_evaluations_when_stopped(
     backend = (REPO / "config" / "backend.yaml").read_text()
     hard_limit = int(re.search(r"TASK_TIME_LIMIT:-(\d+)", backend).group(1))  # type: ignore[union-attr]
     assert grace > hard_limit
+
+
+def test_the_chat_worker_may_finish_its_replies_when_stopped(
+    prod: Rendered, compose: dict[str, Any]
+) -> None:
+    grace = prod.pod("worker-chat")["terminationGracePeriodSeconds"]
+    assert f"{grace}s" == compose["worker-chat"]["stop_grace_period"]
+    # A reply's LLM call runs under the evaluation timeout (coaching.chat_pipeline).
+    backend = (REPO / "config" / "backend.yaml").read_text()
+    reply_bound = int(re.search(r"EVALUATION_TIMEOUT:-(\d+)", backend).group(1))  # type: ignore[union-attr]
+    pipeline = (REPO / "shared" / "memoai" / "coaching" / "chat_pipeline.py").read_text()
+    assert "deadline(float(settings.backend.evaluation.timeout_seconds))" in pipeline
+    assert grace > reply_bound
+    assert grace < prod.pod("worker")["terminationGracePeriodSeconds"]
 
 
 def _hpa(prod: Rendered, name: str) -> dict[str, Any]:
@@ -746,6 +793,24 @@ def test_the_worker_scales_on_the_queue_with_cpu_as_the_fallback(prod: Rendered)
     assert [r["name"] for r in resource] == ["cpu"]
 
 
+def test_the_chat_worker_scales_on_the_chat_queue_with_cpu_as_the_fallback(
+    prod: Rendered,
+) -> None:
+    hpa = _hpa(prod, "worker-chat")["spec"]
+    external = [m["external"] for m in hpa["metrics"] if m["type"] == "External"]
+    assert [e["metric"] for e in external] == [{"name": "memoai_chat_queue_depth"}]
+    (target,) = [e["target"] for e in external]
+    assert target["type"] == "AverageValue"
+    # Fewer waiting replies per pod than a pod has threads: someone waits for each.
+    threads = int(prod.env("worker-chat")["WORKER_CONCURRENCY"])
+    assert 1 <= int(target["averageValue"]) < threads
+    resource = [m["resource"] for m in hpa["metrics"] if m["type"] == "Resource"]
+    assert [r["name"] for r in resource] == ["cpu"]
+    # Scale-down waits longer than a chat worker takes to drain.
+    grace = prod.pod("worker-chat")["terminationGracePeriodSeconds"]
+    assert hpa["behavior"]["scaleDown"]["stabilizationWindowSeconds"] > grace
+
+
 def _adapter_rules() -> list[dict[str, Any]]:
     rules: list[dict[str, Any]] = yaml.safe_load(
         (K8S / "prometheus-adapter" / "rules.yaml").read_text()
@@ -787,9 +852,25 @@ def test_the_adapter_serves_every_external_metric_from_a_metric_the_app_exports(
         assert rule["resources"]["overrides"]["namespace"] == {"resource": "namespace"}
     # Every api and worker pod reports the same database count: a sum would grow
     # with the number of pods, and the HPA would chase its own tail.
-    queue = rules["memoai_queue_depth"]["metricsQuery"]
-    assert queue.startswith("max(")
-    assert "sum(" not in queue
+    for gauge in ("memoai_queue_depth", "memoai_chat_queue_depth"):
+        query = rules[gauge]["metricsQuery"]
+        assert query.startswith("max("), gauge
+        assert "sum(" not in query, gauge
+
+
+def test_the_chat_queue_depth_is_the_broker_depth_of_the_chat_queue() -> None:
+    (rule,) = [r for r in _adapter_rules() if r["name"]["as"] == "memoai_chat_queue_depth"]
+    assert _series(rule) == "memoai_broker_queue_depth"
+    assert "memoai_broker_queue_depth" in _exported_metric_names()
+    # The gauge's label is `queue`, valued with the queue names (state_metrics).
+    state = (REPO / "shared" / "memoai" / "operations" / "state_metrics.py").read_text()
+    assert re.search(r'"memoai_broker_queue_depth",\s*"[^"]*",\s*labels=\["queue"\]', state)
+    chat = queue_for(TaskName.CHAT_REPLY)
+    # In the query, not only in the discovery: seriesQuery only finds the series.
+    assert f'queue="{chat}"' in rule["seriesQuery"]
+    assert re.fullmatch(
+        rf"max\(<<\.Series>>\{{queue=\"{chat}\",<<\.LabelMatchers>>\}}\)", rule["metricsQuery"]
+    ), rule["metricsQuery"]
 
 
 def test_the_adapter_queries_are_valid_promql(tmp_path: Path) -> None:
@@ -805,7 +886,39 @@ def test_the_adapter_queries_are_valid_promql(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("workload", ["api", "worker", "web"])
+def _owned_selectors(prod: Rendered, workload: str) -> dict[str, dict[str, Any]]:
+    """The selectors that stand for one workload's pods, by the object holding them."""
+    deployment = prod.get("Deployment", workload)["spec"]
+    out = {f"Deployment/{workload}": deployment["selector"]}
+    for i, spread in enumerate(deployment["template"]["spec"].get("topologySpreadConstraints", [])):
+        out[f"Deployment/{workload} topologySpreadConstraints[{i}]"] = spread["labelSelector"]
+    for hpa in prod.of_kind("HorizontalPodAutoscaler"):
+        # An HPA's pods (its CPU average, its replica count) are those its
+        # Deployment's selector matches.
+        if hpa["spec"]["scaleTargetRef"]["name"] == workload:
+            out[f"HorizontalPodAutoscaler/{hpa['metadata']['name']}"] = deployment["selector"]
+    for service in prod.of_kind("Service"):
+        if service["metadata"]["name"] == workload:
+            out[f"Service/{workload}"] = {"matchLabels": service["spec"]["selector"]}
+    for budget in prod.of_kind("PodDisruptionBudget"):
+        if budget["metadata"]["name"] == workload:
+            out[f"PodDisruptionBudget/{workload}"] = budget["spec"]["selector"]
+    return out
+
+
+@pytest.mark.parametrize("workload", ["worker", "worker-chat"])
+def test_the_worker_and_the_chat_worker_selectors_do_not_overlap(
+    prod: Rendered, workload: str
+) -> None:
+    selectors = _owned_selectors(prod, workload)
+    # Each has them all: Deployment, spread, HPA, the headless Service, a budget.
+    assert len(selectors) == 5, sorted(selectors)
+    for where, selector in selectors.items():
+        matched = [w for w in SERVICES if selects(selector, pod_labels(prod, w))]
+        assert matched == [workload], where
+
+
+@pytest.mark.parametrize("workload", ["api", "worker", "worker-chat", "web"])
 def test_a_drain_takes_at_most_one_pod_of_api_worker_and_web(prod: Rendered, workload: str) -> None:
     labels = pod_labels(prod, workload)
     budgets = [
@@ -833,7 +946,8 @@ def test_services_select_one_deployment_each_by_named_port(prod: Rendered) -> No
         ports = {p["name"] for p in prod.container(name)["ports"]}
         for port in service["spec"]["ports"]:
             assert port["targetPort"] in ports, name
-    assert prod.get("Service", "worker")["spec"]["clusterIP"] == "None"  # Prometheus discovery only
+    for name in ("worker", "worker-chat"):  # Prometheus discovery only
+        assert prod.get("Service", name)["spec"]["clusterIP"] == "None"
     # API_URL names the api Service and its port.
     api = prod.get("Service", "api")["spec"]["ports"][0]["port"]
     assert prod.env("web")["API_URL"] == f"http://api:{api}"
@@ -922,6 +1036,7 @@ def test_only_the_ingress_controller_web_and_prometheus_reach_the_pods(prod: Ren
         assert container_ports[workload] <= got.pop("monitoring")
         assert got == ({"web": {8000}} if workload == "api" else {})
     assert sources("worker") == {"monitoring": {8000, 3000, 9808, 5555}}
+    assert sources("worker-chat") == {"monitoring": {8000, 3000, 9808, 5555}}
     assert sources("beat") == {"monitoring": {8000, 3000, 9808, 5555}}
 
 
@@ -955,6 +1070,8 @@ def test_egress_is_what_each_pod_needs_and_no_more(prod: Rendered) -> None:
         assert egress(workload) == dns | backing, workload
     assert egress("api") == dns | backing | {"public:443"}
     assert egress("worker") == dns | backing | {"public:443", "public:any"}
+    # The Claude API, but no webhook deliveries (not its queue).
+    assert egress("worker-chat") == dns | backing | {"public:443"}
 
 
 # ------------------------------------------------------------------ migration
@@ -1046,7 +1163,7 @@ def test_deploy_runs_the_migration_to_completion_before_applying_the_services(
     assert _verbs(calls) == [
         "kustomize", "kustomize", "get secret", "delete job", "apply -f",
         "get job", "get job", "logs job/migrate", "apply -f",
-        *["rollout status"] * 5,
+        *["rollout status"] * len(SERVICES),
     ]  # fmt: skip
     rendered = [c["args"][-1] for c in calls if c["verb"] == "kustomize"]
     assert [Path(r) for r in rendered] == [PRODUCTION / "migrate", PRODUCTION]

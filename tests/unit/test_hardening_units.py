@@ -302,3 +302,18 @@ def test_reservations_never_exceed_the_limit_under_concurrency(config_dir: Path)
         True,
         False,
     ]
+
+
+def test_a_worker_needs_the_secrets_of_the_queues_it_consumes() -> None:
+    from memoai.platform.queue import secrets_for_queues
+    from memoai_cli.main import consumed_queues
+
+    settings = load_settings({"CONFIG_DIR": str(REPO / "config")})
+    every = consumed_queues(settings, ())
+    assert secrets_for_queues(every) == {"llm", "webhooks"}
+    assert secrets_for_queues(consumed_queues(settings, ("-Q", "chat"))) == {"llm"}
+    assert secrets_for_queues(consumed_queues(settings, ("--queues=webhooks",))) == {"webhooks"}
+    assert "webhooks" not in consumed_queues(settings, ("-X", "webhooks"))
+    assert secrets_for_queues(consumed_queues(settings, ("-Qmaintenance",))) == set()
+    # A queue we do not route to (an old deployment's) may carry any task.
+    assert secrets_for_queues(["memoai"]) == {"llm", "webhooks"}

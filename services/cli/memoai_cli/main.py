@@ -183,13 +183,26 @@ def worker(celery_args: tuple[str, ...]) -> None:
     `-Q chat` (or `-Q evaluations,batches`) consumes only those queues, `-X batches`
     all but those: evaluations, chat, batches, webhooks, maintenance.
     """
-    settings = settings_for("worker")
+    from memoai.platform.queue import secrets_for_queues
+
+    settings = get_settings()
+    require_production_secrets(settings, secrets_for_queues(consumed_queues(settings, celery_args)))
     if settings.backend.queue.worker_pool == "prefork":
         # Forked children each count metrics; the parent serves the sum.
         _use_multiprocess_metrics()
     from memoai_worker.celery_app import app
 
     app.worker_main(argv=worker_argv(settings, celery_args))
+
+
+def consumed_queues(settings: Settings, celery_args: tuple[str, ...]) -> list[str]:
+    """The queues `memoai worker` with these arguments takes from (`-Q` picks, `-X` drops)."""
+    from memoai.platform.queue import worker_queues
+
+    chosen = _option(celery_args, "-Q", "--queues")
+    queues = chosen.split(",") if chosen else worker_queues(settings)
+    excluded = set((_option(celery_args, "-X", "--exclude-queues") or "").split(","))
+    return [q for q in queues if q and q not in excluded]
 
 
 def worker_argv(settings: Settings, celery_args: tuple[str, ...]) -> list[str]:

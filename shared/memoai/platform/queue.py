@@ -70,6 +70,27 @@ def queue_for(name: TaskName) -> str:
     return ROUTES[name].value
 
 
+# The production secrets a worker needs for what it consumes (see
+# memoai.config.settings.require_production_secrets): the LLM key for model
+# calls, the webhook signing secret for deliveries. A chat-only worker needs no
+# signing secret, so a pod that runs one is not given it.
+QUEUE_SECRETS: dict[str, frozenset[str]] = {
+    QueueName.EVALUATIONS.value: frozenset({"llm"}),
+    QueueName.CHAT.value: frozenset({"llm"}),
+    QueueName.BATCHES.value: frozenset({"llm"}),
+    QueueName.WEBHOOKS.value: frozenset({"webhooks"}),
+    QueueName.MAINTENANCE.value: frozenset(),
+}
+
+
+def secrets_for_queues(queues: list[str]) -> frozenset[str]:
+    """What a worker consuming `queues` must be given; an unknown (legacy) queue: anything."""
+    needed: set[str] = set()
+    for queue in queues:
+        needed |= QUEUE_SECRETS.get(queue, frozenset({"llm", "webhooks"}))
+    return frozenset(needed)
+
+
 def worker_queues(settings: Settings) -> list[str]:
     """What `memoai worker` consumes by default: every queue, and the legacy one.
 
