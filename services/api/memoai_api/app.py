@@ -16,6 +16,7 @@ from memoai import __version__
 from memoai.auth import tokens
 from memoai.auth import users as account_service
 from memoai.config import Settings, business_config, get_settings
+from memoai.documents.schemas import Limits
 from memoai.operations import state_metrics
 from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
@@ -35,6 +36,7 @@ from memoai_api.routes import (
     batches,
     chat,
     coaching,
+    documents,
     evaluations,
     health,
     public_config,
@@ -105,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chat.router,
         webhooks.router,
         batches.router,
+        documents.router,
         api_tokens.router,
         public_config.router,
     ):
@@ -145,6 +148,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         service="api",
         max_body=backend.api_settings.max_request_size,
+        # Uploaded documents may be larger than any JSON body.
+        body_limits={documents.EXTRACT_PATH: Limits.from_settings(settings).request_body},
         access_log=backend.middleware.request_logging,
     )
     # Outermost, so even the 413 that RequestContextMiddleware answers itself has them.
