@@ -98,7 +98,7 @@ def mixed_pdf() -> bytes:
     return out.getvalue()
 
 
-def encrypted_pdf(user_password: str = "secret", owner_password: str | None = None) -> bytes:
+def encrypted_pdf(user_password: str = "secret", owner_password: str | None = None) -> bytes:  # noqa: S107 - a test fixture's password
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf())))
     # RC4: pypdf writes and reads it without the optional cryptography package.
     writer.encrypt(user_password, owner_password, algorithm="RC4-128")
@@ -126,4 +126,18 @@ def plain_zip(entries: dict[str, bytes]) -> bytes:
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in entries.items():
             archive.writestr(name, content)
+    return out.getvalue()
+
+
+def slow_pdf(operators: int = 100_000) -> bytes:
+    """A few kilobytes that keep pypdf busy for seconds: one page of `operators` text moves."""
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(text_pdf())))
+    stream = DecodedStreamObject()
+    stream.set_data(b"BT /F1 1 Tf " + b"1 0 Td (a) Tj " * operators + b"ET")
+    page = writer.pages[0]
+    page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
+    out = io.BytesIO()
+    writer.write(out)
     return out.getvalue()

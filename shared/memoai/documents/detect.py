@@ -34,6 +34,8 @@ _KNOWN_BINARY: tuple[tuple[bytes, str], ...] = (
     (b"\x7fELF", "a program"),
     (b"{\\rtf", "an RTF document"),
 )
+# Bytes that do not occur in text in any 8-bit encoding (tab, LF, CR, FF excepted).
+_BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 _SAVE_AS = "Save it as .docx, .pdf, .txt or .md and upload it again."
 
 
@@ -69,6 +71,11 @@ def _looks_like_utf16(sample: bytes) -> bool:
     return max(even, odd) > 0.4 and min(even, odd) < 0.05
 
 
+def looks_binary(sample: bytes) -> bool:
+    """More than 1% of bytes that no text encoding uses: not text (a stray NUL is cleaned)."""
+    return sum(sample.count(b) for b in _BINARY_BYTES) > len(sample) // 100
+
+
 def detect(data: bytes) -> DetectedType:
     """ "pdf", "docx" or "text"; anything else raises with what the file seems to be."""
     if data.startswith(_PDF_MAGIC) or _PDF_MAGIC in data[:PDF_HEADER_WINDOW]:
@@ -91,12 +98,12 @@ def detect(data: bytes) -> DetectedType:
     if data.startswith(_TEXT_BOMS):
         return "text"
     sample = data[:4096]
-    if b"\x00" in sample:
-        if _looks_like_utf16(sample):
-            raise NotUtf8(
-                "The file looks like UTF-16 text without a byte-order mark. Save it as UTF-8 "
-                "and upload it again."
-            )
+    if _looks_like_utf16(sample):
+        raise NotUtf8(
+            "The file looks like UTF-16 text without a byte-order mark. Save it as UTF-8 "
+            "and upload it again."
+        )
+    if looks_binary(sample):
         raise UnsupportedType(
             f"The file is not a document we can read. {_SAVE_AS}", details={"detected": "binary"}
         )

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import codecs
 
+from memoai.documents.detect import looks_binary
 from memoai.documents.errors import NotUtf8, UnsupportedType
-from memoai.documents.schemas import ExtractionWarning
-
-# Bytes that do not occur in text in any 8-bit encoding (tab, LF, CR, FF excepted).
-_BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 
 
 def decode(data: bytes) -> str:
@@ -34,8 +31,7 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        sample = data[:4096]
-        if sum(sample.count(b) for b in _BINARY_BYTES) > len(sample) // 100:
+        if looks_binary(data[:4096]):
             raise UnsupportedType(
                 "The file is not a document we can read. Save it as .docx, .pdf, .txt or .md "
                 "and upload it again.",
@@ -47,7 +43,3 @@ def decode(data: bytes) -> str:
             "editors: Save As, Encoding: UTF-8) and upload it again.",
             details={"position": exc.start},
         ) from exc
-
-
-def extract_text(data: bytes) -> tuple[str, list[ExtractionWarning]]:
-    return decode(data), []
