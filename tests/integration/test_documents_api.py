@@ -4,6 +4,8 @@ code, and an extracted document submits and is scored on exactly the text shown.
 from __future__ import annotations
 
 import codecs
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -226,3 +228,45 @@ def test_an_uploaded_docx_is_scored_with_offsets_into_the_extracted_text(
     assert result["segment_feedback"], result
     for segment in result["segment_feedback"]:
         assert text[segment["start"] : segment["end"]] == segment["segment"]
+
+
+def test_slow_uploads_never_hold_the_threads_other_routes_need(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    root = tmp_path_factory.mktemp("documents-busy")
+    # 4 threads in the API's default pool: four uploads waiting on children (or on
+    # a slot) would take them all if extraction used that pool.
+    with running_stack(
+        root, "sqlite", services=("api",), UPLOAD_EXTRACTION_TIMEOUT="3", API_THREADS="4"
+    ) as stack:
+        session = {"X-Session-ID": stack.new_session()}
+        data = slow_pdf()
+        results: list[httpx.Response] = []
+
+        def send() -> None:
+            with stack.client(timeout=30) as c:
+                results.append(
+                    c.post(
+                        "/documents/extract", files={"file": ("slow.pdf", data)}, headers=session
+                    )
+                )
+
+        uploads = [threading.Thread(target=send) for _ in range(6)]
+        for thread in uploads:
+            thread.start()
+        time.sleep(1.0)  # the uploads are in: two extracting, four waiting for a slot
+        with stack.client() as c:
+            started = time.monotonic()
+            listed = c.get("/evaluations", headers=session)
+            elapsed = time.monotonic() - started
+        assert listed.status_code == 200, listed.text
+        assert elapsed < 1.5, elapsed
+        for thread in uploads:
+            thread.join(30)
+        codes = sorted(error_of(r)["code"] for r in results)
+        # Two at a time: the first pair runs out of time, the next pair gets its
+        # slot after ~3 s and runs out of time too, the last pair waits longer
+        # than its budget for a slot.
+        assert set(codes) <= {"extraction_timeout", "extraction_busy"}, codes
+        assert codes.count("extraction_timeout") >= 2
+        assert all(r.status_code in (422, 503) for r in results)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from fastapi import APIRouter, Request
 
 from memoai import documents
+from memoai.documents.errors import ExtractionBusy
+from memoai.documents.isolation import MAX_PARALLEL
 from memoai.documents.schemas import Limits
 from memoai.platform.errors import UnsupportedMediaType
 from memoai.platform.multipart import file_part
@@ -17,6 +20,11 @@ from memoai_api.routes import API_PREFIX
 
 router = APIRouter(prefix=f"{API_PREFIX}/documents", tags=["documents"])
 EXTRACT_PATH = f"{API_PREFIX}/documents/extract"
+# Extractions wait for a slot here, in the event loop, and run on threads of
+# their own: waiting for a child process must never hold one of the few threads
+# of the default pool that every sync route (submits, status polls) needs.
+_SLOTS = anyio.CapacityLimiter(MAX_PARALLEL)
+_THREADS = anyio.CapacityLimiter(MAX_PARALLEL)
 
 
 def _examples(*errors: tuple[str, str, dict[str, Any] | None]) -> dict[str, Any]:
@@ -153,5 +161,15 @@ async def extract(
         upload = file_part(content_type, body, "file")
         return documents.extract_bytes(upload.data, upload.filename, limits)
 
-    # Parsing the form and waiting for the extraction process: off the event loop.
-    return ok(await anyio.to_thread.run_sync(run))
+    with anyio.move_on_after(limits.timeout) as waited:
+        await _SLOTS.acquire()
+    if waited.cancelled_caught:
+        raise ExtractionBusy(
+            "Too many documents are being read right now; try again in a moment.",
+            headers={"Retry-After": "5"},
+        )
+    try:
+        # Parsing the form and waiting for the extraction process: off the event loop.
+        return ok(await anyio.to_thread.run_sync(run, limiter=_THREADS))
+    finally:
+        _SLOTS.release()
