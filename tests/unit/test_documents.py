@@ -244,6 +244,14 @@ def test_a_docx_named_txt_is_read_as_a_docx() -> None:
     assert result.detected_type == "docx"
 
 
+def test_a_pdf_header_after_junk_is_a_pdf_but_a_memo_mentioning_one_is_text() -> None:
+    assert extract_bytes(b"\x00\x01\x02" + text_pdf(), "m.pdf", isolated=False).detected_type == (
+        "pdf"
+    )
+    memo = "Our files start with %PDF-1.7, so the archive team can index them."
+    assert extract(memo.encode(), "m.txt").text == memo  # type: ignore[attr-defined]
+
+
 def test_binary_data_is_unsupported_not_a_decoding_error() -> None:
     assert refusal(bytes(range(256)) * 4, "data.txt").code == "unsupported_type"
 

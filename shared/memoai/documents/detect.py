@@ -76,9 +76,19 @@ def looks_binary(sample: bytes) -> bool:
     return sum(sample.count(b) for b in _BINARY_BYTES) > len(sample) // 100
 
 
+def _is_pdf(data: bytes) -> bool:
+    """%PDF- first, or after a few bytes of binary junk (never after text: a memo may
+    mention "%PDF-1.7")."""
+    at = data.find(_PDF_MAGIC, 0, PDF_HEADER_WINDOW)
+    if at < 0:
+        return False
+    before = data[:at]
+    return not before.strip(b"\x00\t\n\r\f ") or looks_binary(before)
+
+
 def detect(data: bytes) -> DetectedType:
     """ "pdf", "docx" or "text"; anything else raises with what the file seems to be."""
-    if data.startswith(_PDF_MAGIC) or _PDF_MAGIC in data[:PDF_HEADER_WINDOW]:
+    if _is_pdf(data):
         return "pdf"
     if data.startswith(_ZIP_MAGIC):
         return _zip_kind(data)
