@@ -982,6 +982,20 @@ def test_the_ingress_routes_like_the_compose_nginx_and_keeps_metrics_inside(prod
     body = re.search(r"client_max_body_size (\S+);", nginx).group(1)  # type: ignore[union-attr]
     annotations = prod.get("Ingress", "memoai")["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == body
+    # Document uploads have their own, larger limit (nginx's for the same path).
+    uploads = prod.get("Ingress", "memoai-uploads")
+    upload_body = re.search(
+        r"location = /api/v1/documents/extract \{[^}]*client_max_body_size (\S+);", nginx
+    ).group(1)  # type: ignore[union-attr]
+    assert uploads["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"] == (
+        upload_body
+    )
+    (upload_rule,) = uploads["spec"]["rules"]
+    assert upload_rule["host"] == ingress["rules"][0]["host"]
+    assert uploads["spec"]["tls"] == ingress["tls"]
+    (upload_path,) = upload_rule["http"]["paths"]
+    assert (upload_path["path"], upload_path["pathType"]) == ("/api/v1/documents/extract", "Exact")
+    assert upload_path["backend"]["service"]["name"] == "api"
 
 
 def test_flower_checks_basic_auth_from_the_secret(prod: Rendered) -> None:

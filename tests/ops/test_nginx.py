@@ -92,6 +92,11 @@ def test_routes_and_upstreams(dumped: str) -> None:
 
 def test_limits_compression_caching_and_request_ids(dumped: str) -> None:
     assert re.search(r"client_max_body_size 2m;", dumped)
+    # Document uploads: max_upload_size (5 MB) plus multipart framing, to the API.
+    upload = re.search(r"location = /api/v1/documents/extract \{([^}]*)\}", dumped)
+    assert upload
+    assert "client_max_body_size 6m;" in upload.group(1)
+    assert "proxy_pass http://memoai_api;" in upload.group(1)
     assert re.search(r"limit_req_zone \$binary_remote_addr zone=memoai_api:\d+m rate=", dumped)
     assert re.search(r"limit_req zone=memoai_api burst=\d+", dumped)
     assert re.search(r"gzip on;", dumped)

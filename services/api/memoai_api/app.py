@@ -17,6 +17,7 @@ from memoai.auth import tokens
 from memoai.auth import users as account_service
 from memoai.config import Settings, business_config, get_settings, require_production_secrets
 from memoai.config.settings import SERVICE_SECRETS
+from memoai.documents.schemas import Limits
 from memoai.operations import state_metrics
 from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
@@ -37,6 +38,7 @@ from memoai_api.routes import (
     batches,
     chat,
     coaching,
+    documents,
     evaluations,
     health,
     public_config,
@@ -109,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         chat.router,
         webhooks.router,
         batches.router,
+        documents.router,
         api_tokens.router,
         public_config.router,
     ):
@@ -152,6 +155,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RequestContextMiddleware,
         service="api",
         max_body=backend.api_settings.max_request_size,
+        # Uploaded documents may be larger than any JSON body.
+        body_limits={documents.EXTRACT_PATH: Limits.from_settings(settings).request_body},
         access_log=backend.middleware.request_logging,
     )
     # Outermost, so even the 413 that RequestContextMiddleware answers itself has them.

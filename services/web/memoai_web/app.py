@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from memoai import __version__
 from memoai.config import Settings, get_settings
+from memoai.documents.schemas import Limits
 from memoai.platform import metrics
 from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.logging import configure_logging
@@ -24,6 +25,7 @@ from memoai_web.proxy import ApiProxy
 from memoai_web.security import SecurityHeadersMiddleware
 
 log = structlog.get_logger(__name__)
+UPLOAD_PATH = "/api/v1/documents/extract"
 
 
 def create_app(
@@ -117,6 +119,9 @@ def create_app(
         RequestContextMiddleware,
         service="web",
         max_body=settings.backend.api_settings.max_request_size,
+        # The API's document upload takes larger bodies than JSON routes; the
+        # proxy must let them through to it (the API enforces the same limit).
+        body_limits={UPLOAD_PATH: Limits.from_settings(settings).request_body},
         access_log=settings.backend.middleware.request_logging,
     )
     return app

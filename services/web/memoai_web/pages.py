@@ -62,6 +62,7 @@ class Page:
             "api": API_PREFIX,
             "defaultTab": DEFAULT_TAB,
             "maxLength": max_length,
+            "maxUploadBytes": settings.security.input_validation.max_upload_size,
             "authEnabled": settings.authentication.enabled,
             # The session cookie is httpOnly: tell the page whether to validate it
             # or to start a session straight away (one round trip less).
@@ -85,6 +86,13 @@ class Page:
             fonts=self.bundle.fonts,
             boot=boot,
             max_length=i18n.format_int(max_length, lang),
+            max_upload_mb=_megabytes(settings.security.input_validation.max_upload_size, lang),
             tooltips=frontend.features.help_tooltips_enabled,
             theme=frontend.ui_settings.theme,
         )
+
+
+def _megabytes(size: int, lang: i18n.Language) -> str:
+    """A size in MB as the browser writes it (one decimal at most; "2,5" in Spanish)."""
+    text = f"{size / 1_048_576:.1f}".removesuffix(".0")
+    return text.replace(".", ",") if lang == "es" else text

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from random import getrandbits as _rand
 from typing import Any
@@ -33,11 +34,19 @@ class _BodyTooLarge(StarletteHTTPException):
 
 class RequestContextMiddleware:
     def __init__(
-        self, app: ASGIApp, *, service: str, max_body: int, access_log: bool = True
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        max_body: int,
+        body_limits: Mapping[str, int] | None = None,
+        access_log: bool = True,
     ) -> None:
         self.app = app
         self.service = service
         self.max_body = max_body
+        # Exact paths with their own limit (document uploads), instead of max_body.
+        self.body_limits = dict(body_limits or {})
         self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,14 +75,15 @@ class RequestContextMiddleware:
             await send(message)
 
         declared = headers.get(b"content-length")
+        limit = self.body_limits.get(scope["path"], self.max_body)
         try:
-            if declared is not None and declared.isdigit() and int(declared) > self.max_body:
-                raise _BodyTooLarge(self.max_body)
-            await self.app(scope, self._limited(receive), send_wrapper)
+            if declared is not None and declared.isdigit() and int(declared) > limit:
+                raise _BodyTooLarge(limit)
+            await self.app(scope, self._limited(receive, limit), send_wrapper)
         except _BodyTooLarge:
             if not response_started:
                 status = 413
-                await self._too_large(send, request_id)
+                await self._too_large(send, request_id, limit)
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
@@ -91,9 +101,8 @@ class RequestContextMiddleware:
                     duration_ms=round(elapsed * 1000, 2),
                 )
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         received = 0
-        limit = self.max_body
 
         async def wrapper() -> Message:
             nonlocal received
@@ -106,7 +115,7 @@ class RequestContextMiddleware:
 
         return wrapper
 
-    async def _too_large(self, send: Send, request_id: str) -> None:
+    async def _too_large(self, send: Send, request_id: str, limit: int) -> None:
         body = json.dumps(
             {
                 "data": None,
@@ -114,7 +123,7 @@ class RequestContextMiddleware:
                 "errors": [
                     {
                         "code": "payload_too_large",
-                        "message": f"The request body exceeds {self.max_body:,} bytes.",
+                        "message": f"The request body exceeds {limit:,} bytes.",
                     }
                 ],
             }

@@ -403,3 +403,28 @@ def test_proxy_answers_in_the_envelope_when_the_api_is_down_or_slow(
     assert body["data"] is None
     assert body["errors"][0]["code"] == code
     assert body["meta"]["request_id"] == "r-1"
+
+
+def test_proxy_lets_document_uploads_past_the_json_body_limit_and_no_further(
+    make_client: Callable[..., TestClient],
+) -> None:
+    sizes: list[int] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        sizes.append(len(request.read()))
+        return api_response(200, {"data": {}, "meta": {}, "errors": []})
+
+    client = make_client(api)
+    three_mb = b"a" * (3 * 1024 * 1024)
+    upload = client.post("/api/v1/documents/extract", files={"file": ("m.txt", three_mb)})
+    assert upload.status_code == 200
+    assert sizes and sizes[0] > len(three_mb)  # the whole multipart body reached the API
+    json_body = client.post(
+        "/api/v1/evaluations/submit", content=three_mb, headers={"Content-Type": "text/plain"}
+    )
+    assert json_body.status_code == 413  # max_request_size (2 MB) everywhere else
+    too_big = client.post(
+        "/api/v1/documents/extract", files={"file": ("m.txt", b"a" * (6 * 1024 * 1024))}
+    )
+    assert too_big.status_code == 413
+    assert len(sizes) == 1

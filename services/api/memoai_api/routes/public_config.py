@@ -43,6 +43,7 @@ def public_config(settings: SettingsDep) -> Envelope[PublicConfig]:
             context=business.context.model_dump(),
             limits={
                 "max_text_length": settings.security.input_validation.max_text_length,
+                "max_upload_size": settings.security.input_validation.max_upload_size,
                 "polling_interval_ms": int(settings.backend.evaluation.polling_interval * 1000),
             },
             llm={

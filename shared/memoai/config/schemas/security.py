@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field
 
 from memoai.config.schemas.common import (
+    ByteSize,
     NonNegInt,
     OptStr,
     PosFloat,
@@ -27,6 +28,10 @@ class InputValidation(Strict):
     xss_protection: bool = True
     sql_injection_protection: bool = True
     file_upload_validation: bool = True
+    # Documents uploaded for text extraction (POST /documents/extract): the
+    # file's size, and the wall-clock budget of one extraction in seconds.
+    max_upload_size: Annotated[ByteSize, Field(le=50 * 1024 * 1024)] = 5 * 1024 * 1024
+    upload_extraction_timeout: Annotated[float, Field(gt=0, le=120)] = 10
 
 
 class RateLimiting(Strict):

@@ -1,5 +1,6 @@
 // Write: the memo, its live length, submitting and following the evaluation.
 
+import { setupUpload } from "../components/upload.js";
 import { ApiError, post } from "../core/api.js";
 import { slot } from "../core/dom.js";
 import { follow, idempotencyKey, load, secondsLeft, submit } from "../core/evaluations.js";
@@ -30,6 +31,7 @@ let revising = null; // {id, version}
 // memo again reuses its key, so a lost answer never becomes a second evaluation.
 let unanswered = null; // {text, previousId, key}
 let ctx;
+let uploads; // the "Upload a file" control (components/upload.js)
 
 function store(key, value) {
   // sessionStorage: a reload (or a language switch) keeps the draft; closing the tab drops it.
@@ -369,6 +371,7 @@ async function pickSample(level, setOpen) {
     showError(t("write.sample.error"), "server");
     return;
   }
+  uploads.hideNote();
   setRevising(null);
   onInput();
   textarea.focus();
@@ -409,8 +412,29 @@ export function init(context) {
     });
   }
   document.getElementById("retry-btn").addEventListener("click", retry);
+  uploads = setupUpload({
+    form,
+    maxBytes: ctx.boot.maxUploadBytes ?? 5 * 1_048_576,
+    announce: (message) => ctx.announce(message),
+    loginRequired: () => {
+      if (state.boot.authEnabled) emit("login-required");
+    },
+    editor: {
+      get: () => textarea.value,
+      busy: () => busy,
+      set(text) {
+        textarea.value = text;
+        onInput();
+        textarea.focus();
+        textarea.setSelectionRange(0, 0);
+        textarea.scrollTop = 0;
+      },
+    },
+  });
   document.getElementById("clear-btn").addEventListener("click", () => {
     textarea.value = "";
+    uploads.hideNote();
+    uploads.clearError();
     setRevising(null);
     onInput();
     textarea.focus();
@@ -424,6 +448,7 @@ export function init(context) {
     updateCount();
   });
   on("revise", (evaluation) => {
+    uploads.hideNote();
     textarea.value = evaluation.text_content;
     setRevising({ id: evaluation.id, version: evaluation.version_number ?? 1 });
     onInput();
