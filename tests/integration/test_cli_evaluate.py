@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 import yaml
 
+from memoai.documents import Limits, extract_file
 from tests.fakes.anthropic_server import FakeAnthropic
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, auth_overrides, bearer
+from tests.support.documents import docx_bytes, png_bytes, scanned_pdf, text_pdf
 from tests.support.services import free_port
 from tests.support.stack import MEMOS, Stack, claude_overrides, running_stack, stack_env
 
@@ -52,6 +54,11 @@ def evaluate(
 
 def json_lines(stdout: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in stdout.splitlines()]
+
+
+def memo_text(path: Path) -> str:
+    """A memo file's text as the CLI (and the web app's upload) reads it: normalised."""
+    return extract_file(path, Limits()).text
 
 
 def assert_grounded(evaluation: dict[str, Any], text: str) -> None:
@@ -90,13 +97,14 @@ def broker_messages(data_dir: Path) -> int:
     ("name", "content", "message"),
     [
         ("missing.txt", None, "missing.txt: no such file."),
-        ("empty.txt", b"", "empty.txt: The memo is empty."),
-        ("blank.md", b"  \n\t\n", "blank.md: The memo is empty."),
-        ("memo.docx", b"PK\x03\x04", ".docx files are not supported yet"),
-        ("memo.pdf", b"%PDF-1.7", ".pdf files are not supported yet"),
-        ("memo.html", b"<p>hi</p>", "unsupported file type .html"),
-        ("latin1.txt", "Evaluación".encode("latin-1"), "not UTF-8 text"),
-        ("nul.txt", b"memo\x00text", "NUL character"),
+        ("empty.txt", b"", "empty.txt: The file is empty."),
+        ("blank.md", b"  \n\t\n", "blank.md: The file contains no text."),
+        ("memo.docx", b"PK\x03\x04", "memo.docx: The file looks like a Word document"),
+        ("memo.pdf", b"%PDF-1.7", "memo.pdf: The PDF is damaged"),
+        ("scan.pdf", scanned_pdf(), "scan.pdf: The PDF has no text layer"),
+        ("photo.txt", png_bytes(), "photo.txt: The file is a PNG image"),
+        ("latin1.txt", "Evaluación".encode("latin-1"), "latin1.txt: The file is not UTF-8 text"),
+        ("nul.txt", b"memo\x00text", "nul.txt: The file is not a document we can read"),
     ],
 )
 def test_a_bad_file_exits_2_and_nothing_is_evaluated(
@@ -117,18 +125,37 @@ def test_a_bad_file_exits_2_and_nothing_is_evaluated(
             assert conn.execute("SELECT count(*) FROM submissions").fetchone()[0] == 0
 
 
+def test_word_and_pdf_memos_are_evaluated_on_the_text_the_upload_would_extract(
+    local: Stack,
+) -> None:
+    memo = STRONG.read_text(encoding="utf-8")
+    paragraphs = [p for p in memo.split("\n\n") if p.strip()][:6]
+    word, pdf = local.root / "memo.docx", local.root / "memo.pdf"
+    word.write_bytes(docx_bytes(heading="Remote monitoring", paragraphs=paragraphs))
+    pdf.write_bytes(text_pdf(paragraphs))
+    result = evaluate(local, "--json", str(word), str(pdf))
+    assert result.returncode == 0, result.stderr
+    for path, evaluation in zip((word, pdf), json_lines(result.stdout), strict=True):
+        # The same text the web app's upload shows for this file, quotes grounded in it.
+        expected = extract_file(path, Limits()).text
+        assert evaluation["status"] == "completed"
+        assert_grounded(evaluation, expected)  # text_content is that text, quotes inside it
+        assert " ".join(paragraphs[1].split())[:40] in " ".join(expected.split())
+
+
 def test_a_memo_over_the_length_limit_exits_2_before_anything_is_stored(local: Stack) -> None:
     path = local.root / "long.txt"
-    path.write_text("word " * 2_001)  # 10,005 characters
+    path.write_text("word " * 2_001)  # 10,004 characters once the final space is trimmed
     result = evaluate(local, str(path))
     assert result.returncode == 2
-    assert "long.txt: The memo is 10,005 characters; the limit is 10,000." in result.stderr
+    assert "long.txt: The memo is 10,004 characters; the limit is 10,000." in result.stderr
     with sqlite3.connect(local.data_dir / "memoai.db") as conn:
         assert conn.execute("SELECT count(*) FROM submissions").fetchone()[0] == 0
 
 
 def test_standard_input_is_read_with_a_dash_and_a_byte_order_mark_is_dropped(local: Stack) -> None:
     text = STRONG.read_text(encoding="utf-8")
+    assert text.endswith("\n")  # the extracted text does not keep the final newline
     result = subprocess.run(
         [sys.executable, "-m", "memoai_cli.main", "evaluate", "--json", "-"],
         env=local.env,
@@ -139,7 +166,7 @@ def test_standard_input_is_read_with_a_dash_and_a_byte_order_mark_is_dropped(loc
     )
     assert result.returncode == 0, result.stderr
     (evaluation,) = json_lines(result.stdout.decode())
-    assert_grounded(evaluation, text)
+    assert_grounded(evaluation, memo_text(STRONG))
 
 
 def test_usage_errors_exit_2(local: Stack) -> None:
@@ -186,8 +213,8 @@ def test_json_output_is_the_api_shape_and_the_results_are_in_the_cli_sessions_hi
     result = evaluate(local, "--json", str(STRONG), str(WEAK))
     assert result.returncode == 0, result.stderr
     first, second = json_lines(result.stdout)  # one JSON object per line, in file order
-    assert_grounded(first, STRONG.read_text(encoding="utf-8"))
-    assert_grounded(second, WEAK.read_text(encoding="utf-8"))
+    assert_grounded(first, memo_text(STRONG))
+    assert_grounded(second, memo_text(WEAK))
     assert second["language"] == "es"
     for evaluation in (first, second):
         assert evaluation["status"] == "completed"
@@ -383,8 +410,8 @@ def test_remote_evaluation_with_a_token_prints_what_the_api_serves(remote: Stack
                       env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     first, second = json_lines(result.stdout)
-    assert_grounded(first, STRONG.read_text(encoding="utf-8"))
-    assert_grounded(second, WEAK.read_text(encoding="utf-8"))
+    assert_grounded(first, memo_text(STRONG))
+    assert_grounded(second, memo_text(WEAK))
     with remote.client() as client:
         served = client.get(
             f"/evaluations/{first['id']}", headers={"Authorization": f"Bearer {token}"}

@@ -26,12 +26,11 @@ from memoai_cli.runners import FINAL, CliFailure, InputError, Progress, Runner
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-# What read_memo understands today. Word and PDF files wait for the upload and
-# extraction module; read_memo is the one place to add them.
-TEXT_SUFFIXES = frozenset({".txt", ".text", ".md", ".markdown", ""})
-NOT_YET = frozenset({".docx", ".doc", ".pdf", ".odt", ".rtf", ".pages"})
 # Far above any memo limit: a wrong file (a video, a dump) is refused unread.
-MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_FILE_BYTES = 5 * 1024 * 1024
+# check_memo applies the service's own length limit (a remote one may differ);
+# extraction only has to stop a document that could never fit.
+MAX_EXTRACTED_CHARS = 1_000_000
 STDIN = "-"
 
 
@@ -42,42 +41,32 @@ class Memo:
 
 
 def read_memo(path: Path | str) -> str:
-    """The text of one memo file (UTF-8 .txt or .md; "-" is standard input).
+    """The text of one memo file: .docx, .pdf, .txt or .md by content ("-" is standard input).
 
-    The single place to extend with other formats: return the memo's plain text,
-    or raise InputError with a message that names the file.
+    The text is extracted exactly as the web app's upload extracts it (memoai.documents),
+    so comment offsets refer to the same text; any problem is an InputError naming the file.
     """
-    if str(path) == STDIN:
-        return _decode(sys.stdin.buffer.read(MAX_FILE_BYTES + 1), "standard input")
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file.")
-    if path.is_dir():
-        raise InputError(f"{path}: is a directory; name the memo files in it.")
-    suffix = path.suffix.lower()
-    if suffix in NOT_YET:
-        raise InputError(
-            f"{path}: {suffix} files are not supported yet; save the memo as .txt or .md "
-            "(or paste it into the web app)."
-        )
-    if suffix not in TEXT_SUFFIXES:
-        raise InputError(f"{path}: unsupported file type {suffix}; use a .txt or .md file.")
+    from memoai.documents import DocumentError, Limits, extract_bytes, extract_file
+
+    limits = Limits(max_bytes=MAX_FILE_BYTES, max_chars=MAX_EXTRACTED_CHARS)
+    name = "standard input" if str(path) == STDIN else str(path)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
+        if str(path) == STDIN:
+            extracted = extract_bytes(sys.stdin.buffer.read(limits.max_bytes + 1), "stdin", limits)
+        else:
+            path = Path(path)
+            if not path.exists():
+                raise InputError(f"{path}: no such file.")
+            if path.is_dir():
+                raise InputError(f"{path}: is a directory; name the memo files in it.")
+            extracted = extract_file(path, limits)
+    except DocumentError as exc:
+        raise InputError(f"{name}: {exc.message}") from exc
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror}).") from exc
-    return _decode(data, str(path))
-
-
-def _decode(data: bytes, name: str) -> str:
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{name}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; not a memo.")
-    try:
-        # utf-8-sig: a byte-order mark (Windows editors add one) is not part of the memo.
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (byte {exc.start}); save it as UTF-8.") from exc
+        raise InputError(f"{name}: cannot be read ({exc.strerror}).") from exc
+    for warning in extracted.warnings:
+        click.echo(f"memoai evaluate: {name}: {warning.message}", err=True)
+    return extracted.text
 
 
 def check_memo(source: str, text: str, max_length: int) -> Memo:
