@@ -14,6 +14,7 @@ class Principal:
     user_id: str | None = None
     username: str | None = None
     is_admin: bool = False
+    role: str = "user"  # user | coach | admin (an API token is never admin)
     auth_method: str = "session"  # session | cookie | bearer | api_token
     token_id: str | None = None  # the access token's jti, or the API token's row id
     scopes: tuple[str, ...] = ()  # an API token's scopes; empty for every other method
