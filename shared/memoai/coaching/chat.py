@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from memoai.cohorts import feedback
 from memoai.evaluation import repository as repo
 from memoai.models import ChatMessage, ChatSession, EvaluationStatus
 from memoai.platform.db import session_scope
@@ -102,6 +103,7 @@ def open_session(
             field="evaluation_id",
             details={"status": evaluation.status},
         )
+    feedback.ensure_released(db, evaluation)
     existing = db.scalars(
         select(ChatSession)
         .where(ChatSession.evaluation_id == evaluation.id, principal.owns(ChatSession))
