@@ -141,7 +141,9 @@ def _released(
             "rubric_scores": {
                 name: CriterionScore(
                     score=s.score if s.score is not None else 0,
-                    justification=s.justification,
+                    # An overridden score is explained by the coach's reason, not
+                    # by the AI's justification of the score it gave.
+                    justification=s.reason if s.coach_override and s.reason else s.justification,
                     weight=s.weight,
                 )
                 for name, s in scores.items()
