@@ -627,6 +627,7 @@ def test_the_coach_reviews_and_releases_and_the_writer_sees_the_final_feedback(
         "weight": 40.0,
     }
     assert after["rubric_scores"]["Bottom Line Up Front"]["score"] == 5
+    assert after["rubric_scores"]["Bottom Line Up Front"]["justification"] == reason
     assert after["review"]["rubric_scores"]["Supporting Numbers"]["coach_override"] is False
     comments = {c["comment"]: c for c in after["segment_feedback"]}
     assert "Name the decision-maker." in comments
@@ -640,6 +641,8 @@ def test_the_coach_reviews_and_releases_and_the_writer_sees_the_final_feedback(
         assert text[segment["start"] : segment["end"]] == segment["segment"]
     assert api.get("/evaluations", writer)["items"][0]["overall_score"] == after["overall_score"]
     assert api.call("GET", f"/export/pdf/{eid}", writer).status_code == 200
+    trends = api.get("/progress", writer)["overall_trends"]
+    assert [t["evaluation_id"] for t in trends] == [eid]
 
     # The AI's values are untouched in the stored record.
     with session_scope(write=False) as db:
@@ -1022,7 +1025,7 @@ def test_review_released_and_assignment_due_webhooks_are_delivered(stack: Stack)
         ).json()["data"]
         writer_endpoint = c.post(
             "/webhooks",
-            json={"url": writer_hook.url, "events": ["review.released"]},
+            json={"url": writer_hook.url, "events": ["review.released", "evaluation.completed"]},
             headers=writer,
         ).json()["data"]
         due = datetime.now(UTC) + timedelta(seconds=6)
@@ -1069,11 +1072,13 @@ def test_review_released_and_assignment_due_webhooks_are_delivered(stack: Stack)
         assert data["overall_score"] == final
         assert data["rubric_scores"]["Supporting Numbers"]["score"] == 1
         assert data["rubric_scores"]["Supporting Numbers"]["coach_override"] is True
-    # The writer's evaluation.completed events were not subscribed: nothing else came.
-    assert all(
-        {k.lower(): v for k, v in r["headers"].items()}["x-memoai-event"] == "review.released"
-        for r in writer_hook.received
-    )
+    # evaluation.completed reached the writer with the AI's feedback withheld.
+    (completed,) = _wait_event(writer_hook, "evaluation.completed", 1)
+    evaluation = json.loads(completed["body"])["data"]["evaluation"]
+    assert evaluation["id"] == eid and evaluation["assignment_id"] == assignment
+    assert evaluation["overall_score"] is None and evaluation["rubric_scores"] == {}
+    assert evaluation["review"]["status"] == "awaiting_review"
+    assert len(writer_hook.received) == 2
 
     # assignment.due: once, to the coach, when beat sees the due date pass.
     (hit,) = _wait_event(coach_hook, "assignment.due", 1, timeout=60)
