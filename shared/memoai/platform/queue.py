@@ -64,6 +64,7 @@ ROUTES: dict[TaskName, QueueName] = {
     TaskName.SWEEP: QueueName.MAINTENANCE,
     TaskName.CLEANUP: QueueName.MAINTENANCE,
     TaskName.BACKUP: QueueName.MAINTENANCE,
+    TaskName.ASSIGNMENTS_DUE: QueueName.MAINTENANCE,
 }
 
 
