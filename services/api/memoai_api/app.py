@@ -21,6 +21,7 @@ from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
 from memoai.platform.logging import configure_logging
 from memoai.platform.ratelimit import RateLimiter
+from memoai.webhooks import delivery as webhook_delivery
 from memoai_api import docs as api_docs
 from memoai_api import errors, openapi
 from memoai_api.deps import limit_requests_by_ip
@@ -31,13 +32,17 @@ from memoai_api.routes import (
     admin_debug,
     admin_sessions,
     admin_status,
+    assignments,
     auth,
     batches,
     chat,
     coaching,
+    cohorts,
     evaluations,
     health,
     public_config,
+    reviews,
+    rubrics,
     sessions,
     users,
     webhooks,
@@ -50,6 +55,8 @@ log = structlog.get_logger(__name__)
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings, "api")
+    # Reviews are released here; webhooks hear of it through the cohort event hooks.
+    webhook_delivery.subscribe()
     state_metrics.install(database=True, backups=False)
     docs = settings.auth.api_documentation.openapi
 
@@ -107,6 +114,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         batches.router,
         api_tokens.router,
         public_config.router,
+        rubrics.router,
+        cohorts.router,
+        assignments.router,
+        reviews.router,
     ):
         app.include_router(router, dependencies=per_ip)
     app.include_router(health.router)  # probes and scrapes are never rate limited
@@ -123,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             CORSMiddleware,
             allow_origins=backend.api_settings.cors_origins,
             allow_credentials=True,
-            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             allow_headers=[
                 "Content-Type",
                 "X-Session-ID",

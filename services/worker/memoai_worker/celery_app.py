@@ -14,7 +14,8 @@ settings = get_settings()
 SERVICE = "beat" if "beat" in sys.argv[1:3] else "worker"
 configure_logging(settings, SERVICE)
 app = create_celery(settings, "memoai-worker")
-# Evaluations finish in this process; webhooks hear of it through the event hook.
+# Evaluations finish and assignments come due in this process; webhooks hear of
+# it through the event hooks.
 webhook_delivery.subscribe()
 app.conf.include = [
     "memoai_worker.tasks.evaluations",
@@ -23,6 +24,7 @@ app.conf.include = [
     "memoai_worker.tasks.webhooks",
     "memoai_worker.tasks.batches",
     "memoai_worker.tasks.admin",
+    "memoai_worker.tasks.cohorts",
 ]
 # A backup may run for a long time on a big database; it gets its own limit.
 BACKUP_TIME_LIMIT = 3600
@@ -48,6 +50,11 @@ app.conf.beat_schedule = {
         "task": TaskName.BATCH_POLL.value,
         "schedule": timedelta(seconds=settings.llm.performance.batch_poll_interval),
         "options": {"expires": settings.llm.performance.batch_poll_interval},
+    },
+    "assignments-due": {
+        "task": TaskName.ASSIGNMENTS_DUE.value,
+        "schedule": timedelta(seconds=settings.backend.cohorts.due_check_interval),
+        "options": {"expires": settings.backend.cohorts.due_check_interval},
     },
     "retention-cleanup": {
         "task": TaskName.CLEANUP.value,

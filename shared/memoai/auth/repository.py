@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from memoai.models import AuthEvent, Session, User, utcnow
+from memoai.models import AuthEvent, Session, User, UserRole, utcnow
 from memoai.platform.storable import storable
 
 
@@ -33,7 +33,7 @@ def user_by_id(db: DbSession, user_id: str, *, for_update: bool = False) -> User
 
 
 def any_admin(db: DbSession) -> bool:
-    return db.scalar(select(User.id).where(User.is_admin.is_(True)).limit(1)) is not None
+    return db.scalar(select(User.id).where(User.role == UserRole.ADMIN).limit(1)) is not None
 
 
 def active_admin_count(db: DbSession) -> int:
@@ -41,26 +41,33 @@ def active_admin_count(db: DbSession) -> int:
         db.scalar(
             select(func.count())
             .select_from(User)
-            .where(User.is_admin.is_(True), User.is_active.is_(True))
+            .where(User.role == UserRole.ADMIN, User.is_active.is_(True))
         )
         or 0
     )
 
 
-def list_users(db: DbSession, *, limit: int, offset: int) -> tuple[Sequence[User], int]:
-    total = db.scalar(select(func.count()).select_from(User)) or 0
+def list_users(
+    db: DbSession, *, limit: int, offset: int, role: str | None = None
+) -> tuple[Sequence[User], int]:
+    conditions = [User.role == role] if role else []
+    total = db.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
     rows = db.scalars(
-        select(User).order_by(User.created_at, User.id).limit(limit).offset(offset)
+        select(User)
+        .where(*conditions)
+        .order_by(User.created_at, User.id)
+        .limit(limit)
+        .offset(offset)
     ).all()
     return rows, total
 
 
-def add_user(db: DbSession, *, username: str, password_hash: str, is_admin: bool) -> User:
+def add_user(db: DbSession, *, username: str, password_hash: str, role: str) -> User:
     now = utcnow()
     user = User(
         username=username,
         password_hash=password_hash,
-        is_admin=is_admin,
+        role=role,
         is_active=True,
         failed_login_count=0,
         password_changed_at=now,

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr
 # from auth.yaml and is enforced by the service (422 naming the field).
 Username = Annotated[StrictStr, Field(min_length=1, max_length=128)]
 Password = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+# user: a writer; coach: may coach cohorts; admin: everything. is_admin == (role == "admin").
+Role = Literal["user", "coach", "admin"]
 
 
 class LoginRequest(BaseModel):
@@ -27,6 +29,9 @@ class UserPublic(BaseModel):
     id: str
     username: str
     is_admin: bool
+    role: Role = Field(
+        description='"user" (a writer), "coach" or "admin"; is_admin is role == admin'
+    )
 
 
 class UserDetail(UserPublic):
@@ -61,11 +66,24 @@ class LogoutResult(BaseModel):
 
 
 class UserCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"username": "coach.maria", "password": "a long passphrase 7", "role": "coach"}
+            ]
+        },
+    )
 
     username: Username
     password: Password
     is_admin: StrictBool = False
+    role: Role | None = Field(
+        default=None, description="Defaults to admin when is_admin is true, else user"
+    )
+
+    def effective_role(self) -> str:
+        return self.role or ("admin" if self.is_admin else "user")
 
 
 class UserUpdate(BaseModel):
@@ -75,7 +93,10 @@ class UserUpdate(BaseModel):
 
     username: Username | None = None
     password: Password | None = None
-    is_admin: StrictBool | None = None
+    is_admin: StrictBool | None = Field(
+        default=None, description="true makes an admin; false turns an admin into a user"
+    )
+    role: Role | None = None
     is_active: StrictBool | None = None
     unlock: StrictBool | None = Field(
         default=None, description="true clears a lockout and the failed-login count"

@@ -81,7 +81,12 @@ def account_locked(settings: Settings, until: datetime) -> RateLimited:
 
 
 def public_user(user: User) -> UserPublic:
-    return UserPublic(id=user.id, username=user.username, is_admin=user.is_admin)
+    return UserPublic(
+        id=user.id,
+        username=user.username,
+        is_admin=user.is_admin,
+        role=user.role,
+    )
 
 
 def login(settings: Settings, username: str, password: str, client: ClientInfo) -> LoginOutcome:
@@ -233,6 +238,7 @@ def principal_for_token(
         user_id=user.id,
         username=user.username,
         is_admin=user.is_admin,
+        role=user.role,
         auth_method=auth_method,
         token_id=jti,
     )

@@ -39,6 +39,7 @@ def detail(user: User) -> UserDetail:
         id=user.id,
         username=user.username,
         is_admin=user.is_admin,
+        role=user.role,
         is_active=user.is_active,
         created_at=user.created_at,
         updated_at=user.updated_at,
@@ -52,10 +53,32 @@ def _taken() -> Conflict:
     return Conflict("That username is already taken.", field="username")
 
 
+def _role_conflict() -> ValidationFailed:
+    return ValidationFailed(
+        'is_admin: true and a role other than "admin" contradict each other.', field="role"
+    )
+
+
+def new_role(current: str, is_admin: bool | None, role: str | None) -> str:
+    """The role after an update: `role` wins; is_admin is the older boolean view of it."""
+    if role is not None:
+        if is_admin is True and role != "admin":
+            raise _role_conflict()
+        return role
+    if is_admin is True:
+        return "admin"
+    if is_admin is False and current == "admin":
+        return "user"
+    return current
+
+
 def create_user(
     settings: Settings, actor: Principal | None, body: UserCreate, client: ClientInfo
 ) -> UserDetail:
     cfg = settings.authentication
+    if body.is_admin and body.role not in (None, "admin"):
+        raise _role_conflict()
+    role = body.effective_role()
     username = policy.check_username(body.username, cfg.username_policy)
     policy.check_password(body.password, cfg.password_policy, username=username)
     password_hash = passwords.hash_password(body.password, cfg.security.bcrypt_rounds)
@@ -63,18 +86,18 @@ def create_user(
         with session_scope() as db:
             if repo.user_by_username(db, username) is not None:
                 raise _taken()
-            user = repo.add_user(
-                db, username=username, password_hash=password_hash, is_admin=body.is_admin
+            user = repo.add_user(db, username=username, password_hash=password_hash, role=role)
+            _event(
+                db, "user_created", actor, user, client, {"is_admin": role == "admin", "role": role}
             )
-            _event(db, "user_created", actor, user, client, {"is_admin": body.is_admin})
             return detail(user)
     except IntegrityError as exc:  # a concurrent create won the unique index
         raise _taken() from exc
 
 
-def list_users(limit: int, offset: int) -> UserPage:
+def list_users(limit: int, offset: int, role: str | None = None) -> UserPage:
     with session_scope(write=False) as db:
-        rows, total = repo.list_users(db, limit=limit, offset=offset)
+        rows, total = repo.list_users(db, limit=limit, offset=offset, role=role)
         return UserPage(items=[detail(u) for u in rows], total=total, limit=limit, offset=offset)
 
 
@@ -91,6 +114,8 @@ def update_user(
 ) -> UserDetail:
     cfg = settings.authentication
     fields = body.model_fields_set - {k for k, v in body if v is None}
+    if body.is_admin is True and body.role not in (None, "admin"):
+        raise _role_conflict()
     if body.username is not None:
         policy.check_username(body.username, cfg.username_policy)
     new_hash = None
@@ -107,14 +132,20 @@ def update_user(
                 if other is not None and other.id != user.id:
                     raise _taken()
                 user.username = body.username
-            removes_admin = user.is_admin and (body.is_admin is False or body.is_active is False)
+            role = new_role(user.role, body.is_admin, body.role)
+            removes_admin = user.is_admin and (role != "admin" or body.is_active is False)
             if removes_admin and user.is_active and repo.active_admin_count(db) <= 1:
                 raise Conflict(
                     "This is the last active admin; make another admin first.",
-                    field="is_admin" if body.is_admin is False else "is_active",
+                    field=(
+                        "is_active"
+                        if role == "admin"
+                        else "role"
+                        if body.role is not None
+                        else "is_admin"
+                    ),
                 )
-            if body.is_admin is not None:
-                user.is_admin = body.is_admin
+            user.role = role
             revoked = tokens_revoked = 0
             deactivated = False
             if body.is_active is not None and body.is_active != user.is_active:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
+from memoai.cohorts import feedback
 from memoai.evaluation import repository as repo
 from memoai.models import ChatMessage, ChatSession, EvaluationStatus, utcnow
 from memoai.platform.db import session_scope
@@ -109,6 +110,7 @@ def open_session(
             field="evaluation_id",
             details={"status": evaluation.status},
         )
+    feedback.ensure_released(db, evaluation)
     existing = db.scalars(
         select(ChatSession)
         .where(ChatSession.evaluation_id == evaluation.id, principal.owns(ChatSession))

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as DbSession
 from memoai.coaching import progress as progress_service
 from memoai.coaching.report import build_pdf
 from memoai.coaching.revisions import compare
+from memoai.cohorts import feedback
 from memoai.config import Settings
 from memoai.evaluation import repository as repo
 from memoai.evaluation.service import to_public
@@ -36,6 +37,7 @@ def report_path(
         raise Conflict("This evaluation failed; there is no result to export.")
     if evaluation.status != EvaluationStatus.COMPLETED.value:
         raise NotReady("The evaluation is not finished yet.", headers={"Retry-After": "1"})
+    feedback.ensure_released(db, evaluation)
     public = to_public(evaluation, submission)
     try:
         comparison = compare(db, principal, evaluation_id)

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
+from memoai.cohorts import feedback
 from memoai.config import Settings, business_config
 from memoai.models import Evaluation, EvaluationStatus, Submission, utcnow
 from memoai.platform.identity import Principal
@@ -115,7 +116,12 @@ def cache(settings: Settings) -> _Cache:
 def progress(
     db: DbSession, settings: Settings, principal: Principal, range_: Range
 ) -> ProgressPublic:
-    completed = principal.owns(Evaluation) & (Evaluation.status == EvaluationStatus.COMPLETED.value)
+    completed = (
+        principal.owns(Evaluation)
+        & (Evaluation.status == EvaluationStatus.COMPLETED.value)
+        # Feedback still awaiting the coach's review is not the writer's to chart.
+        & ~feedback.withheld()
+    )
     stamp = db.execute(
         select(func.max(Evaluation.completed_at), func.count()).where(completed)
     ).one()

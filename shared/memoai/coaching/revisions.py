@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 
+from memoai.cohorts import feedback
 from memoai.evaluation import repository as repo
 from memoai.evaluation.text import sentences, words
 from memoai.models import Evaluation, EvaluationStatus, Submission
@@ -126,6 +127,7 @@ def compare(db: DbSession, principal: Principal, evaluation_id: str) -> Comparis
     if found is None:
         raise NotFound("Evaluation not found.", field="evaluation_id")
     current, submission = found
+    feedback.ensure_released(db, current)
     if submission.previous_submission_id is None:
         raise NotFound("This evaluation is of a first version; there is nothing to compare.")
     previous_row = db.execute(

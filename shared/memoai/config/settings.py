@@ -254,9 +254,17 @@ class BusinessConfig:
     prompt: s.Prompt
     version: str  # short hash of the four files' bytes, recorded with each evaluation
     file_hashes: Mapping[str, str]
+    # rubric.yaml's `additional_rubrics`: what a coach may pin to an assignment.
+    additional_rubrics: tuple[s.Rubric, ...] = ()
 
     def criterion_names(self) -> list[str]:
         return [c.name for c in self.rubric.criteria]
+
+    def rubrics(self) -> dict[str, s.Rubric]:
+        """Every configured rubric by id, the default first."""
+        found = {self.rubric.id or s.DEFAULT_RUBRIC_ID: self.rubric}
+        found.update({r.id: r for r in self.additional_rubrics if r.id})
+        return found
 
 
 def content_hash(text: str) -> str:
@@ -283,6 +291,7 @@ def _read_business(config_dir: Path, lookup: Lookup) -> BusinessConfig:
         prompt=models["prompt"].prompt,
         version=combined[:12],
         file_hashes=hashes,
+        additional_rubrics=tuple(models["rubric"].additional_rubrics),
     )
 
 

@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 
 from memoai.config import Settings, business_config, get_settings
-from memoai.evaluation import events
+from memoai.evaluation import events, pinned
 from memoai.evaluation import repository as repo
 from memoai.evaluation.assembly import result_values
 from memoai.evaluation.draft import DraftInvalid
@@ -107,7 +107,8 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
     timings: dict[str, Any] = {"queue_wait": round(queue_wait, 4)}
     provider_name: str = settings.llm_provider
     try:
-        business = business_config(force_check=True)
+        # A submission to an assignment is scored with the rubric pinned to it.
+        business = pinned.for_evaluation(business_config(force_check=True), evaluation_id)
         with session_scope(write=False) as db:
             debug = debug_enabled(db)
         language, confidence = detect_language(claimed.text)

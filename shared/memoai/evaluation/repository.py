@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
-from memoai.models import Evaluation, EvaluationStatus, Submission, new_id, utcnow
+from memoai.models import Assignment, Evaluation, EvaluationStatus, Submission, new_id, utcnow
 from memoai.platform.identity import Principal
 from memoai.platform.storable import storable
 
@@ -61,6 +61,7 @@ def add_evaluation(
     request_id: str | None,
     batch_id: str | None = None,
     callback_url: str | None = None,
+    assignment_id: str | None = None,
 ) -> Evaluation:
     row = Evaluation(
         submission_id=submission.id,
@@ -71,6 +72,7 @@ def add_evaluation(
         request_id=request_id,
         batch_id=batch_id,
         callback_url=callback_url,
+        assignment_id=assignment_id,
     )
     db.add(row)
     db.flush()
@@ -342,3 +344,13 @@ def requeue_failed(db: DbSession, evaluation_id: str, request_id: str | None) ->
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+
+def pinned_rubric(db: DbSession, evaluation_id: str) -> tuple[dict[str, Any], str] | None:
+    """(rubric snapshot, its version) of the assignment this evaluation answers, if any."""
+    row = db.execute(
+        select(Assignment.rubric_snapshot, Assignment.rubric_version)
+        .join(Evaluation, Evaluation.assignment_id == Assignment.id)
+        .where(Evaluation.id == evaluation_id)
+    ).first()
+    return (row.rubric_snapshot, row.rubric_version) if row else None

@@ -54,6 +54,18 @@ class EvaluationSubmit(BaseModel):
             ),
         ),
     ] = None
+    assignment_id: Annotated[
+        StrictStr | None,
+        Field(
+            default=None,
+            max_length=64,
+            description=(
+                "Submit to this assignment of one of your cohorts (scored with its pinned "
+                "rubric; refused with 409 assignment_closed after its due date). A revision "
+                "of a submission stays in its assignment."
+            ),
+        ),
+    ] = None
 
 
 class SubmitResult(BaseModel):
@@ -122,6 +134,9 @@ class EvaluationPublic(BaseModel):
     error: str | None
     error_code: str | None
     usage: dict[str, Any]
+    assignment_id: str | None = Field(
+        default=None, description="The assignment this memo was submitted to, if any"
+    )
 
 
 class EvaluationResult(BaseModel):
@@ -139,6 +154,7 @@ class EvaluationSummary(BaseModel):
     submission_id: str
     created_at: datetime
     completed_at: datetime | None
+    assignment_id: str | None = None
 
 
 class EvaluationPage(BaseModel):

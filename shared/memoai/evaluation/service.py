@@ -6,6 +6,7 @@ import hashlib
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,11 +65,17 @@ def submit_idempotent(
     body: EvaluationSubmit,
     request_id: str | None,
     key: str | None,
+    assignment_check: Callable[[DbSession], str | None] | None = None,
 ) -> tuple[SubmitResult, bool]:
-    """Submit in its own unit of work; with a key, a repeat returns the original."""
+    """Submit in its own unit of work; with a key, a repeat returns the original.
+
+    `assignment_check` (the cohorts domain's) runs first in the same transaction
+    and names the assignment the memo answers, or refuses the submit.
+    """
 
     def create(db: DbSession) -> tuple[SubmitResult, dict[str, str]]:
-        result = submit(db, settings, principal, body, request_id)
+        assignment_id = assignment_check(db) if assignment_check else None
+        result = submit(db, settings, principal, body, request_id, assignment_id=assignment_id)
         return result, {"evaluation_id": result.evaluation_id}
 
     return idempotency.run(
@@ -105,6 +112,7 @@ def submit(
     request_id: str | None,
     *,
     publish: bool = True,
+    assignment_id: str | None = None,
 ) -> SubmitResult:
     """Store the memo and a queued evaluation.
 
@@ -138,6 +146,7 @@ def submit(
         submission=submission,
         request_id=request_id,
         callback_url=body.callback_url,
+        assignment_id=assignment_id,
     )
     if publish:
         # Set optimistically; cleared if the publish after commit fails (see queue.py).
@@ -281,6 +290,7 @@ def to_public(evaluation: Evaluation, submission: Submission) -> EvaluationPubli
         error=evaluation.error_message,
         error_code=evaluation.error_code,
         usage=_usage(evaluation),
+        assignment_id=evaluation.assignment_id,
     )
 
 
@@ -311,6 +321,7 @@ def list_own(
                 submission_id=s.id,
                 created_at=e.created_at,
                 completed_at=e.completed_at,
+                assignment_id=e.assignment_id,
             )
             for e, s in rows
         ],

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     Boolean,
+    ColumnElement,
     Float,
     ForeignKey,
     Index,
@@ -17,7 +18,8 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.ext.hybrid import hybrid_property
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from memoai.models.base import Base, CreatedMixin, IdMixin, JsonType, utcnow
 
@@ -33,18 +35,54 @@ class EvaluationStatus(StrEnum):
         return self in (EvaluationStatus.COMPLETED, EvaluationStatus.FAILED)
 
 
+class UserRole(StrEnum):
+    USER = "user"  # a writer
+    COACH = "coach"  # may coach cohorts (assignments, reviews, analytics)
+    ADMIN = "admin"  # everything, including cohorts and accounts
+
+
+USER_ROLES = frozenset(r.value for r in UserRole)
+
+
 class User(IdMixin, CreatedMixin, Base):
     __tablename__ = "users"
 
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The one source of truth for what the account may do; `is_admin` derives from it.
+    role: Mapped[str] = mapped_column(
+        String(16), default=UserRole.USER.value, server_default=UserRole.USER.value
+    )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @hybrid_property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN.value
+
+    @is_admin.inplace.setter
+    def _set_is_admin(self, value: bool) -> None:
+        # Kept for callers of the boolean API: promoting makes an admin, demoting
+        # an admin makes a plain user, and demoting a coach leaves the coach.
+        if value:
+            self.role = UserRole.ADMIN.value
+        elif self.role in (None, UserRole.ADMIN.value):
+            self.role = UserRole.USER.value
+
+    @is_admin.inplace.expression
+    @classmethod
+    def _is_admin_expression(cls) -> ColumnElement[bool]:
+        return cls.role == UserRole.ADMIN.value
+
+    @validates("role")
+    def _check_role(self, _key: str, value: str) -> str:
+        if value not in USER_ROLES:
+            raise ValueError(f"unknown role {value!r}")
+        return value
 
 
 # Usernames are unique ignoring case, so "Admin" can never shadow "admin".
@@ -175,6 +213,10 @@ class Evaluation(IdMixin, CreatedMixin, Base):
     completed_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     callback_url: Mapped[str | None] = mapped_column(String(2048))
+    # A submission to an assignment: scored with the assignment's pinned rubric.
+    assignment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("assignments.id", ondelete="SET NULL"), index=True
+    )
 
     submission: Mapped[Submission] = relationship(lazy="raise")
 
@@ -338,3 +380,110 @@ class WebhookDelivery(IdMixin, CreatedMixin, Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime | None]
     delivered_at: Mapped[datetime | None]
+    # Events that are not an evaluation's final state (review.released,
+    # assignment.due) carry their data, frozen when the event happened, and
+    # what it is about ("assignment:<id>"); evaluation.* rows leave both empty.
+    subject: Mapped[str | None] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+
+
+# ------------------------------------------------------------ coaches and cohorts
+
+
+class Cohort(IdMixin, CreatedMixin, Base):
+    """A group of writers and the coaches who teach them."""
+
+    __tablename__ = "cohorts"
+
+    name: Mapped[str] = mapped_column(String(120))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class CohortMember(IdMixin, CreatedMixin, Base):
+    __tablename__ = "cohort_members"
+    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
+
+    cohort_id: Mapped[str] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # coach | writer
+    added_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class Assignment(IdMixin, CreatedMixin, Base):
+    """A task set in a cohort, with the rubric it is scored against pinned at creation."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        Index("ix_assignments_cohort_due", "cohort_id", "due_at"),
+        # Beat looks for passed due dates not yet announced.
+        Index("ix_assignments_due_notified", "due_notified_at", "due_at"),
+    )
+
+    cohort_id: Mapped[str] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    due_at: Mapped[datetime]
+    rubric_id: Mapped[str] = mapped_column(String(40))
+    rubric_version: Mapped[str] = mapped_column(String(16))  # content hash of the snapshot
+    rubric_snapshot: Mapped[dict[str, Any]] = mapped_column(JsonType)  # the whole rubric
+    feedback_release: Mapped[str] = mapped_column(String(16), default="after_review")
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    due_notified_at: Mapped[datetime | None]
+
+
+class Review(IdMixin, CreatedMixin, Base):
+    """A coach's review of one submission. The AI's values stay on the evaluation."""
+
+    __tablename__ = "reviews"
+
+    evaluation_id: Mapped[str] = mapped_column(
+        ForeignKey("evaluations.id", ondelete="CASCADE"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft | released
+    # criterion id -> {"score", "reason", "by", "by_username", "at"}
+    overrides: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    final_overall: Mapped[float | None] = mapped_column(Float)
+    # What the writer sees: the final feedback as it was at the last release.
+    released_snapshot: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    released_at: Mapped[datetime | None]
+    released_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    release_count: Mapped[int] = mapped_column(Integer, default=0)
+    changed_since_release: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReviewComment(IdMixin, CreatedMixin, Base):
+    """A coach's own comment, or the coach's edit or deletion of an AI comment."""
+
+    __tablename__ = "review_comments"
+    __table_args__ = (UniqueConstraint("review_id", "ai_index"),)
+
+    review_id: Mapped[str] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(8))  # ai | coach
+    ai_index: Mapped[int | None] = mapped_column(Integer)  # position in segment_feedback
+    start_offset: Mapped[int] = mapped_column(Integer)
+    end_offset: Mapped[int] = mapped_column(Integer)
+    segment: Mapped[str] = mapped_column(Text)
+    comment: Mapped[str] = mapped_column(Text)
+    questions: Mapped[list[str]] = mapped_column(JsonType, default=list)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    author_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ReviewChange(CreatedMixin, Base):
+    """The audit trail of a review: who changed what, and when."""
+
+    __tablename__ = "review_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    review_id: Mapped[str] = mapped_column(ForeignKey("reviews.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[str | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_username: Mapped[str | None] = mapped_column(String(64))
+    # score_override | score_revert | comment_edit | comment_delete | comment_add | release
+    action: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any]] = mapped_column(JsonType)

@@ -14,6 +14,7 @@ class Principal:
     user_id: str | None = None
     username: str | None = None
     is_admin: bool = False
+    role: str = "user"  # user | coach | admin (an API token is never admin)
     # session | cookie | bearer | api_token | local (`memoai evaluate --user`, on this machine)
     auth_method: str = "session"
     token_id: str | None = None  # the access token's jti, or the API token's row id

@@ -33,6 +33,7 @@ class TaskName(StrEnum):
     BATCH_SUBMIT = "memoai.batch_submit"
     BATCH_POLL = "memoai.batch_poll"
     PING = "memoai.ping"  # the admin self-test's broker round trip
+    ASSIGNMENTS_DUE = "memoai.assignments_due"  # beat: announce passed due dates
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -175,6 +176,8 @@ def enqueue_after_commit(db: DbSession, name: TaskName, **kwargs: Any) -> None:
 
 @event.listens_for(DbSession, "after_commit")
 def _publish_jobs(session: DbSession) -> None:
+    if session.in_nested_transaction():
+        return  # SQLAlchemy fires this when a SAVEPOINT is released too: not yet committed
     jobs = session.info.pop("memoai_jobs", [])
     failed: list[str] = []
     failed_replies: list[str] = []

@@ -233,6 +233,8 @@ def resolve(db: DbSession, token: str) -> tuple[Principal, datetime | None, bool
         user_id=user.id,
         username=user.username,
         is_admin=False,  # a token never carries admin rights, even an admin's
+        # ...but an admin's or coach's token may act as coach of the cohorts they coach.
+        role="coach" if user.role in ("coach", "admin") else "user",
         auth_method="api_token",
         token_id=row.id,
         scopes=tuple(normalise_scopes(list(row.scopes))),  # type: ignore[arg-type]

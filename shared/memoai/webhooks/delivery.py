@@ -22,6 +22,7 @@ import httpx
 import structlog
 from sqlalchemy import or_, select, update
 
+from memoai.cohorts import feedback
 from memoai.config import Settings, get_settings
 from memoai.evaluation import events as evaluation_events
 from memoai.evaluation.service import to_public
@@ -35,6 +36,7 @@ from memoai.models import (
 from memoai.platform.db import session_scope
 from memoai.platform.outbound import allow_list, safe_client
 from memoai.platform.queue import TaskName, enqueue_after_commit, publish
+from memoai.webhooks import cohort_events
 from memoai.webhooks.service import owner_secret
 from memoai.webhooks.signing import sign
 
@@ -48,8 +50,10 @@ def _owner_key(evaluation: Evaluation) -> str:
 
 
 def subscribe() -> None:
-    """Deliver webhooks for every evaluation that reaches a final state in this process."""
+    """Deliver webhooks for every evaluation that reaches a final state in this process,
+    and for the cohort events (review.released, assignment.due) recorded in it."""
     evaluation_events.on_final(schedule)
+    cohort_events.subscribe()
 
 
 def schedule(evaluation_id: str) -> int:
@@ -154,19 +158,33 @@ def attempt(delivery_id: str) -> str:
     with session_scope(write=False) as db:
         delivery = db.get(WebhookDelivery, delivery_id)
         assert delivery is not None
-        evaluation = db.get(Evaluation, delivery.evaluation_id) if delivery.evaluation_id else None
-        if evaluation is None:
-            outcome: tuple[str, int | None, str | None] = ("failed", None, "evaluation deleted")
-            return _record(settings, delivery_id, outcome)
-        submission = db.get(Submission, evaluation.submission_id)
         endpoint = db.get(WebhookEndpoint, delivery.endpoint_id) if delivery.endpoint_id else None
-        secret = endpoint.secret if endpoint else owner_secret(settings, _owner_key(evaluation))
+        outcome: tuple[str, int | None, str | None]
+        if delivery.payload is not None:
+            # review.released, assignment.due: data frozen when the event happened,
+            # sent only to registered endpoints.
+            if endpoint is None:
+                outcome = ("failed", None, "endpoint deleted")
+                return _record(settings, delivery_id, outcome)
+            secret, data = endpoint.secret, delivery.payload
+        else:
+            evaluation = (
+                db.get(Evaluation, delivery.evaluation_id) if delivery.evaluation_id else None
+            )
+            if evaluation is None:
+                outcome = ("failed", None, "evaluation deleted")
+                return _record(settings, delivery_id, outcome)
+            submission = db.get(Submission, evaluation.submission_id)
+            secret = endpoint.secret if endpoint else owner_secret(settings, _owner_key(evaluation))
+            # What the writer may see: an assignment's feedback may await the coach.
+            public = feedback.overlay(db, to_public(evaluation, submission))  # type: ignore[arg-type]
+            data = {"evaluation": public.model_dump(mode="json")}
         payload = {
             "id": delivery.id,
             "event": delivery.event,
             "created_at": delivery.created_at.isoformat(),
             "attempt": delivery.attempts + 1,
-            "data": {"evaluation": to_public(evaluation, submission).model_dump(mode="json")},  # type: ignore[arg-type]
+            "data": data,
         }
         url, event = delivery.url, delivery.event
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
@@ -20,8 +20,13 @@ from memoai.platform.errors import Conflict, NotFound
 from memoai.platform.identity import Principal
 from memoai.platform.outbound import validate_url
 
-Event = Literal["evaluation.completed", "evaluation.failed"]
-EVENTS: tuple[Event, ...] = ("evaluation.completed", "evaluation.failed")
+Event = Literal["evaluation.completed", "evaluation.failed", "review.released", "assignment.due"]
+EVENTS: tuple[Event, ...] = (
+    "evaluation.completed",
+    "evaluation.failed",
+    "review.released",  # a coach released the review of your submission (or yours, coach)
+    "assignment.due",  # an assignment of a cohort you coach reached its due date
+)
 
 
 class EndpointCreate(BaseModel):
@@ -30,7 +35,7 @@ class EndpointCreate(BaseModel):
         json_schema_extra={"examples": [{"url": "https://hooks.example.com/memoai"}]},
     )
     url: Annotated[StrictStr, Field(max_length=2048)]
-    events: list[Event] = list(EVENTS)
+    events: Annotated[list[Event], Field(max_length=len(EVENTS))] = list(EVENTS)
 
 
 class EndpointPublic(BaseModel):
@@ -48,6 +53,9 @@ class EndpointCreated(EndpointPublic):
 class DeliveryPublic(BaseModel):
     id: str
     evaluation_id: str | None
+    subject: str | None = Field(
+        default=None, description='What a cohort event is about, e.g. "assignment:<id>"'
+    )
     endpoint_id: str | None
     url: str
     event: str
@@ -163,10 +171,21 @@ def delete_endpoint(db: DbSession, principal: Principal, endpoint_id: str) -> No
 def deliveries(
     db: DbSession, principal: Principal, evaluation_id: str | None, limit: int
 ) -> list[DeliveryPublic]:
+    # Yours: sent to your endpoints, or to the callback_url of your own evaluation.
+    # A delivery to someone else's endpoint about your evaluation (the coach's
+    # review.released) is theirs, not yours.
     query = (
         select(WebhookDelivery)
-        .join(Evaluation, Evaluation.id == WebhookDelivery.evaluation_id)
-        .where(principal.owns(Evaluation))
+        .outerjoin(Evaluation, Evaluation.id == WebhookDelivery.evaluation_id)
+        .outerjoin(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(
+            or_(
+                _owned_endpoints(principal),  # type: ignore[arg-type]
+                WebhookDelivery.endpoint_id.is_(None)
+                & WebhookDelivery.subject.is_(None)
+                & principal.owns(Evaluation),
+            )
+        )
         .order_by(WebhookDelivery.created_at.desc())
         .limit(limit)
     )
@@ -176,6 +195,7 @@ def deliveries(
         DeliveryPublic(
             id=d.id,
             evaluation_id=d.evaluation_id,
+            subject=d.subject,
             endpoint_id=d.endpoint_id,
             url=d.url,
             event=d.event,

@@ -30,7 +30,13 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status_code=201,
     response_model=Envelope[chat.ChatSessionPublic],
     dependencies=[JsonBody],
-    responses={**ERRORS, 409: {"model": ErrorEnvelope, "description": "Not completed yet"}},
+    responses={
+        **ERRORS,
+        409: {
+            "model": ErrorEnvelope,
+            "description": "Not completed yet, or awaiting_coach_review",
+        },
+    },
 )
 def open_chat(
     body: chat.ChatSessionCreate, principal: PrincipalDep, response: Response

@@ -35,7 +35,10 @@ def get_progress(
 @router.get(
     "/evaluations/{evaluation_id}/comparison",
     response_model=Envelope[revisions.ComparisonPublic],
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        409: {"model": ErrorEnvelope, "description": "awaiting_coach_review"},
+    },
 )
 def get_comparison(
     evaluation_id: EvaluationId, principal: PrincipalDep
@@ -51,7 +54,10 @@ def get_comparison(
     responses={
         200: {"content": {"application/pdf": {}}, "description": "The PDF report"},
         **ERRORS,
-        409: {"model": ErrorEnvelope, "description": "The evaluation failed"},
+        409: {
+            "model": ErrorEnvelope,
+            "description": "The evaluation failed, or awaiting_coach_review",
+        },
         425: {"model": ErrorEnvelope, "description": "Not finished yet"},
     },
 )

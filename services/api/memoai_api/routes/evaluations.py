@@ -7,14 +7,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Response
 from pydantic import BaseModel
 
+from memoai.cohorts import feedback, submissions
+from memoai.cohorts.schemas import EvaluationWithReviewResult, SummaryPage
 from memoai.evaluation import service
-from memoai.evaluation.schemas import (
-    EvaluationPage,
-    EvaluationResult,
-    EvaluationSubmit,
-    StatusPublic,
-    SubmitResult,
-)
+from memoai.evaluation.schemas import EvaluationSubmit, StatusPublic, SubmitResult
 from memoai.platform.db import session_scope
 from memoai_api.deps import JsonBody, PrincipalDep, SettingsDep, SubmissionLimit
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
@@ -38,7 +34,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     dependencies=[JsonBody, SubmissionLimit],
     responses={
         **ERRORS,
-        409: {"model": ErrorEnvelope, "description": "Idempotency-Key reused with another body"},
+        403: {"model": ErrorEnvelope, "description": "No X-CSRF-Token, or writer_required"},
+        409: {
+            "model": ErrorEnvelope,
+            "description": "Idempotency-Key reused with another body, or assignment_closed",
+        },
         413: {"model": ErrorEnvelope, "description": "Body larger than the limit"},
         415: {"model": ErrorEnvelope, "description": "Body is not JSON"},
         422: {"model": ErrorEnvelope, "description": "Empty, too long or invalid text"},
@@ -58,9 +58,7 @@ def submit(
     ] = None,
 ) -> Envelope[SubmitResult]:
     """Store a memo and queue its evaluation; poll the status until it completes."""
-    result, replayed = service.submit_idempotent(
-        settings, principal, body, request_id(), idempotency_key
-    )
+    result, replayed = submissions.submit(settings, principal, body, request_id(), idempotency_key)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return ok(result)
@@ -92,15 +90,16 @@ def get_status(
 
 @router.get(
     "/{evaluation_id}",
-    response_model=Envelope[EvaluationResult],
+    response_model=Envelope[EvaluationWithReviewResult],
     responses={**ERRORS, 425: {"model": ErrorEnvelope, "description": "Not finished yet"}},
 )
 def get_evaluation(
     evaluation_id: EvaluationId, principal: PrincipalDep
-) -> Envelope[EvaluationResult]:
+) -> Envelope[EvaluationWithReviewResult]:
     """The finished evaluation (425 while it is queued or processing)."""
     with session_scope(write=False) as db:
-        return ok(EvaluationResult(evaluation=service.result(db, principal, evaluation_id)))
+        evaluation = feedback.result(db, principal, evaluation_id)
+        return ok(EvaluationWithReviewResult(evaluation=evaluation))
 
 
 class Deleted(BaseModel):
@@ -118,7 +117,7 @@ def delete_evaluation(evaluation_id: EvaluationId, principal: PrincipalDep) -> E
 
 @router.get(
     "",
-    response_model=Envelope[EvaluationPage],
+    response_model=Envelope[SummaryPage],
     responses={k: v for k, v in ERRORS.items() if k != 404},
 )
 def list_evaluations(
@@ -126,7 +125,7 @@ def list_evaluations(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     status: Literal["queued", "processing", "completed", "failed"] | None = None,
-) -> Envelope[EvaluationPage]:
+) -> Envelope[SummaryPage]:
     """Your evaluations, newest first."""
     with session_scope(write=False) as db:
-        return ok(service.list_own(db, principal, limit=limit, offset=offset, status=status))
+        return ok(feedback.list_own(db, principal, limit=limit, offset=offset, status=status))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
@@ -57,9 +57,12 @@ def list_users(
     _admin: AdminDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    role: Annotated[
+        Literal["user", "coach", "admin"] | None, Query(description="Only accounts with this role")
+    ] = None,
 ) -> Envelope[UserPage]:
-    """All accounts, oldest first (admin only)."""
-    return ok(users.list_users(limit, offset))
+    """All accounts (or those of one role), oldest first (admin only)."""
+    return ok(users.list_users(limit, offset, role))
 
 
 @router.put(
@@ -103,7 +106,7 @@ def get_user(user_id: UserId, _admin: AdminDep) -> Envelope[UserResult]:
 def update_user(
     user_id: UserId, body: UserUpdate, admin: AdminDep, settings: SettingsDep, client: ClientDep
 ) -> Envelope[UserResult]:
-    """Change, promote, reset the password of, unlock or deactivate an account (admin only).
+    """Change, set the role of, reset the password of, unlock or deactivate an account (admin only).
 
     Deactivating or resetting the password logs the account out everywhere and
     revokes all its API tokens.

@@ -27,6 +27,7 @@ from memoai.config.schemas.backend import (
     BackendFeatures,
     BackendFile,
     BackendRateLimiting,
+    CohortSettings,
     ConfigManagement,
     EvaluationSettings,
     FileServing,
@@ -35,6 +36,7 @@ from memoai.config.schemas.backend import (
     Workers,
 )
 from memoai.config.schemas.business import (
+    DEFAULT_RUBRIC_ID,
     Audience,
     Context,
     ContextFile,
@@ -129,6 +131,7 @@ from memoai.config.schemas.security import (
 __all__ = [
     "BUSINESS_FILES",
     "CATEGORIES",
+    "DEFAULT_RUBRIC_ID",
     "FILE_SCHEMAS",
     "SYSTEM_FILES",
     "Alerting",
@@ -146,6 +149,7 @@ __all__ = [
     "BootstrapAdmin",
     "ByteSize",
     "Caching",
+    "CohortSettings",
     "Components",
     "ConfigManagement",
     "Connection",

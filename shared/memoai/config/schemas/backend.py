@@ -106,6 +106,17 @@ class ConfigManagement(Strict):
     profiling_enabled: bool = False
 
 
+class CohortSettings(Strict):
+    """Coaches and cohorts: bounds on what coaches and admins may create."""
+
+    max_members: Annotated[int, Field(ge=1, le=5000)] = 200  # coaches and writers per cohort
+    max_assignments: Annotated[int, Field(ge=1, le=1000)] = 100  # per cohort
+    max_reason_length: Annotated[int, Field(ge=10, le=10_000)] = 1000  # score override reason
+    max_comment_length: Annotated[int, Field(ge=10, le=20_000)] = 2000  # coach comment
+    # How often beat looks for assignments whose due date passed (assignment.due).
+    due_check_interval: Annotated[float, Field(ge=1)] = 60
+
+
 class Backend(Strict):
     api_settings: ApiSettings = ApiSettings()
     middleware: Middleware = Middleware()
@@ -116,6 +127,7 @@ class Backend(Strict):
     file_serving: FileServing = FileServing()
     rate_limiting: BackendRateLimiting = BackendRateLimiting()
     config_management: ConfigManagement = ConfigManagement()
+    cohorts: CohortSettings = CohortSettings()
 
     @model_validator(mode="after")
     def _evaluation_within_task_limit(self) -> Backend:

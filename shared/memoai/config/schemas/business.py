@@ -42,7 +42,13 @@ class Criterion(Strict):
     ) = None
 
 
+RubricId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
+DEFAULT_RUBRIC_ID = "default"
+
+
 class Rubric(Strict):
+    # The id assignments pin; optional on the main rubric (it is "default" then).
+    id: RubricId | None = None
     name: Text
     description: str = ""
     scale: RubricScale
@@ -71,7 +77,21 @@ class Rubric(Strict):
 
 
 class RubricFile(Strict):
+    """The default rubric, and optionally more that a coach may pick for an assignment."""
+
     rubric: Rubric
+    additional_rubrics: Annotated[list[Rubric], Field(max_length=20)] = []
+
+    @model_validator(mode="after")
+    def _check_ids(self) -> RubricFile:
+        seen = {self.rubric.id or DEFAULT_RUBRIC_ID}
+        for index, extra in enumerate(self.additional_rubrics):
+            if extra.id is None:
+                raise ValueError(f"additional_rubrics[{index}] needs an id")
+            if extra.id in seen:
+                raise ValueError(f"rubric id {extra.id!r} is used twice")
+            seen.add(extra.id)
+        return self
 
 
 class Framework(Strict):

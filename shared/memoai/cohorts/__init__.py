@@ -1,0 +1,2 @@
+"""Coaches and cohorts: cohorts and memberships, assignments with pinned rubrics,
+human review of AI feedback, analytics and the gradebook."""

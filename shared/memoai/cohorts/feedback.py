@@ -1,0 +1,204 @@
+"""What a writer sees of a submission to an assignment, before and after review.
+
+- Not released, feedback_release "after_review": the AI's scores, comments,
+  strengths and opportunities are withheld; the evaluation says it awaits the
+  coach's review (status, text and rubric stay visible).
+- Not released, "immediate": the AI's feedback, marked awaiting coach review.
+- Released: the top-level scores and comments are the coach-reviewed ones as
+  of the last release (overall recomputed with the pinned rubric's weights),
+  and `review` carries each criterion's AI score and whether the coach changed
+  it. Edits after a release reach the writer only with the next release.
+
+Memos not submitted to an assignment are returned exactly as before.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, exists, not_, select
+from sqlalchemy.orm import Session as DbSession
+
+from memoai.cohorts import repository as repo
+from memoai.cohorts.schemas import (
+    EvaluationWithReview,
+    SummaryPage,
+    SummaryWithReview,
+    WriterComment,
+    WriterReview,
+    WriterScore,
+)
+from memoai.evaluation import service as evaluation_service
+from memoai.evaluation.schemas import CriterionScore, EvaluationPublic, SegmentFeedback
+from memoai.models import Assignment, Evaluation, EvaluationStatus, Review
+from memoai.platform.errors import Conflict
+from memoai.platform.identity import Principal
+
+AWAITING_WITHHELD = (
+    "Awaiting coach review: your coach reviews the AI's feedback on this assignment "
+    "before you see it."
+)
+AWAITING_SHOWN = (
+    "AI feedback, awaiting coach review: your coach may still change these scores and comments."
+)
+RELEASED = "Reviewed by your coach."
+
+
+def withheld() -> ColumnElement[bool]:
+    """SQL: evaluations whose feedback the writer may not see yet."""
+    return exists().where(
+        Assignment.id == Evaluation.assignment_id,
+        Assignment.feedback_release == "after_review",
+        not_(
+            exists()
+            .where(Review.evaluation_id == Evaluation.id, Review.released_at.is_not(None))
+            # Two levels down: tie it to the outer evaluation, not a fresh one.
+            .correlate(Evaluation)
+        ),
+    )
+
+
+def is_withheld(db: DbSession, evaluation_id: str) -> bool:
+    return bool(
+        db.scalar(select(withheld()).select_from(Evaluation).where(Evaluation.id == evaluation_id))
+    )
+
+
+def ensure_released(db: DbSession, evaluation: Evaluation) -> None:
+    """Refuse what would show withheld feedback (PDF report, comparison, chat)."""
+    if evaluation.assignment_id is not None and is_withheld(db, evaluation.id):
+        raise Conflict(
+            "This submission awaits your coach's review; its feedback is not available yet.",
+            code="awaiting_coach_review",
+            field="evaluation_id",
+        )
+
+
+def overlay(db: DbSession, public: EvaluationPublic) -> EvaluationWithReview:
+    """The evaluation as its writer may see it."""
+    base = dict(public)
+    if public.assignment_id is None or public.status != EvaluationStatus.COMPLETED.value:
+        return EvaluationWithReview(**base)
+    assignment = repo.get_assignment(db, public.assignment_id)
+    if assignment is None:
+        return EvaluationWithReview(**base)
+    review = repo.review_of(db, public.id)
+    snapshot = review.released_snapshot if review is not None else None
+    if snapshot is not None:
+        return _released(base, assignment, snapshot)
+    pending = WriterReview(
+        status="awaiting_review",
+        feedback_release=assignment.feedback_release,
+        message=AWAITING_SHOWN if assignment.feedback_release == "immediate" else AWAITING_WITHHELD,
+        released_at=None,
+        release_count=0,
+        overall_score=None,
+        ai_overall_score=None,
+        rubric_scores={},
+        comments=[],
+    )
+    if assignment.feedback_release == "immediate":
+        return EvaluationWithReview(
+            **{**base, "notice": base["notice"] or AWAITING_SHOWN}, review=pending
+        )
+    return EvaluationWithReview(
+        **{
+            **base,
+            "overall_score": None,
+            "rubric_scores": {},
+            "segment_feedback": [],
+            "strengths": [],
+            "opportunities": [],
+            "notice": AWAITING_WITHHELD,
+        },
+        review=pending,
+    )
+
+
+def _released(
+    base: dict[str, Any], assignment: Assignment, snapshot: dict[str, Any]
+) -> EvaluationWithReview:
+    scores = {
+        name: WriterScore(**value) for name, value in snapshot.get("rubric_scores", {}).items()
+    }
+    comments = [WriterComment(**c) for c in snapshot.get("comments", [])]
+    review = WriterReview(
+        status="released",
+        feedback_release=assignment.feedback_release,
+        message=RELEASED,
+        released_at=datetime.fromisoformat(snapshot["released_at"]),
+        release_count=int(snapshot.get("release_count", 1)),
+        overall_score=snapshot.get("overall_score"),
+        ai_overall_score=snapshot.get("ai_overall_score"),
+        rubric_scores=scores,
+        comments=comments,
+    )
+    return EvaluationWithReview(
+        **{
+            **base,
+            "overall_score": review.overall_score,
+            "rubric_scores": {
+                name: CriterionScore(
+                    score=s.score if s.score is not None else 0,
+                    # An overridden score is explained by the coach's reason, not
+                    # by the AI's justification of the score it gave.
+                    justification=s.reason if s.coach_override and s.reason else s.justification,
+                    weight=s.weight,
+                )
+                for name, s in scores.items()
+                if s.score is not None
+            },
+            "segment_feedback": [
+                SegmentFeedback(
+                    segment=c.segment,
+                    start=c.start,
+                    end=c.end,
+                    comment=c.comment,
+                    questions=c.questions,
+                )
+                for c in comments
+            ],
+        },
+        review=review,
+    )
+
+
+def result(db: DbSession, principal: Principal, evaluation_id: str) -> EvaluationWithReview:
+    """GET /evaluations/{id} for its owner."""
+    return overlay(db, evaluation_service.result(db, principal, evaluation_id))
+
+
+def list_own(
+    db: DbSession, principal: Principal, *, limit: int, offset: int, status: str | None
+) -> SummaryPage:
+    """GET /evaluations: withheld scores are blank until the coach releases them."""
+    page = evaluation_service.list_own(db, principal, limit=limit, offset=offset, status=status)
+    in_assignments = [i for i in page.items if i.assignment_id]
+    reviews = repo.reviews_for(db, [i.id for i in in_assignments])
+    releases = {
+        a.id: a.feedback_release
+        for a in (
+            db.scalars(
+                select(Assignment).where(
+                    Assignment.id.in_({i.assignment_id for i in in_assignments})
+                )
+            ).all()
+            if in_assignments
+            else []
+        )
+    }
+    items = []
+    for item in page.items:
+        fields = dict(item)
+        if item.assignment_id in releases and item.status == EvaluationStatus.COMPLETED.value:
+            review = reviews.get(item.id)
+            snapshot = review.released_snapshot if review is not None else None
+            if snapshot is not None:
+                fields.update(overall_score=snapshot.get("overall_score"), review_status="released")
+            else:
+                fields["review_status"] = "awaiting_review"
+                if releases[item.assignment_id] == "after_review":
+                    fields["overall_score"] = None
+        items.append(SummaryWithReview(**fields))
+    return SummaryPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
