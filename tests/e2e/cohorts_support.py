@@ -125,12 +125,22 @@ def other_score(ai: int, low: int = 1, high: int = 5) -> int:
 
 
 def signed_in(
-    browser: Browser, stack: Stack, username: str, route: str = "", **context: Any
+    browser: Browser,
+    stack: Stack,
+    username: str,
+    route: str = "",
+    spanish: bool = False,
+    **context: Any,
 ) -> App:
-    """A new browser tab signed in as `username` (the header's Sign in dialog)."""
+    """A new browser tab signed in as `username` (the header's Sign in dialog),
+    then switched to Spanish with the footer's language switch if asked."""
     app = new_app(browser, stack, **context)
     password = ADMIN_PASSWORD if username == ADMIN_USERNAME else USER_PASSWORD
     app.sign_in(username, password)
+    if spanish:
+        app.page.get_by_role("button", name="Español").click()
+        app.page.wait_for_selector("html[lang='es'][data-ready='true']")
+        expect(app.page.locator("#session-indicator")).to_have_attribute("data-state", "user")
     if route:
         app.page.goto(f"{stack.web_url}/{route}")
     return app

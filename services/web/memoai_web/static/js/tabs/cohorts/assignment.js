@@ -9,7 +9,7 @@ import { errorMessage } from "../../core/messages.js";
 import { navigate } from "../../core/router.js";
 import { renderAssignmentAnalytics } from "./analytics.js";
 import { useQueue } from "./queue.js";
-import { confirmAction, downloadLink, due, enc, fileSlug, problem, refusal, score, statusChip } from "./shared.js";
+import { confirmAction, downloadLink, due, enc, problem, refusal, score, statusChip } from "./shared.js";
 
 let shared;
 let box;
@@ -32,7 +32,7 @@ function renderHead(a, submissions) {
     criteria.append(el("li", {}, el("strong", {}, criterion.name), ` · ${number(criterion.weight)}%`, criterion.description ? el("span", { class: "muted" }, ` \u2014 ${criterion.description}`) : null));
   }
   slot(ready, "queue-link").setAttribute("href", `#/cohorts/queue/${enc(a.id)}`);
-  downloadLink(slot(ready, "gradebook"), `/assignments/${enc(a.id)}/gradebook.csv`, `gradebook-${fileSlug(a.title)}.csv`);
+  downloadLink(slot(ready, "gradebook"), `/assignments/${enc(a.id)}/gradebook.csv`);
   slot(ready, "delete").hidden = submissions.some((row) => row.evaluation_id);
   problem(slot(ready, "action-error"), null);
   shared.crumbs([[t("cohorts.navCohorts"), "#/cohorts"], [a.cohort_name, `#/cohorts/cohort/${enc(a.cohort_id)}`], [a.title, null]]);

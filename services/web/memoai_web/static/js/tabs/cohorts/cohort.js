@@ -9,7 +9,7 @@ import { navigate } from "../../core/router.js";
 import { state } from "../../core/store.js";
 import { renderCohortAnalytics } from "./analytics.js";
 import { assignmentsChanged } from "./queue.js";
-import { $, confirmAction, downloadLink, due, enc, fileSlug, problem, refusal } from "./shared.js";
+import { $, confirmAction, downloadLink, due, enc, problem, refusal } from "./shared.js";
 
 let shared;
 let box;
@@ -53,7 +53,7 @@ function renderHead() {
     plural("cohorts.coaches", cohort.coaches),
     t(`cohorts.myRole.${cohort.my_role}`),
   ].join(" · ");
-  downloadLink(slot(ready, "gradebook"), `/cohorts/${enc(cohort.id)}/gradebook.csv`, `gradebook-${fileSlug(cohort.name)}.csv`);
+  downloadLink(slot(ready, "gradebook"), `/cohorts/${enc(cohort.id)}/gradebook.csv`);
   slot(ready, "delete").hidden = !isAdmin();
   shared.crumbs([[t("cohorts.navCohorts"), "#/cohorts"], [cohort.name, null]]);
 }

@@ -18,16 +18,10 @@ export function due(value) {
   return t("assignment.dueAt", { date: dateTime(value), relative: relative(value) });
 }
 
-/** A download link to the API (the gradebook CSV), with the name the file is saved under. */
-export function downloadLink(link, path, filename) {
+/** A download link to the API (the gradebook CSV); the API names the file. */
+export function downloadLink(link, path) {
   link.setAttribute("href", `${state.boot.api}${path}`);
-  link.setAttribute("download", filename);
-}
-
-/** A file name from a title: letters, digits and dashes. */
-export function fileSlug(text) {
-  const slug = text.normalize("NFKD").replace(/[^\w\s-]/g, "").trim().replace(/[\s_]+/g, "-").toLowerCase();
-  return slug.slice(0, 60) || "gradebook";
+  link.setAttribute("download", "");
 }
 
 /** The chip for a review's state: not submitted, not started, draft, released (edited since). */
