@@ -86,7 +86,12 @@ def test_logged_in_flow_with_cookie_and_csrf(secure: Stack, admin: dict[str, str
         response = browser.login(user["username"], USER_PASSWORD)
         assert response.status_code == 200, response.text
         data = response.json()["data"]
-        assert data["user"] == {"id": user["id"], "username": user["username"], "is_admin": False}
+        assert data["user"] == {
+            "id": user["id"],
+            "username": user["username"],
+            "is_admin": False,
+            "role": "user",
+        }
         claims = jwt.decode(data["access_token"], JWT_SECRET, ["HS256"], audience="memoai-api")
         assert claims["sub"] == user["id"] and claims["sid"] and claims["jti"]
         cookies = response.headers.get_list("set-cookie")

@@ -362,6 +362,56 @@ def test_a_writer_never_sees_another_writers_work(api: Api) -> None:
     assert refused.status_code == 404
 
 
+def test_api_tokens_act_as_coach_in_their_cohorts_but_never_as_admin(api: Api) -> None:
+    coach_id, coach = api.user("coach", "coach")
+    writer_id, writer = api.user("writer")
+    cohort = api.cohort()
+    api.join(cohort, coach_id, "coach")
+    api.join(cohort, writer_id, "writer")
+    assignment = api.assignment(cohort, coach)["id"]
+    eid = api.submit(writer, assignment, memo("token", odd=True))
+
+    def token(headers: dict[str, str], scopes: list[str]) -> dict[str, str]:
+        created = api.call("POST", "/tokens", headers, json={"name": "LMS", "scopes": scopes})
+        assert created.status_code == 201, created.text
+        return {"Authorization": f"Bearer {created.json()['data']['token']}"}
+
+    read_only = token(coach, ["read"])
+    assert api.get(f"/reviews/{eid}", read_only)["evaluation_id"] == eid
+    refused = api.call("POST", f"/reviews/{eid}/release", read_only)
+    assert (
+        refused.status_code == 403 and refused.json()["errors"][0]["code"] == "insufficient_scope"
+    )
+    writing = token(coach, ["read", "write"])
+    assert api.call("POST", f"/reviews/{eid}/release", writing).status_code == 200
+    # An admin's token is a coach where its owner coaches, and never an admin.
+    admin_token = token(api.admin, ["read", "write"])
+    assert api.call("POST", "/cohorts", admin_token, json={"name": "x"}).status_code == 403
+    assert api.call("GET", f"/cohorts/{cohort}", admin_token).status_code == 404
+    assert api.call("GET", f"/cohorts/{cohort}", api.admin).status_code == 200
+
+
+def test_deleting_a_cohort_keeps_the_writers_evaluations(api: Api) -> None:
+    coach_id, coach = api.user("coach", "coach")
+    writer_id, writer = api.user("writer")
+    cohort = api.cohort()
+    api.join(cohort, coach_id, "coach")
+    api.join(cohort, writer_id, "writer")
+    assignment = api.assignment(cohort, coach)["id"]
+    eid = api.submit(writer, assignment, memo("deleted", odd=True))
+    api.call("PUT", f"/reviews/{eid}/scores/brevity", coach, json={"score": 1, "reason": "Long."})
+    assert api.call("DELETE", f"/cohorts/{cohort}", coach).status_code == 403
+    deleted = api.call("DELETE", f"/cohorts/{cohort}", api.admin)
+    assert deleted.json()["data"] == {"id": cohort, "deleted": True}
+    assert api.call("GET", f"/assignments/{assignment}", api.admin).status_code == 404
+    assert api.call("GET", f"/reviews/{eid}", api.admin).status_code == 404
+    mine = api.get(f"/evaluations/{eid}", writer)["evaluation"]
+    assert mine["assignment_id"] is None and mine["review"] is None
+    assert [v["score"] for v in mine["rubric_scores"].values()] == ai_scores(True)
+    with session_scope(write=False) as db:
+        assert db.scalar(select(func.count()).where(Review.evaluation_id == eid)) == 0
+
+
 # ================================================================ assignments
 
 
@@ -627,6 +677,7 @@ def test_the_coach_reviews_and_releases_and_the_writer_sees_the_final_feedback(
         "weight": 40.0,
     }
     assert after["rubric_scores"]["Bottom Line Up Front"]["score"] == 5
+    assert after["rubric_scores"]["Bottom Line Up Front"]["justification"] == reason
     assert after["review"]["rubric_scores"]["Supporting Numbers"]["coach_override"] is False
     comments = {c["comment"]: c for c in after["segment_feedback"]}
     assert "Name the decision-maker." in comments
@@ -640,6 +691,8 @@ def test_the_coach_reviews_and_releases_and_the_writer_sees_the_final_feedback(
         assert text[segment["start"] : segment["end"]] == segment["segment"]
     assert api.get("/evaluations", writer)["items"][0]["overall_score"] == after["overall_score"]
     assert api.call("GET", f"/export/pdf/{eid}", writer).status_code == 200
+    trends = api.get("/progress", writer)["overall_trends"]
+    assert [t["evaluation_id"] for t in trends] == [eid]
 
     # The AI's values are untouched in the stored record.
     with session_scope(write=False) as db:
@@ -1022,7 +1075,7 @@ def test_review_released_and_assignment_due_webhooks_are_delivered(stack: Stack)
         ).json()["data"]
         writer_endpoint = c.post(
             "/webhooks",
-            json={"url": writer_hook.url, "events": ["review.released"]},
+            json={"url": writer_hook.url, "events": ["review.released", "evaluation.completed"]},
             headers=writer,
         ).json()["data"]
         due = datetime.now(UTC) + timedelta(seconds=6)
@@ -1069,11 +1122,13 @@ def test_review_released_and_assignment_due_webhooks_are_delivered(stack: Stack)
         assert data["overall_score"] == final
         assert data["rubric_scores"]["Supporting Numbers"]["score"] == 1
         assert data["rubric_scores"]["Supporting Numbers"]["coach_override"] is True
-    # The writer's evaluation.completed events were not subscribed: nothing else came.
-    assert all(
-        {k.lower(): v for k, v in r["headers"].items()}["x-memoai-event"] == "review.released"
-        for r in writer_hook.received
-    )
+    # evaluation.completed reached the writer with the AI's feedback withheld.
+    (completed,) = _wait_event(writer_hook, "evaluation.completed", 1)
+    evaluation = json.loads(completed["body"])["data"]["evaluation"]
+    assert evaluation["id"] == eid and evaluation["assignment_id"] == assignment
+    assert evaluation["overall_score"] is None and evaluation["rubric_scores"] == {}
+    assert evaluation["review"]["status"] == "awaiting_review"
+    assert len(writer_hook.received) == 2
 
     # assignment.due: once, to the coach, when beat sees the due date pass.
     (hit,) = _wait_event(coach_hook, "assignment.due", 1, timeout=60)

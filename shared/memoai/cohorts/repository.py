@@ -44,6 +44,11 @@ def add_cohort(db: DbSession, *, name: str, description: str, created_by: str | 
 
 
 def delete_cohort(db: DbSession, cohort_id: str) -> None:
+    """The cohort, its memberships and assignments (FK cascades), and the reviews of
+    its submissions (they hang off the evaluations, which stay with their writers)."""
+    assignment_ids = select(Assignment.id).where(Assignment.cohort_id == cohort_id)
+    evaluation_ids = select(Evaluation.id).where(Evaluation.assignment_id.in_(assignment_ids))
+    db.execute(delete(Review).where(Review.evaluation_id.in_(evaluation_ids)))
     db.execute(delete(Cohort).where(Cohort.id == cohort_id))
 
 

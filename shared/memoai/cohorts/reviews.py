@@ -49,6 +49,7 @@ from memoai.models import (
 from memoai.models import ReviewComment as CommentRow
 from memoai.platform.errors import Conflict, NotFound, ValidationFailed
 from memoai.platform.identity import Principal
+from memoai.platform.storable import storable
 
 AI_PREFIX = "ai-"
 
@@ -291,6 +292,8 @@ def queue(
     offset: int,
 ) -> QueuePage:
     """Newest completed submissions of the caller's cohorts, oldest first."""
+    if not all(storable(v) for v in (assignment_id or "", cohort_id or "")):
+        return QueuePage(items=[], total=0, limit=limit, offset=offset)
     roles = cohorts.visible_roles(db, principal)
     coached = None if roles is None else [c for c, r in roles.items() if r == "coach"]
     rows, total = repo.queue(

@@ -269,10 +269,13 @@ def _trim_user(settings: Settings, user_id: str, keep: int) -> int:
             .offset(keep)
             .limit(BATCH * MAX_BATCHES)
         ).all()
+        # Still running, or coursework: a submission to an assignment belongs to the
+        # cohort's gradebook and goes only with its assignment or cohort.
         busy = set(
             db.scalars(
                 select(Evaluation.submission_id).where(
-                    Evaluation.submission_id.in_(old_ids), Evaluation.status.in_(_ACTIVE)
+                    Evaluation.submission_id.in_(old_ids),
+                    Evaluation.status.in_(_ACTIVE) | Evaluation.assignment_id.is_not(None),
                 )
             ).all()
         )
