@@ -2,6 +2,7 @@
 // and remove coaches and writers by username), its analytics and gradebook.
 
 import { get, post, request } from "../../core/api.js";
+import { localInput, utcFromInput, zoneName } from "../../core/dates.js";
 import { clear, el, showError, showState, slot } from "../../core/dom.js";
 import { dateTime, plural, t } from "../../core/i18n.js";
 import { errorMessage } from "../../core/messages.js";
@@ -19,26 +20,6 @@ let request_ = 0;
 let rubrics = null;
 
 const isAdmin = () => Boolean(state.session?.user?.is_admin);
-
-// ---------------------------------------------------------------- dates
-
-const pad = (n) => String(n).padStart(2, "0");
-
-/** A Date as a datetime-local value, in the browser's time zone. */
-export function localInput(date) {
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-}
-
-/** A datetime-local value (local time) as the UTC instant the API stores; null if empty or invalid. */
-export function utcFromInput(value) {
-  if (!value) return null;
-  const instant = new Date(value); // "YYYY-MM-DDTHH:MM" without a zone is local time
-  return Number.isNaN(instant.getTime()) ? null : instant.toISOString();
-}
-
-function zoneName() {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone ?? "";
-}
 
 // ---------------------------------------------------------------- rendering
 
