@@ -414,3 +414,67 @@ def test_a_phone_reads_the_feedback_and_the_review_without_sideways_scrolling(
         expect(page.locator(ready)).to_be_visible()
         no_sideways_scroll(page)
     page.context.close()
+
+
+def test_a_typed_passage_is_anchored_where_it_appears_and_a_wrong_one_is_refused(
+    browser: Browser, stack: Stack, fx: Fixture
+) -> None:
+    evaluation_id = fx.a1_evaluations[2]
+    text = fx.course.review(evaluation_id, fx.coach[1])["text_content"]
+    passage = text.split("\n")[0][:24].strip()  # from the first line, typed by hand
+    app = signed_in(browser, stack, fx.coach[0], route=f"#/cohorts/review/{evaluation_id}")
+    page = app.page
+    page.get_by_role("button", name="Comments").click()
+    page.get_by_label("Passage").fill("Words that are not in this memo")
+    page.get_by_label("Your comment").fill("Say who decides.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator("#comment-add-error")).to_have_text(
+        "That passage is not in the memo: select it there, or copy it exactly."
+    )
+    page.get_by_label("Passage").fill(passage)
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator(".review-comment[data-source='coach']")).to_contain_text("Say who decides.")
+    added = next(
+        c
+        for c in fx.course.review(evaluation_id, fx.coach[1])["comments"]
+        if c["source"] == "coach"
+    )
+    assert (added["start"], added["end"]) == (
+        text.index(passage),
+        text.index(passage) + len(passage),
+    )
+    page.context.close()
+
+
+def test_the_queue_pages_through_a_large_cohort_oldest_first(
+    browser: Browser, stack: Stack, fx: Fixture
+) -> None:
+    course = fx.course
+    cohort = course.cohort("Cohort C — large")
+    course.join(cohort, fx.coach[0], "coach")
+    assignment = course.assignment(cohort, fx.coach[1], "C1: many memos")
+    order = []
+    for n in range(22):
+        name, headers = course.user(f"writer.c{n}")
+        course.join(cohort, name, "writer")
+        order.append(course.submit(assignment["id"], headers, memo(MEMOS[n % 3], tag=f"c{n}")))
+    app = signed_in(browser, stack, fx.coach[0], route=f"#/cohorts/queue/{assignment['id']}")
+    page = app.page
+    rows = page.locator(".queue-table tbody tr")
+    total = page.locator(".queue-states [data-slot='total']")
+    expect(total).to_have_text("1–20 of 22 submissions, oldest first")
+    expect(rows).to_have_count(20)
+    assert [rows.nth(i).get_attribute("data-evaluation") for i in range(20)] == order[:20]
+    expect(page.get_by_role("button", name="Previous page")).to_be_disabled()
+    page.get_by_role("button", name="Next page").click()
+    expect(total).to_have_text("21–22 of 22 submissions, oldest first")
+    expect(page.locator(".queue-states [data-slot='page']")).to_have_text("Page 2 of 2")
+    expect(rows).to_have_count(2)
+    assert [rows.nth(i).get_attribute("data-evaluation") for i in range(2)] == order[20:]
+    expect(page.get_by_role("button", name="Next page")).to_be_disabled()
+    # The review screen walks the whole filtered queue, past the page it was opened from.
+    rows.first.get_by_role("link").click()
+    expect(page.locator("[data-view='review'] [data-slot='position']")).to_have_text(
+        "Submission 21 of 22 in the queue"
+    )
+    page.context.close()
