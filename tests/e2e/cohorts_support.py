@@ -50,9 +50,11 @@ class Course:
         assert response.status_code < 300, (method, path, response.text)
         return response.json()["data"]
 
-    def user(self, prefix: str, role: str = "user") -> tuple[str, dict[str, str]]:
-        """A new account (username unique per call) and its bearer header."""
-        name = f"{prefix}.{uuid.uuid4().hex[:6]}"
+    def user(
+        self, prefix: str, role: str = "user", unique: bool = True
+    ) -> tuple[str, dict[str, str]]:
+        """A new account (username made unique, unless told not to) and its bearer header."""
+        name = f"{prefix}.{uuid.uuid4().hex[:6]}" if unique else prefix
         self.call(
             "POST",
             "/users",

@@ -65,6 +65,7 @@ export function init(ctx) {
 export function show(_ctx, param) {
   if (!allowed()) return;
   const { view, id } = parse(param);
+  panel.dataset.view = view; // the lede shows on the first view only (more room for the work)
   for (const node of panel.querySelectorAll(":scope > [data-view]")) node.hidden = node.dataset.view !== view;
   for (const link of panel.querySelectorAll("[data-subnav]")) {
     const active = link.dataset.subnav === (view === "queue" || view === "review" ? "queue" : "list");
