@@ -478,3 +478,35 @@ def test_the_queue_pages_through_a_large_cohort_oldest_first(
         "Submission 21 of 22 in the queue"
     )
     page.context.close()
+
+
+def test_the_coach_moves_a_due_date_and_a_closed_assignment_reopens(
+    browser: Browser, stack: Stack, fx: Fixture
+) -> None:
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+    fx.course.call("PUT", f"/assignments/{fx.a3['id']}", fx.coach[1], json={"due_at": past})
+    app = signed_in(
+        browser,
+        stack,
+        fx.coach[0],
+        route=f"#/cohorts/assignment/{fx.a3['id']}",
+        timezone_id="America/New_York",
+    )
+    page = app.page
+    expect(page.locator("#assignment-heading")).to_have_text(fx.a3["title"])
+    expect(page.locator("[data-view='assignment'] [data-slot='meta']")).to_contain_text("Closed")
+    page.get_by_role("button", name="Edit assignment").click()
+    form = page.locator("#assignment-edit")
+    form.get_by_label("Due").fill("2031-01-15T18:00")
+    form.get_by_label("Instructions").fill("Two pages at most.")
+    form.get_by_role("button", name="Save changes").click()
+    expect(page.locator("#live")).to_have_text(f"Assignment {fx.a3['title']} saved.")
+    saved = fx.course.call("GET", f"/assignments/{fx.a3['id']}", fx.coach[1])
+    assert saved["due_at"].startswith("2031-01-15T23:00:00")  # 18:00 in New York (EST) is 23:00 UTC
+    assert saved["is_closed"] is False
+    assert saved["instructions"] == "Two pages at most."
+    assert saved["title"] == fx.a3["title"]  # unchanged fields are not sent
+    expect(page.locator("[data-view='assignment'] [data-slot='meta']")).not_to_contain_text(
+        "Closed"
+    )
+    page.context.close()

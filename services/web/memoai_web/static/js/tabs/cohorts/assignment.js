@@ -3,6 +3,7 @@
 // and the gradebook.
 
 import { get, request } from "../../core/api.js";
+import { localInput, utcFromInput, zoneName } from "../../core/dates.js";
 import { clear, el, showError, showState, slot } from "../../core/dom.js";
 import { dateTime, number, plural, t } from "../../core/i18n.js";
 import { errorMessage } from "../../core/messages.js";
@@ -54,7 +55,7 @@ function renderSubmissions(rows) {
       { "data-writer": row.writer.username },
       el("th", { scope: "row" }, name),
       el("td", {}, status),
-      el("td", { class: "num" }, row.submitted_at ? dateTime(row.submitted_at) : "\u2014", row.version_number > 1 ? ` · ${t("progressTab.version", { n: number(row.version_number) })}` : null),
+      el("td", { class: "num" }, row.submitted_at ? dateTime(row.submitted_at) : "\u2014", row.version_number > 1 ? ` · ${t("assignments.version", { n: number(row.version_number) })}` : null),
       el("td", { class: "num" }, score(row.ai_overall_score)),
       el("td", { class: "num" }, score(row.final_overall_score)),
     ));
@@ -113,10 +114,74 @@ async function remove() {
   }
 }
 
+// ---------------------------------------------------------------- editing
+
+function openEdit(show) {
+  const form = document.getElementById("assignment-edit");
+  const toggle = document.getElementById("assignment-edit-open");
+  form.hidden = !show;
+  toggle.setAttribute("aria-expanded", String(show));
+  if (!show || !current) return;
+  problem(document.getElementById("assignment-edit-error"), null);
+  form.elements.title.value = current.title;
+  form.elements.instructions.value = current.instructions;
+  form.elements.due_at.value = localInput(new Date(current.due_at));
+  form.elements.feedback_release.value = current.feedback_release;
+  slot(form, "due-hint").textContent = t("assignment.dueEditHint", { zone: zoneName() });
+  form.elements.title.focus();
+}
+
+/** Send only what changed; a due date moved into the future reopens the assignment, into the past closes it. */
+async function saveEdit(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const errorBox = document.getElementById("assignment-edit-error");
+  const title = form.elements.title.value.trim();
+  const dueAt = utcFromInput(form.elements.due_at.value);
+  if (!title) {
+    problem(errorBox, t("assignment.titleMissing"));
+    form.elements.title.focus();
+    return;
+  }
+  if (!dueAt) {
+    problem(errorBox, t("assignment.dueMissing"));
+    form.elements.due_at.focus();
+    return;
+  }
+  const body = {};
+  if (title !== current.title) body.title = title;
+  if (form.elements.instructions.value !== current.instructions) body.instructions = form.elements.instructions.value;
+  // Compared as typed (to the minute): the stored instant may carry seconds.
+  if (form.elements.due_at.value !== localInput(new Date(current.due_at))) body.due_at = dueAt;
+  if (form.elements.feedback_release.value !== current.feedback_release) body.feedback_release = form.elements.feedback_release.value;
+  if (!Object.keys(body).length) {
+    openEdit(false);
+    return;
+  }
+  form.setAttribute("aria-busy", "true");
+  try {
+    const { data } = await request("PUT", `/assignments/${enc(current.id)}`, { body });
+    openEdit(false);
+    shared.ctx.announce(t("assignment.saved", { title: data.title }));
+    load(current.id);
+  } catch (error) {
+    problem(errorBox, refusal(error, errorMessage));
+  } finally {
+    form.removeAttribute("aria-busy");
+  }
+}
+
 export function init(context) {
   shared = context;
   box = document.querySelector("#panel-cohorts .assignment-states");
   slot(box, "delete").addEventListener("click", remove);
+  const edit = document.getElementById("assignment-edit");
+  document.getElementById("assignment-edit-open").addEventListener("click", () => openEdit(edit.hidden));
+  edit.addEventListener("submit", saveEdit);
+  edit.querySelector("[data-action='cancel']").addEventListener("click", () => {
+    openEdit(false);
+    document.getElementById("assignment-edit-open").focus();
+  });
   // Opening a submission from this table walks this assignment's queue with j/k.
   slot(box, "submissions").addEventListener("click", (event) => {
     if (event.target.closest("a[href^='#/cohorts/review/']") && current) useQueue({ assignment_id: current.id, status: "" });
@@ -124,5 +189,6 @@ export function init(context) {
 }
 
 export function open(id) {
+  if (id !== current?.id) openEdit(false);
   load(id);
 }

@@ -42,9 +42,12 @@ export async function refreshPending() {
   const pill = $("queue-pending");
   try {
     const { data } = await get("/reviews/queue?status=pending&limit=1");
-    pill.textContent = number(data.total);
+    // The number for the eye, the words for a screen reader ("3 waiting for review").
+    pill.replaceChildren(
+      el("span", { "aria-hidden": "true" }, number(data.total)),
+      el("span", { class: "visually-hidden" }, t("queue.pendingCount", { count: number(data.total) })),
+    );
     pill.hidden = data.total === 0;
-    pill.setAttribute("aria-label", t("queue.pendingCount", { count: number(data.total) }));
   } catch {
     pill.hidden = true;
   }
@@ -65,7 +68,7 @@ export function init(ctx) {
 export function show(_ctx, param) {
   if (!allowed()) return;
   const { view, id } = parse(param);
-  panel.dataset.view = view; // the lede shows on the first view only (more room for the work)
+  panel.dataset.coachView = view; // the lede shows on the first view only (more room for the work)
   for (const node of panel.querySelectorAll(":scope > [data-view]")) node.hidden = node.dataset.view !== view;
   for (const link of panel.querySelectorAll("[data-subnav]")) {
     const active = link.dataset.subnav === (view === "queue" || view === "review" ? "queue" : "list");

@@ -76,7 +76,7 @@ function row(item) {
     { "data-evaluation": item.evaluation_id },
     el("th", { scope: "row" }, el("a", { href: `#/cohorts/review/${enc(item.evaluation_id)}` }, item.writer?.username ?? t("queue.formerWriter"))),
     el("td", {}, item.assignment_title, el("span", { class: "cell-sub" }, item.cohort_name)),
-    el("td", { class: "num" }, dateTime(item.submitted_at), item.version_number > 1 ? el("span", { class: "cell-sub" }, t("progressTab.version", { n: number(item.version_number) })) : null),
+    el("td", { class: "num" }, dateTime(item.submitted_at), item.version_number > 1 ? el("span", { class: "cell-sub" }, t("assignments.version", { n: number(item.version_number) })) : null),
     el("td", { class: "num" }, score(item.ai_overall_score)),
     el("td", { class: "num" }, score(item.final_overall_score)),
     el("td", {}, statusChip(item.review_status, item.unreleased_changes)),

@@ -67,14 +67,14 @@ function row(entry) {
         el(
           "div",
           { class: "coach-score" },
-          el("label", { class: "label", for: scoreId }, t("review.coachScore")),
+          el("label", { class: "label", for: scoreId }, t("review.coachScore"), el("span", { class: "visually-hidden" }, ` · ${entry.criterion}`)),
           select,
         ),
       ),
       el(
         "div",
         { class: "score-edit", "data-slot": "edit", hidden: !editing },
-        el("label", { class: "label", for: reasonId }, t("review.reason")),
+        el("label", { class: "label", for: reasonId }, t("review.reason"), el("span", { class: "visually-hidden" }, ` · ${entry.criterion}`)),
         reason,
         el("p", { class: "field-error", role: "alert", hidden: true, "data-slot": "error" }),
         el(

@@ -32,7 +32,7 @@ function showPane(name) {
 function renderHead() {
   slot(ready, "heading").textContent = t("review.heading", { writer: review.writer?.username ?? t("queue.formerWriter"), title: review.assignment_title });
   slot(ready, "meta").textContent = [
-    t("progressTab.version", { n: number(review.version_number) }),
+    t("assignments.version", { n: number(review.version_number) }),
     t("review.submitted", { date: dateTime(review.submitted_at) }),
     review.rubric.name,
     review.llm_provider === "offline" ? t("review.offline") : null,
