@@ -510,3 +510,86 @@ def test_the_coach_moves_a_due_date_and_a_closed_assignment_reopens(
         "Closed"
     )
     page.context.close()
+
+
+def test_the_coach_edits_and_deletes_ai_comments_reverts_a_score_and_releases_again(
+    browser: Browser, stack: Stack, fx: Fixture
+) -> None:
+    evaluation_id = fx.a1_evaluations[1]  # released once, without changes
+    writer_name, writer_headers = fx.writers[1]
+    before = fx.course.review(evaluation_id, fx.coach[1])
+    ai = [c for c in before["comments"] if c["source"] == "ai"]
+    assert len(ai) >= 2, "the fixture memo needs two AI comments"
+    app = signed_in(browser, stack, fx.coach[0], route=f"#/cohorts/review/{evaluation_id}")
+    page = app.page
+    view = page.locator("[data-view='review']")
+    expect(view.locator("[data-slot='status']")).to_have_text("Released")
+    expect(view.get_by_role("button", name="Release again")).to_be_disabled()
+
+    # A score overridden, then put back: the AI's again, nothing to release for it.
+    second = before["scores"][1]
+    row = view.locator(f".score-row[data-criterion='{second['criterion_id']}']")
+    row.get_by_label("Coach's score").select_option(str(other_score(second["ai_score"])))
+    row.get_by_label("Reason (shown to the writer)").fill("Tried a different level.")
+    row.get_by_role("button", name="Save score").click()
+    row = view.locator(f".score-row[data-criterion='{second['criterion_id']}']")
+    expect(row).to_have_attribute("data-overridden", "true")
+    row.get_by_role("button", name=f"Back to the AI's {second['ai_score']}").click()
+    expect(
+        view.locator(f".score-row[data-criterion='{second['criterion_id']}']")
+    ).to_have_attribute("data-overridden", "false")
+    reverted = fx.course.review(evaluation_id, fx.coach[1])["scores"][1]
+    assert (reverted["final_score"], reverted["overridden"]) == (second["ai_score"], False)
+
+    # Edit the AI's first comment, delete its second.
+    view.get_by_role("button", name="Comments").click()
+    edited_text = "Lead with this sentence: it is the ask."
+    item = view.locator(f".review-comment[data-comment='{ai[0]['id']}']")
+    item.get_by_role("button", name="Edit").click()
+    item.get_by_label("Comment", exact=True).fill(edited_text)
+    item.get_by_role("button", name="Save comment").click()
+    item = view.locator(f".review-comment[data-comment='{ai[0]['id']}']")
+    expect(item.locator("[data-slot='text']")).to_have_text(edited_text)
+    expect(item).to_have_attribute("data-state", "edited")
+    expect(item.locator(".ai-original")).to_contain_text(ai[0]["comment"])
+    view.locator(f".review-comment[data-comment='{ai[1]['id']}']").get_by_role(
+        "button", name="Delete"
+    ).click()
+    page.get_by_role("dialog", name="Delete this comment?").get_by_role(
+        "button", name="Delete"
+    ).click()
+    deleted = view.locator(f".review-comment[data-comment='{ai[1]['id']}']")
+    expect(deleted).to_have_attribute("data-state", "deleted")
+    expect(deleted).to_contain_text("Hidden from the writer.")
+    expect(view.locator("mark.hl")).not_to_have_count(0)
+
+    # Changed since the release: release again, after its own confirmation.
+    expect(view.locator("[data-slot='status']")).to_have_text("Edited since release")
+    view.get_by_role("button", name="Release again").click()
+    page.get_by_role("dialog", name=f"Release the new version to {writer_name}?").get_by_role(
+        "button", name="Release again"
+    ).click()
+    expect(view.locator("[data-slot='status']")).to_have_text("Released")
+    after = fx.course.review(evaluation_id, fx.coach[1])
+    assert after["release_count"] == 2 and after["unreleased_changes"] is False
+    page.context.close()
+
+    # The writer reads exactly the released comments: the edit, not the deleted one.
+    final = fx.course.call("GET", f"/evaluations/{evaluation_id}", writer_headers)["evaluation"]
+    released = final["review"]["comments"]
+    assert edited_text in [c["comment"] for c in released]
+    assert ai[1]["comment"] not in [c["comment"] for c in released]
+    app = signed_in(browser, stack, writer_name, route=f"#/assignments/{fx.a1['id']}")
+    page = app.page
+    feedback = page.locator("#writer-feedback")
+    expect(feedback.locator("[data-slot='notice-title']")).to_have_text("Reviewed by your coach")
+    feedback.locator("mark.hl").first.click()
+    card = page.locator("#writer-comment-card")
+    shown = []
+    for n in range(len(released)):
+        expect(card.locator("[data-slot='position']")).to_have_text(f"{n + 1} of {len(released)}")
+        shown.append(card.locator("[data-slot='comment']").inner_text())
+        if n + 1 < len(released):
+            card.get_by_role("button", name="Next").click()
+    assert sorted(shown) == sorted(c["comment"] for c in released)
+    page.context.close()
