@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.e2e.browser import DESKTOP, MOBILE
+from tests.e2e.cohorts_support import Course, memo, other_score, signed_in
 from tests.e2e.conftest import App, new_app, web_stack
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, auth_overrides
 from tests.support.services import unavailable
@@ -219,3 +220,131 @@ def test_the_theme_switch_overrides_the_device_and_is_remembered(offline_app: Ap
     page.emulate_media(color_scheme="dark")
     assert_theme(app, "dark")
     assert app.errors == []
+
+
+@pytest.fixture(scope="module")
+def course_stack(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Stack, dict[str, Any]]]:
+    """A cohort, an assignment and two submissions, one released with an override and a comment."""
+    with web_stack(tmp_path_factory, "web-a11y-coach", **auth_overrides()) as stack:
+        course = Course(stack)
+        coach, coach_headers = course.user("coach.a11y", role="coach")
+        writers = [course.user(f"writer.a11y{n}") for n in (1, 2)]
+        cohort = course.cohort("Accessible cohort")
+        course.join(cohort, coach, "coach")
+        for name, _ in writers:
+            course.join(cohort, name, "writer")
+        assignment = course.assignment(cohort, coach_headers, "Memo 1", instructions="One page.")
+        evaluations = [
+            course.submit(assignment["id"], headers, memo("medium_01_en_second_mri_scanner.txt", n))
+            for n, (_, headers) in enumerate(writers)
+        ]
+        review = course.review(evaluations[0], coach_headers)
+        first = review["scores"][0]
+        course.override(
+            evaluations[0],
+            coach_headers,
+            first["criterion_id"],
+            other_score(first["ai_score"]),
+            "Clear ask.",
+        )
+        segment = review["text_content"][10:30]
+        course.call(
+            "POST",
+            f"/reviews/{evaluations[0]}/comments",
+            coach_headers,
+            json={
+                "start": 10,
+                "end": 30,
+                "segment": segment,
+                "comment": "Name the decision-maker.",
+            },
+        )
+        course.release(evaluations[0], coach_headers)
+        yield stack, {
+            "coach": coach, "writer": writers[0][0], "cohort": cohort,
+            "assignment": assignment["id"], "evaluation": evaluations[0],
+        }  # fmt: skip
+        course.close()
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("viewport", [DESKTOP, MOBILE], ids=["desktop", "mobile"])
+def test_coach_area_and_assignments_pass_axe_wcag_aa_checks(
+    browser: Browser,
+    course_stack: tuple[Stack, dict[str, Any]],
+    viewport: dict[str, int],
+    theme: str,
+) -> None:
+    """Every view of the coach area and of a writer's Assignments tab, with data in them."""
+    if not AXE.exists():
+        unavailable("axe-core", "run `make install` (npm ci)")
+    stack, ids = course_stack
+    options = {
+        "viewport": viewport,
+        "bypass_csp": True,
+        "reduced_motion": "reduce",
+        "color_scheme": theme,
+    }
+    found = {}
+    coach = signed_in(browser, stack, ids["coach"], **options)
+    try:
+        page = coach.page
+        assert_theme(coach, theme)
+        views = {
+            "cohorts": ("#/cohorts", ".cohort-list-states > [data-state='ready']"),
+            "cohort": (
+                f"#/cohorts/cohort/{ids['cohort']}",
+                "#cohort-analytics [data-state='ready']",
+            ),
+            "assignment": (
+                f"#/cohorts/assignment/{ids['assignment']}",
+                "#assignment-analytics [data-state='ready']",
+            ),
+            "queue": ("#/cohorts/queue", ".queue-states > [data-state='ready']"),
+            "review": (
+                f"#/cohorts/review/{ids['evaluation']}",
+                ".review-states > [data-state='ready']",
+            ),
+        }
+        for name, (route, ready) in views.items():
+            page.goto(f"{stack.web_url}/{route}")
+            expect(page.locator(ready)).to_be_visible()
+            if name in ("cohort", "assignment"):
+                for summary in page.locator(f"{ready} details.chart-data > summary").all()[:3]:
+                    summary.click()
+            if name == "review":
+                # The scores with a reason field open, then the comments with one picked.
+                page.locator(".score-row").nth(1).locator("select").select_option(index=0)
+                violations = axe_violations(coach, AXE)
+                if violations:
+                    found["review-scores"] = violations
+                page.locator("#panel-cohorts mark.hl-coach").first.click()
+                expect(page.locator("#review-comments")).to_be_visible()
+            violations = axe_violations(coach, AXE)
+            if violations:
+                found[name] = violations
+            width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+            assert width[0] <= width[1], (name, width)
+    finally:
+        coach.page.context.close()
+    writer = signed_in(browser, stack, ids["writer"], **options)
+    try:
+        page = writer.page
+        page.goto(f"{stack.web_url}/#/assignments")
+        expect(page.locator(".assignments-states > [data-state='ready']")).to_be_visible()
+        violations = axe_violations(writer, AXE)
+        if violations:
+            found["assignments"] = violations
+        page.goto(f"{stack.web_url}/#/assignments/{ids['assignment']}")
+        expect(page.locator("#writer-feedback [data-slot='body']")).to_be_visible()
+        page.locator("#writer-feedback mark.hl").first.click()
+        violations = axe_violations(writer, AXE)
+        if violations:
+            found["assignment-feedback"] = violations
+        width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")
+        assert width[0] <= width[1], width
+    finally:
+        writer.page.context.close()
+    assert found == {}

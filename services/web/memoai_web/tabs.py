@@ -1,8 +1,9 @@
 """The app's tabs, in order. A later feature adds its tab here, plus a template
 partial `templates/tabs/<id>.html` and a module `static/js/tabs/<id>.js`.
 
-`when` says who sees a tab: "always", or only in debug mode ("debug") or to an
-administrator ("admin"); the browser reveals the latter once it knows.
+`when` says who sees a tab: "always", or only to a signed-in user ("user"), to a
+coach or administrator ("coach"), in debug mode ("debug") or to an administrator
+("admin"); the browser reveals the others once it knows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Literal
 class Tab:
     id: str
     icon: str
-    when: Literal["always", "debug", "admin"] = "always"
+    when: Literal["always", "user", "coach", "debug", "admin"] = "always"
 
     @property
     def label_key(self) -> str:
@@ -28,10 +29,13 @@ TABS: tuple[Tab, ...] = (
     Tab("detailed", icon="comment"),
     Tab("coach", icon="chat"),
     Tab("progress", icon="chart"),
+    # Coaches and cohorts (issue 16): a writer's assignments; the coach area.
+    Tab("assignments", icon="task", when="user"),
     # Integrations issue: bulk upload and API tokens / webhooks.
     Tab("batches", icon="doc"),
     Tab("integrations", icon="plug"),
     Tab("help", icon="help"),
+    Tab("cohorts", icon="cohort", when="coach"),
     # Administration (issue #6): Debug for admins (debug data is admin-only), Admin last.
     Tab("debug", icon="bug", when="debug"),
     Tab("admin", icon="gear", when="admin"),

@@ -23,6 +23,9 @@ function signedIn(user) {
   button.hidden = false;
   button.querySelector("span").textContent = t("auth.signOut");
   button.onclick = signOut;
+  allow("user");
+  // The coach area: accounts with the coach role, and admins (who see every cohort).
+  if (user.is_admin || user.role === "coach") allow("coach");
   if (user.is_admin) allow("admin");
   emit("user", user);
 }

@@ -53,7 +53,8 @@ function tooltip(figure) {
 function dataTable(columns, rows, name) {
   const table = el(
     "table",
-    { class: "score-table chart-table", "data-table": name },
+    // More than two columns stay a table on a phone (scrolling in its box), headings and all.
+    { class: `score-table chart-table${columns.length > 2 ? " wide-table" : ""}`, "data-table": name },
     el("thead", {}, el("tr", {}, columns.map((c) => el("th", { scope: "col" }, c)))),
     el("tbody", {}, rows.map(([head, ...cells]) => el("tr", {}, el("th", { scope: "row" }, head), cells.map((c) => el("td", { class: "num" }, c))))),
   );
@@ -110,8 +111,11 @@ export function lineChart({ name, title, summary, points, min, max, columns, ser
   return withTextAlternative(figure, { name, summary, columns, items: points });
 }
 
-/** A bar chart of counts ([{label, value}]). */
-export function barChart({ name, title, summary, bars, columns, small = false }) {
+/**
+ * A bar chart of counts ([{label, value, text}]). `allLabels` names every bar
+ * under the axis (a histogram's few bins), else only the first and the last.
+ */
+export function barChart({ name, title, summary, bars, columns, small = false, allLabels = false }) {
   const width = small ? 320 : 640;
   const height = small ? 140 : 160;
   const pad = { left: 30, right: 12, top: 12, bottom: 26 };
@@ -122,7 +126,7 @@ export function barChart({ name, title, summary, bars, columns, small = false })
   const barW = Math.max(2, Math.min(36, slotW * 0.7));
 
   const figure = el("figure", { class: "chart", "data-chart": name });
-  const headingId = `chart-${name}-title`;
+  const headingId = `chart-${name}-title`.replace(/[^\w-]/g, "-");
   figure.append(el("figcaption", { class: "chart-title", id: headingId }, title));
   const drawing = svg("g", { role: "img", "aria-label": summary });
   for (const v of [0, top]) {
@@ -130,7 +134,11 @@ export function barChart({ name, title, summary, bars, columns, small = false })
     drawing.append(svg("line", { class: "chart-grid", x1: pad.left, x2: width - pad.right, y1: yy, y2: yy }));
     drawing.append(svgText(pad.left - 6, yy + 4, String(v), { class: "chart-axis", "text-anchor": "end" }));
   }
-  if (bars.length) {
+  if (allLabels) {
+    bars.forEach((b, i) => {
+      drawing.append(svgText((pad.left + slotW * i + slotW / 2).toFixed(1), height - 6, b.label, { class: "chart-axis", "text-anchor": "middle" }));
+    });
+  } else if (bars.length) {
     drawing.append(svgText(pad.left, height - 6, bars[0].label, { class: "chart-axis", "text-anchor": "start" }));
     if (bars.length > 1) drawing.append(svgText(width - pad.right, height - 6, bars[bars.length - 1].label, { class: "chart-axis", "text-anchor": "end" }));
   }
@@ -160,9 +168,36 @@ export function barChart({ name, title, summary, bars, columns, small = false })
   return withTextAlternative(figure, { name, summary, columns, items: bars });
 }
 
-/** A chart's summary sentence and its data as a table, for screen readers and readers of numbers. */
+/**
+ * Horizontal bars for named values ([{label, value, text}]) on 0..`max`: one
+ * row per item, its name, bar and value as text, so long names wrap on a phone.
+ * The drawing is one role="img" with the summary; the table repeats the numbers.
+ */
+export function meterChart({ name, title, summary, bars, max, columns }) {
+  const figure = el("figure", { class: "chart meter-chart", "data-chart": name });
+  figure.append(el("figcaption", { class: "chart-title" }, title));
+  const list = el("div", { class: "meters", role: "img", "aria-label": summary });
+  for (const bar of bars) {
+    const fill = el("span", { class: "meter-fill" });
+    fill.style.setProperty("--value", String(max > 0 ? Math.max(0, Math.min(1, (bar.value ?? 0) / max)) : 0));
+    list.append(el(
+      "div",
+      { class: "meter-row", "data-value": bar.value ?? "" },
+      el("span", { class: "meter-label" }, bar.label),
+      el("span", { class: "meter-track" }, fill),
+      el("span", { class: "meter-value" }, bar.text),
+    ));
+  }
+  figure.append(list);
+  return withTextAlternative(figure, { name, summary, columns, items: bars });
+}
+
+/**
+ * A chart's summary sentence and its data as a table, for screen readers and
+ * readers of numbers. An item's `cells` fill several columns; else its `text`.
+ */
 function withTextAlternative(figure, { name, summary, columns, items }) {
   figure.append(el("p", { class: "visually-hidden" }, summary));
-  figure.append(dataTable(columns, items.map((item) => [item.label, item.text]), name));
+  figure.append(dataTable(columns, items.map((item) => [item.label, ...(item.cells ?? [item.text])]), name));
   return figure;
 }

@@ -47,3 +47,25 @@ export function dateTime(value) {
   return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "short" })
     .format(new Date(value));
 }
+
+export function date(value) {
+  return new Intl.DateTimeFormat(lang, { dateStyle: "medium" }).format(new Date(value));
+}
+
+const UNITS = [
+  ["year", 365 * 86400], ["month", 30 * 86400], ["week", 7 * 86400],
+  ["day", 86400], ["hour", 3600], ["minute", 60],
+];
+
+/**
+ * "in 3 days", "2 hours ago", "in 5 minutes": how far `value` is from `now`, in
+ * the largest unit that fits, as the page's language says it.
+ */
+export function relative(value, now = Date.now()) {
+  const seconds = (new Date(value).getTime() - now) / 1000;
+  const format = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
+  for (const [unit, size] of UNITS) {
+    if (Math.abs(seconds) >= size) return format.format(Math.trunc(seconds / size), unit);
+  }
+  return format.format(Math.trunc(seconds / 60), "minute");
+}

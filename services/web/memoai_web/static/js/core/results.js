@@ -3,7 +3,7 @@
 
 import { errorMessage } from "./messages.js";
 import { load } from "./evaluations.js";
-import { number, t } from "./i18n.js";
+import { dateTime, number, t } from "./i18n.js";
 import { reflect } from "./router.js";
 import { setResult, state } from "./store.js";
 import { showError, showState, slot } from "./dom.js";
@@ -51,6 +51,27 @@ export function markOffline(container, evaluation) {
   const notice = slot(container, "offline");
   notice.hidden = !evaluation.offline;
   if (evaluation.offline) slot(notice, "notice").textContent = t("result.offlineBody");
+}
+
+/**
+ * A submission to an assignment: say where its coach review stands (withheld,
+ * the AI's awaiting review, or reviewed) and link to it in Assignments. While
+ * the feedback is withheld the rest of the view is hidden: there is nothing in it.
+ */
+export function markReview(container, evaluation) {
+  const notice = slot(container, "review");
+  const review = evaluation.review;
+  const withheld = Boolean(review && review.status !== "released" && evaluation.overall_score === null);
+  container.dataset.withheld = String(withheld);
+  notice.hidden = !review;
+  if (!review) return;
+  const released = review.status === "released";
+  notice.dataset.kind = released ? "released" : withheld ? "withheld" : "awaiting";
+  slot(notice, "review-title").textContent = t(released ? "result.reviewReleasedTitle" : withheld ? "assignments.withheldTitle" : "assignments.awaitingTitle");
+  slot(notice, "review-body").textContent = released
+    ? t("assignments.releasedBody", { date: dateTime(review.released_at) })
+    : t(withheld ? "assignments.withheldBody" : "assignments.awaitingBody");
+  slot(notice, "review-link").setAttribute("href", `#/assignments/${encodeURIComponent(evaluation.assignment_id)}`);
 }
 
 /**

@@ -22,7 +22,7 @@ function visible(tab) {
   return Boolean(item) && allowed.has(item.dataset.when);
 }
 
-/** Reveal tabs for a role or mode ("debug", "admin") once the app knows it applies. */
+/** Reveal tabs for a role or mode ("user", "coach", "debug", "admin") once the app knows it applies. */
 export function allow(when) {
   allowed.add(when);
   for (const [, link] of links) {
@@ -61,7 +61,8 @@ function show(tab, param, { focus = false } = {}) {
 }
 
 function hashFor(tab, param) {
-  return `#/${tab}${param ? `/${encodeURIComponent(param)}` : ""}`;
+  // A param may have parts (#/cohorts/review/<id>): each is escaped, the slashes kept.
+  return `#/${tab}${param ? `/${String(param).split("/").map(encodeURIComponent).join("/")}` : ""}`;
 }
 
 /** Go to a tab (a new history entry); `focus` moves keyboard focus into it. */

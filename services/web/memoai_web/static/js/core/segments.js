@@ -20,24 +20,32 @@ export function codePointOffsets(text) {
  * earlier passage is trimmed to start after it; one that cannot be placed is
  * left out of the text (its comment is still listed).
  */
+/**
+ * Where a segment sits in `text` as UTF-16 {start, end}: at its code-point
+ * offsets when they hold its quote, else where its quote first appears; null
+ * when it is not in the text. `offsets` is codePointOffsets(text).
+ */
+function locate(text, offsets, segment) {
+  const limit = offsets.length - 1;
+  if (Number.isInteger(segment.start) && Number.isInteger(segment.end)
+    && segment.start >= 0 && segment.end <= limit && segment.start < segment.end) {
+    const start = offsets[segment.start];
+    const end = offsets[segment.end];
+    if (text.slice(start, end) === segment.segment) return { start, end };
+  }
+  if (segment.segment) {
+    const start = text.indexOf(segment.segment);
+    if (start >= 0) return { start, end: start + segment.segment.length };
+  }
+  return null;
+}
+
 export function placeSegments(text, segments) {
   const offsets = codePointOffsets(text);
-  const limit = offsets.length - 1;
   const placed = [];
   segments.forEach((segment, index) => {
-    let start = -1;
-    let end = -1;
-    if (Number.isInteger(segment.start) && Number.isInteger(segment.end)
-      && segment.start >= 0 && segment.end <= limit && segment.start < segment.end) {
-      start = offsets[segment.start];
-      end = offsets[segment.end];
-      if (text.slice(start, end) !== segment.segment) start = -1;
-    }
-    if (start < 0 && segment.segment) {
-      start = text.indexOf(segment.segment);
-      end = start + segment.segment.length;
-    }
-    if (start >= 0) placed.push({ index, start, end });
+    const place = locate(text, offsets, segment);
+    if (place) placed.push({ index, ...place });
   });
   placed.sort((a, b) => a.start - b.start || a.end - b.end);
   const ranges = [];
@@ -76,4 +84,35 @@ export function codePointLength(text) {
     }
   }
   return text.length - surrogates;
+}
+
+/**
+ * Overlapping passages (a coach's comment inside one of the AI's): the text cut
+ * at every passage's start and end, each run with every segment covering it.
+ * `places[i]` is segment i's UTF-16 {start, end}, or null when it is not in the
+ * text; runs are {text, start, covers: [segment indices]} in text order.
+ */
+export function layerSegments(text, segments) {
+  const offsets = codePointOffsets(text);
+  const places = segments.map((segment) => locate(text, offsets, segment));
+  const cuts = new Set([0, text.length]);
+  for (const place of places) {
+    if (place) cuts.add(place.start).add(place.end);
+  }
+  const points = [...cuts].sort((a, b) => a - b);
+  const runs = [];
+  for (let i = 0; i < points.length - 1; i += 1) {
+    const [start, end] = [points[i], points[i + 1]];
+    const covers = [];
+    places.forEach((place, index) => {
+      if (place && place.start <= start && place.end >= end) covers.push(index);
+    });
+    runs.push({ text: text.slice(start, end), start, covers });
+  }
+  return { places, runs };
+}
+
+/** The code-point offset of UTF-16 index `unit` (a selection's end, say), as the API counts. */
+export function codePointIndex(text, unit) {
+  return codePointLength(text.slice(0, unit));
 }

@@ -5,7 +5,7 @@
 import { clear, el, scrollBehavior, slot } from "../core/dom.js";
 import { number, plural, t } from "../core/i18n.js";
 import {
-  criteriaOf, level, levelLabel, markOffline, scaleOf, showResult,
+  criteriaOf, level, levelLabel, markOffline, markReview, scaleOf, showResult,
 } from "../core/results.js";
 import { placeSegments, splitText } from "../core/segments.js";
 import { on, state } from "../core/store.js";
@@ -137,6 +137,7 @@ function render(evaluation) {
   rendered = evaluation.id;
   selected = null;
   markOffline(ready, evaluation);
+  markReview(ready, evaluation);
   renderMemo(evaluation);
   renderBreakdown(evaluation);
   const card = document.getElementById("comment-card");

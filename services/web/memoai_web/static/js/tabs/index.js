@@ -20,3 +20,9 @@ import * as batches from "./batches.js";
 import * as integrations from "./integrations.js";
 
 Object.assign(tabModules, { batches, integrations, debug, admin });
+
+// Coaches and cohorts (issue 16): a writer's assignments, and the coach area.
+import * as assignments from "./assignments/index.js";
+import * as cohorts from "./cohorts/index.js";
+
+Object.assign(tabModules, { assignments, cohorts });

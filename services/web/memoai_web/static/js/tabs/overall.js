@@ -7,7 +7,7 @@ import { dateTime, duration, number, plural, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { navigate } from "../core/router.js";
 import {
-  criteriaOf, formatScore, level, levelLabel, markOffline, rubricOf, scaleOf, showResult,
+  criteriaOf, formatScore, level, levelLabel, markOffline, markReview, rubricOf, scaleOf, showResult,
 } from "../core/results.js";
 import { emit, on, state } from "../core/store.js";
 
@@ -64,6 +64,7 @@ function render(evaluation) {
   const ready = panel.querySelector("[data-state='ready']");
   const scale = scaleOf(evaluation);
   markOffline(ready, evaluation);
+  markReview(ready, evaluation);
 
   const score = evaluation.overall_score ?? scale.min;
   slot(ready, "score").textContent = formatScore(score);

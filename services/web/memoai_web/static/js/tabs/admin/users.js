@@ -10,6 +10,22 @@ import { $, confirmAction, enc } from "./shared.js";
 
 let ctx;
 
+const ROLES = { user: "admin.roleUser", coach: "admin.roleCoach", admin: "admin.roleAdmin" };
+
+function roleName(user) {
+  return t(ROLES[user.role ?? (user.is_admin ? "admin" : "user")]);
+}
+
+/** Anyone but oneself can be made a writer (user), a coach or an admin. */
+function roleSelect(user) {
+  const current = user.role ?? (user.is_admin ? "admin" : "user");
+  return el(
+    "select",
+    { class: "input input-small", "data-role-of": user.id, "data-name": user.username, "aria-label": t("admin.roleChange", { name: user.username }) },
+    Object.entries(ROLES).map(([value, key]) => el("option", { value, selected: value === current }, t(key))),
+  );
+}
+
 export async function loadUsers() {
   const box = document.querySelector("#admin-users .users-states");
   if (box.dataset.view !== "ready") showState(box, "loading");
@@ -24,7 +40,7 @@ export async function loadUsers() {
         "tr",
         { class: user.is_active ? null : "is-inactive" },
         el("th", { scope: "row" }, user.username),
-        el("td", {}, user.is_admin ? t("admin.roleAdmin") : t("admin.roleUser")),
+        el("td", {}, user.id === me ? roleName(user) : roleSelect(user)),
         el("td", {}, status),
         el("td", { class: "num" }, user.last_login_at ? dateTime(user.last_login_at) : t("admin.never")),
         el(
@@ -70,7 +86,7 @@ async function createUser(event) {
   }
   form.setAttribute("aria-busy", "true");
   try {
-    const { data } = await post("/users", { username, password, is_admin: form.elements.is_admin.checked });
+    const { data } = await post("/users", { username, password, role: form.elements.role.value });
     form.reset();
     userProblem(null);
     ctx.announce(t("admin.userCreated", { name: data.user.username }));
@@ -100,9 +116,25 @@ async function toggleUser(button) {
   loadUsers();
 }
 
+async function changeRole(select) {
+  const name = select.dataset.name;
+  select.disabled = true;
+  try {
+    await request("PUT", `/users/${enc(select.dataset.roleOf)}`, { body: { role: select.value } });
+    ctx.announce(t("admin.roleChanged", { name, role: t(ROLES[select.value]) }));
+  } catch (error) {
+    userProblem(errorMessage(error));
+  }
+  loadUsers();
+}
+
 export function init(context) {
   ctx = context;
   $("user-create").addEventListener("submit", createUser);
+  slot($("admin-users"), "rows").addEventListener("change", (event) => {
+    const select = event.target.closest("[data-role-of]");
+    if (select) changeRole(select);
+  });
   slot($("admin-users"), "rows").addEventListener("click", (event) => {
     const button = event.target.closest("[data-user]");
     if (button) toggleUser(button);
