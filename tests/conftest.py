@@ -27,17 +27,12 @@ def memos() -> list[dict[str, Any]]:
 def fake_anthropic() -> Iterator[FakeAnthropic]:
     """One fake Messages API for the session; tests script it and read its requests."""
     with FakeAnthropic() as fake:
-        fake.state.retry_after = "1"
         yield fake
 
 
 @pytest.fixture
 def fake(fake_anthropic: FakeAnthropic) -> Iterator[FakeAnthropic]:
-    """The session's fake, reset before each test."""
+    """The session's fake, reset to its defaults before and after each test."""
     fake_anthropic.reset()
-    fake_anthropic.state.latency = 0.0
-    fake_anthropic.state.evaluation_latency = 0.0
-    fake_anthropic.state.slow_seconds = 5.0
-    fake_anthropic.state.chunk_delay = 0.0
     yield fake_anthropic
     fake_anthropic.reset()

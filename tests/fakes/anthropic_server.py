@@ -147,10 +147,21 @@ class FakeAnthropic:
             self.state.script.extend(behaviours)
 
     def reset(self) -> None:
+        """Back to the defaults: the fake is shared by every test of a process."""
+        defaults = FakeState()
         with self.state.lock:
             self.state.script.clear()
             self.state.requests.clear()
             self.state.json_schema_unsupported = False
+            for name in (
+                "latency",
+                "evaluation_latency",
+                "slow_seconds",
+                "retry_after",
+                "chunk_delay",
+                "batch_seconds",
+            ):
+                setattr(self.state, name, getattr(defaults, name))
 
     @property
     def requests(self) -> list[Recorded]:

@@ -44,6 +44,9 @@ def stack(
     tmp_path_factory: pytest.TempPathFactory, fake_anthropic: FakeAnthropic
 ) -> Iterator[Stack]:
     root = tmp_path_factory.mktemp("monitoring")
+    # The fake is shared by the test process: start from its defaults, whatever an
+    # earlier file scripted (errors, latency, refusals).
+    fake_anthropic.reset()
     # Redis as the broker (with the SQLite database): Flower's task and worker
     # metrics come from Celery events, which need a broker with fan-out.
     prefix = f"memoai-test-{uuid.uuid4().hex[:10]}"
