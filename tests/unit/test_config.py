@@ -204,6 +204,22 @@ def test_timeouts_must_be_ordered(config_dir: Path) -> None:
     assert "visibility_timeout" in str(info.value)
 
 
+def test_one_model_request_must_fit_in_the_evaluation_deadline(config_dir: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env(config_dir, LLM_TIMEOUT="180", EVALUATION_TIMEOUT="180"))
+    (problem,) = info.value.problems
+    assert (problem.file, problem.field) == ("llm.yaml", "llm.request_settings.timeout")
+    assert "180 s must be below backend.evaluation.timeout_seconds" in problem.message
+    # An evaluation deadline above the request timeout is the working order.
+    assert load_settings(env(config_dir, LLM_TIMEOUT="170", EVALUATION_TIMEOUT="180"))
+
+
+def test_evaluation_deadline_must_fit_in_the_task_soft_limit(config_dir: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(env(config_dir, EVALUATION_TIMEOUT="240"))
+    assert "must be below queue.task_soft_time_limit (240)" in str(info.value)
+
+
 def test_missing_file_is_named(config_dir: Path) -> None:
     (config_dir / "frameworks.yaml").unlink()
     with pytest.raises(ConfigError) as info:

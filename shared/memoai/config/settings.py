@@ -271,8 +271,31 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         environ=env,
         source_hashes=hashes,
     )
+    _check_timeout_chain(settings)
     _check_production(settings)
     return settings
+
+
+def _check_timeout_chain(settings: Settings) -> None:
+    """One model request must fit inside the evaluation's own deadline (docs: "Timeouts").
+
+    backend.yaml checks the rest of the chain (evaluation < soft limit < hard limit <
+    visibility timeout); this is the link that spans two files.
+    """
+    request = settings.llm.request_settings.timeout
+    evaluation = settings.backend.evaluation.timeout_seconds
+    if request >= evaluation:
+        raise ConfigError(
+            [
+                ConfigProblem(
+                    "llm.yaml",
+                    "llm.request_settings.timeout",
+                    f"{request:g} s must be below backend.evaluation.timeout_seconds "
+                    f"({evaluation:g} s in backend.yaml): one model request has to fit in "
+                    "the whole evaluation's time, retries included",
+                )
+            ]
+        )
 
 
 # What each process needs beyond what every one needs (the JWT key): a process
