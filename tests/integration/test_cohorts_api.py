@@ -15,7 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from memoai.coaching import chat_pipeline
 from memoai.evaluation import pipeline
 from memoai.models import Evaluation, Review, ReviewChange
 from memoai.platform.db import get_engine, session_scope
@@ -46,7 +49,7 @@ from tests.support.auth import (
     bearer,
     create_user,
 )
-from tests.support.services import postgres_database
+from tests.support.services import postgres_database, unavailable
 from tests.support.stack import BACKENDS, Stack, claude_overrides, running_stack
 
 pytestmark = pytest.mark.integration
@@ -89,6 +92,7 @@ class Api:
     admin: dict[str, str]
     config_dir: Path
     backend: str
+    admin_id: str
     made: list[str] = field(default_factory=list)
 
     # -- accounts and cohorts
@@ -192,7 +196,8 @@ def api(
 
             with TestClient(create_app(), base_url="http://127.0.0.1") as client:
                 admin = bearer_in_process(client)
-                yield Api(client, admin, root / "config", request.param)
+                admin_id = client.get(f"{API}/auth/verify", headers=admin).json()["data"]["user"]
+                yield Api(client, admin, root / "config", request.param, admin_id["id"])
             reset_process_state()
 
 
@@ -410,6 +415,109 @@ def test_deleting_a_cohort_keeps_the_writers_evaluations(api: Api) -> None:
     assert [v["score"] for v in mine["rubric_scores"].values()] == ai_scores(True)
     with session_scope(write=False) as db:
         assert db.scalar(select(func.count()).where(Review.evaluation_id == eid)) == 0
+
+
+def _events(api: Api, **filters: str) -> list[dict[str, Any]]:
+    return list(api.get("/admin/auth/events", api.admin, limit=500, **filters)["items"])
+
+
+def test_membership_changes_are_in_the_admin_audit_trail(api: Api) -> None:
+    coach_id, coach = api.user("coach", "coach")
+    helper_id, _helper = api.user("helper", "coach")  # a coach account, first a writer
+    writer_id, _writer = api.user("writer")
+    cohort = api.cohort("Audited")
+    (created,) = [
+        e for e in _events(api, event_type="cohort_created") if e["details"]["cohort_id"] == cohort
+    ]
+    assert created["username"] == ADMIN_USERNAME and created["details"]["actor"] == ADMIN_USERNAME
+    api.join(cohort, coach_id, "coach")
+    api.join(cohort, helper_id, "writer")
+    api.join(cohort, writer_id, "writer")
+
+    # Role changes in the cohort: refused for a plain account, audited once when made.
+    refused = api.call(
+        "PATCH", f"/cohorts/{cohort}/members/{writer_id}", api.admin, json={"role": "coach"}
+    )
+    assert refused.status_code == 422 and refused.json()["errors"][0]["code"] == "not_a_coach"
+    for body, status in (({"role": "owner"}, 422), ({"role": "coach", "x": 1}, 422)):
+        bad = api.call("PATCH", f"/cohorts/{cohort}/members/{helper_id}", api.admin, json=body)
+        assert bad.status_code == status, bad.text
+    by_coach = api.call(
+        "PATCH", f"/cohorts/{cohort}/members/{helper_id}", coach, json={"role": "coach"}
+    )
+    assert by_coach.status_code == 403
+    missing = api.call(
+        "PATCH", f"/cohorts/{cohort}/members/{uuid.uuid4()}", api.admin, json={"role": "coach"}
+    )
+    assert missing.status_code == 404
+    promoted = api.call(
+        "PATCH", f"/cohorts/{cohort}/members/{helper_id}", api.admin, json={"role": "coach"}
+    )
+    assert promoted.status_code == 200, promoted.text
+    assert promoted.json()["data"]["role"] == "coach"
+    same = api.call(
+        "PATCH", f"/cohorts/{cohort}/members/{helper_id}", api.admin, json={"role": "coach"}
+    )
+    assert same.status_code == 200  # no change: nothing to audit
+    members = {
+        m["user_id"]: m["role"] for m in api.get(f"/cohorts/{cohort}/members", coach)["items"]
+    }
+    assert members == {coach_id: "coach", helper_id: "coach", writer_id: "writer"}
+    assert (
+        api.call("DELETE", f"/cohorts/{cohort}/members/{writer_id}", api.admin).status_code == 200
+    )
+    gone = api.call("DELETE", f"/cohorts/{cohort}/members/{writer_id}", api.admin)
+    assert gone.status_code == 404
+
+    # Each account's trail, through the existing user_id filter.
+    def trail(user_id: str) -> list[tuple[str, dict[str, Any]]]:
+        return [
+            (e["event_type"], e["details"])
+            for e in reversed(_events(api, user_id=user_id))
+            if e["event_type"].startswith("cohort_")
+        ]
+
+    def mine(details: dict[str, Any], **expected: Any) -> bool:
+        base = {"cohort_id": cohort, "cohort": "Audited", "actor_id": api.admin_id}
+        return details == {**base, "actor": ADMIN_USERNAME, **expected}
+
+    helper = trail(helper_id)
+    assert [t for t, _d in helper] == ["cohort_member_added", "cohort_member_role_changed"]
+    assert mine(helper[0][1], role="writer")
+    assert mine(helper[1][1], role="coach", previous_role="writer")
+    writer = trail(writer_id)
+    assert [t for t, _d in writer] == ["cohort_member_added", "cohort_member_removed"]
+    assert mine(writer[1][1], role="writer")
+    (event,) = [
+        e
+        for e in _events(api, event_type="cohort_member_removed", user_id=writer_id)
+        if e["details"]["cohort_id"] == cohort
+    ]
+    assert event["username"].startswith("writer-") and event["success"] is True
+    assert event["created_at"]
+
+    # Deleting the cohort: one cohort_deleted, and each remaining member's removal.
+    assert api.call("DELETE", f"/cohorts/{cohort}", api.admin).status_code == 200
+    (deleted,) = [
+        e for e in _events(api, event_type="cohort_deleted") if e["details"]["cohort_id"] == cohort
+    ]
+    assert mine(deleted["details"], coaches=2, writers=0, assignments=0)
+    for user_id in (coach_id, helper_id):
+        assert trail(user_id)[-1] == (
+            "cohort_member_removed",
+            {
+                "cohort_id": cohort,
+                "cohort": "Audited",
+                "role": "coach",
+                "reason": "cohort_deleted",
+                "actor_id": api.admin_id,
+                "actor": ADMIN_USERNAME,
+            },
+        )
+    assert trail(writer_id)[-1][0] == "cohort_member_removed"  # not removed twice
+    assert len(trail(writer_id)) == 2
+    # The trail is for admins only.
+    assert api.call("GET", "/admin/auth/events", coach).status_code == 403
 
 
 # ================================================================ assignments
@@ -794,6 +902,251 @@ def test_a_submission_still_being_evaluated_cannot_be_reviewed(api: Api) -> None
     )
     assert pipeline.process(eid) == "completed"
     assert api.call("POST", f"/reviews/{eid}/release", coach).status_code == 200
+
+
+# ============================================= what the writer sees, everywhere
+
+
+def _pdf_text(api: Api, writer: dict[str, str], eid: str, tmp_path: Path) -> str:
+    if shutil.which("pdftotext") is None:
+        unavailable("pdftotext", "poppler-utils is not installed")
+    response = api.call("GET", f"/export/pdf/{eid}", writer)
+    assert response.status_code == 200, response.text
+    path = tmp_path / f"{eid}-{uuid.uuid4().hex[:6]}.pdf"
+    path.write_bytes(response.content)
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def _score(text: str, criterion_start: str) -> int:
+    """The score in the report's table row of a criterion (pdftotext -layout keeps rows)."""
+    (line,) = [line for line in text.splitlines() if line.strip().startswith(criterion_start)]
+    found = re.search(r"(?<![\d.])(\d)\s*/\s*5\b", line)
+    assert found, line
+    return int(found.group(1))
+
+
+def test_the_pdf_report_shows_the_released_coach_values_labelled(api: Api, tmp_path: Path) -> None:
+    coach, writer, eid, text = _setup_review(api, "after_review")
+    ai = ai_scores(odd=len(text) % 2 == 1)
+    reason = "Your ask opens the memo: exactly right."
+    api.call(
+        "PUT", f"/reviews/{eid}/scores/bottom_line", coach, json={"score": 5, "reason": reason}
+    )
+    start = text.index("Readmissions fell 18%")
+    added = api.call(
+        "POST",
+        f"/reviews/{eid}/comments",
+        coach,
+        json={
+            "start": start,
+            "end": start + len("Readmissions fell 18%"),
+            "segment": "Readmissions fell 18%",
+            "comment": "Cite where this figure comes from.",
+        },
+    )
+    assert added.status_code == 201, added.text
+    assert api.call("POST", f"/reviews/{eid}/release", coach).status_code == 200
+    final = weighted([5, ai[1], ai[2]], [40, 35, 25])
+    assert api.get(f"/evaluations/{eid}", writer)["evaluation"]["overall_score"] == final
+
+    page = _pdf_text(api, writer, eid, tmp_path)
+    flat = " ".join(page.split())
+    assert "Reviewed by your coach" in flat
+    assert f"{final:.2f}" in flat  # the final overall, as GET /evaluations/{id} shows it
+    assert f"The AI's overall score was {weighted(ai, [40, 35, 25]):.2f}" in flat
+    # The overridden row: the coach's score, labelled, the AI's beside it, the reason.
+    assert _score(page, "Bottom Line") == 5
+    assert f"Reviewed by your coach (AI: {ai[0]})" in flat
+    assert f"Your coach: {reason}" in flat
+    # A criterion the coach kept shows the AI's score, unlabelled.
+    assert _score(page, "Supporting") == ai[1]
+    assert flat.count("(AI: ") == 1
+    assert "Comment from your coach" in flat and "Cite where this figure comes from." in flat
+
+    # Released again after a further change: a new report, not the cached one.
+    api.call("PUT", f"/reviews/{eid}/scores/brevity", coach, json={"score": 1, "reason": "Cut it."})
+    assert " ".join(_pdf_text(api, writer, eid, tmp_path).split()) == flat  # not released yet
+    api.call("POST", f"/reviews/{eid}/release", coach)
+    again = " ".join(_pdf_text(api, writer, eid, tmp_path).split())
+    assert f"{weighted([5, ai[1], 1], [40, 35, 25]):.2f}" in again
+    assert "Your coach: Cut it." in again
+
+
+def test_progress_and_revision_deltas_use_the_released_scores(api: Api) -> None:
+    coach_id, coach = api.user("coach", "coach")
+    writer_id, writer = api.user("writer")
+    cohort = api.cohort()
+    api.join(cohort, coach_id, "coach")
+    api.join(cohort, writer_id, "writer")
+    assignment = api.assignment(cohort, coach)["id"]
+    first = api.submit(writer, assignment, memo("progress", odd=False))  # AI 2, 3, 4
+    question = "Who signs off on the budget?"
+    start = memo("progress", odd=False).index("We request")
+    api.call(
+        "POST",
+        f"/reviews/{first}/comments",
+        coach,
+        json={
+            "start": start,
+            "end": start + len("We request"),
+            "segment": "We request",
+            "comment": "Say who decides.",
+            "questions": [question],
+        },
+    )
+    api.call(
+        "PUT", f"/reviews/{first}/scores/bottom_line", coach, json={"score": 4, "reason": "Clear."}
+    )
+    api.call("POST", f"/reviews/{first}/release", coach)
+    second = api.submit(
+        writer, None, memo("progress v2", odd=True), previous_evaluation_id=first
+    )  # AI 3, 4, 5
+    # Not released yet: the comparison is refused, progress leaves it out.
+    assert api.call("GET", f"/evaluations/{second}/comparison", writer).status_code == 409
+    trends = api.get("/progress", writer)["overall_trends"]
+    assert [(t["evaluation_id"], t["overall_score"]) for t in trends] == [
+        (first, weighted([4, 3, 4], [40, 35, 25]))
+    ]
+    api.call(
+        "PUT", f"/reviews/{second}/scores/evidence", coach, json={"score": 2, "reason": "Vague."}
+    )
+    api.call("POST", f"/reviews/{second}/release", coach)
+    v1, v2 = [4, 3, 4], [3, 2, 5]  # final; the AI's were 2,3,4 then 3,4,5 (all up by one)
+
+    comparison = api.get(f"/evaluations/{second}/comparison", writer)
+    assert comparison["overall"] == {
+        "previous": weighted(v1, [40, 35, 25]),
+        "current": weighted(v2, [40, 35, 25]),
+        "delta": round(weighted(v2, [40, 35, 25]) - weighted(v1, [40, 35, 25]), 2),
+    }
+    assert {
+        n: (d["previous"], d["current"], d["direction"]) for n, d in comparison["criteria"].items()
+    } == {
+        "Bottom Line Up Front": (4, 3, "down"),
+        "Supporting Numbers": (3, 2, "down"),
+        "Brevity and Clarity": (4, 5, "up"),
+    }
+    # The questions are the ones the writer was shown: the coach's included.
+    assert question in [q["question"] for q in comparison["questions"]]
+
+    progress = api.get("/progress", writer)
+    assert [(t["evaluation_id"], t["overall_score"]) for t in progress["overall_trends"]] == [
+        (first, weighted(v1, [40, 35, 25])),
+        (second, weighted(v2, [40, 35, 25])),
+    ]
+    improvements = progress["rubric_improvements"]
+    assert [p["score"] for p in improvements["Bottom Line Up Front"]["points"]] == [4, 3]
+    assert improvements["Bottom Line Up Front"]["change"] == -1
+    assert improvements["Supporting Numbers"]["change"] == -1
+    assert improvements["Brevity and Clarity"]["change"] == 1
+    assert progress["overall_change"] == comparison["overall"]["delta"]
+
+    # A re-release of the first version reaches progress at once (not a cached answer).
+    api.call(
+        "PUT", f"/reviews/{first}/scores/evidence", coach, json={"score": 5, "reason": "Good."}
+    )
+    api.call("POST", f"/reviews/{first}/release", coach)
+    again = api.get("/progress", writer)["overall_trends"]
+    assert again[0]["overall_score"] == weighted([4, 5, 4], [40, 35, 25])
+    deltas = api.get(f"/evaluations/{second}/comparison", writer)["criteria"]
+    assert deltas["Supporting Numbers"]["previous"] == 5
+
+
+def _chat_system(api: Api, writer: dict[str, str], eid: str, fake: FakeAnthropic) -> list[str]:
+    """Ask the chat coach about `eid`; the system blocks the Messages API received."""
+    opened = api.call("POST", "/chat/sessions", writer, json={"evaluation_id": eid})
+    assert opened.status_code == 201, opened.text
+    chat_id = opened.json()["data"]["chat_session_id"]
+    ask = f"What did my coach change? {uuid.uuid4().hex[:6]}"
+    posted = api.call(
+        "POST",
+        f"/chat/sessions/{chat_id}/messages",
+        writer,
+        params={"wait": "false"},
+        json={"message_content": ask},
+    )
+    assert posted.status_code == 202, posted.text
+    # The worker's task, run here as the evaluation tests run the pipeline.
+    reply = posted.json()["data"]["assistant_message_id"]
+    assert chat_pipeline.process_reply(reply) == "completed"
+    (request,) = fake.requests_for(ask)
+    return [str(b["text"]) for b in request.body["system"]]
+
+
+def _chat_setup(api: Api) -> tuple[dict[str, str], dict[str, str], str]:
+    coach_id, coach = api.user("coach", "coach")
+    writer_id, writer = api.user("writer")
+    cohort = api.cohort()
+    api.join(cohort, coach_id, "coach")
+    api.join(cohort, writer_id, "writer")
+    assignment = api.assignment(cohort, coach)["id"]
+    return coach, writer, api.submit(writer, assignment, memo("chat", odd=False))
+
+
+def test_the_chat_coach_knows_the_released_coach_scores(api: Api, fake: FakeAnthropic) -> None:
+    coach, writer, eid = _chat_setup(api)
+    ai = ai_scores(odd=False)
+    reason = "The ask and the amount are in the first line."
+    api.call(
+        "PUT", f"/reviews/{eid}/scores/bottom_line", coach, json={"score": 5, "reason": reason}
+    )
+    api.call("PATCH", f"/reviews/{eid}/comments/ai-0", coach, json={"comment": "Name the owner."})
+    text = memo("chat", odd=False)
+    start = text.index("Decision needed")
+    added = api.call(
+        "POST",
+        f"/reviews/{eid}/comments",
+        coach,
+        json={
+            "start": start,
+            "end": start + len("Decision needed"),
+            "segment": "Decision needed",
+            "comment": "Say who decides.",
+            "questions": ["Who approves it?"],
+        },
+    )
+    assert added.status_code == 201, added.text
+    api.call("POST", f"/reviews/{eid}/release", coach)
+    _rubric, context = _chat_system(api, writer, eid, fake)
+    # The coach's final values, marked as theirs, as GET /evaluations/{id} shows them.
+    seen = api.get(f"/evaluations/{eid}", writer)["evaluation"]
+    assert seen["overall_score"] == weighted([5, ai[1], ai[2]], [40, 35, 25])
+    assert f"overall {seen['overall_score']}." in context
+    assert (
+        f"- Bottom Line Up Front: 5 (set by the writer's coach; the AI gave {ai[0]}) "
+        f"- coach's reason: {reason}"
+    ) in context
+    assert f"- Supporting Numbers: {ai[1]} - " in context
+    assert "released it to the writer" in context
+    assert "Name the owner." in context
+    assert (
+        "The writer's coach's comment on \"Decision needed\": Say who decides. "
+        "Questions: Who approves it?"
+    ) in context
+    assert f"overall {weighted(ai, [40, 35, 25])}." not in context
+
+
+def test_the_chat_coach_discusses_the_rubric_pinned_to_the_assignment(
+    api: Api, fake: FakeAnthropic
+) -> None:
+    coach, writer, eid = _chat_setup(api)
+    api.call("POST", f"/reviews/{eid}/release", coach)
+    original = (api.config_dir / "rubric.yaml").read_text()
+    try:
+        # The live rubric changes after the assignment pinned it.
+        _set_exec_rubric(api.config_dir, ["Lead", "Numbers That Matter", "Short"], [50, 25, 25])
+        time.sleep(0.05)  # a new mtime even on coarse clocks
+        rubric, _context = _chat_system(api, writer, eid, fake)
+    finally:
+        (api.config_dir / "rubric.yaml").write_text(original)
+    # The pinned rubric: not the default one, nor the edited live one.
+    assert "Executive Summary Rubric" in rubric
+    for _cid, name, weight in EXEC:
+        assert f"- {name} ({weight:g}" in rubric
+    assert "Numbers That Matter" not in rubric
+    assert "Healthcare Investment Memo Rubric" not in rubric
 
 
 # ================================================================== analytics

@@ -1,10 +1,16 @@
 """Write the coach's reply (the worker side of the chat).
 
 The coach knows the memo, its earlier versions, the evaluation, the rubric,
-the frameworks and the context template. The static part of the prompt and the
-memo block are sent as two cacheable system blocks; the conversation follows,
-oldest turn first and never rewritten, with a cache breakpoint on its last user
-turn, so each turn reads the previous turns from the provider's cache.
+the frameworks and the context template. The evaluation is the one its writer
+sees (`cohorts.feedback.writer_view`): after a human coach released their
+review, the coach's final scores and comments, marked as theirs. A submission
+to an assignment is discussed with the rubric pinned to the assignment
+(`evaluation.pinned`), the one it was scored with, not the live rubric.
+
+The static part of the prompt and the memo block are sent as two cacheable
+system blocks; the conversation follows, oldest turn first and never
+rewritten, with a cache breakpoint on its last user turn, so each turn reads
+the previous turns from the provider's cache.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from sqlalchemy import select, update
 
 from memoai.coaching.offline_coach import reply as offline_reply
 from memoai.coaching.stream import ReplySink
+from memoai.cohorts import feedback
+from memoai.cohorts.schemas import EvaluationWithReview
 from memoai.config import BusinessConfig, Settings, business_config, get_settings
+from memoai.evaluation import pinned
 from memoai.evaluation.language import language_name
 from memoai.evaluation.leases import keeper
 from memoai.evaluation.prompts import render
@@ -70,7 +79,9 @@ def _write_reply(settings: Settings, message_id: str, token: str) -> str:
     try:
         with session_scope(write=False) as db:
             context = _load(db, message_id)
-        business = business_config(force_check=True)
+        business = pinned.for_evaluation(
+            business_config(force_check=True), context["evaluation"].id
+        )
         provider = get_provider(settings)
         if isinstance(provider, OfflineProvider):
             text = offline_reply(
@@ -178,12 +189,13 @@ def _load(db: Any, message_id: str) -> dict[str, Any]:
     ).all()
     turns = [Message(m.role, m.content) for m in reversed(history) if m.content.strip()]
     question = turns[-1].content if turns and turns[-1].role == "user" else ""
+    seen = feedback.writer_view(db, evaluation, submission)
     return {
         "memo": submission.text_content,
         "version": submission.version_number,
         "earlier": [(s.version_number, s.text_content) for s in earlier],
-        "evaluation": evaluation,
-        "rubric_scores": evaluation.rubric_scores or {},
+        "evaluation": seen,
+        "rubric_scores": {name: dict(item) for name, item in seen.rubric_scores.items()},
         "language": evaluation.language or submission.language or "en",
         "turns": turns,
         "question": question,
@@ -212,7 +224,6 @@ def _request(settings: Settings, business: BusinessConfig, context: dict[str, An
         context=business.context.model_dump(),
         language=language,
     ).strip()
-    evaluation: Evaluation = context["evaluation"]
     boundary = context["boundary"]
     lines = [
         f"The writer's memo (version {context['version']}) is between the boundary lines.",
@@ -222,16 +233,7 @@ def _request(settings: Settings, business: BusinessConfig, context: dict[str, An
     ]
     for version, text in context["earlier"]:
         lines += [f"Earlier version {version}:", boundary, text[:EARLIER_VERSION_CHARS], boundary]
-    lines.append(f"Evaluation of version {context['version']}: overall {evaluation.overall_score}.")
-    for name, item in (evaluation.rubric_scores or {}).items():
-        lines.append(f"- {name}: {item['score']} - {item['justification']}")
-    lines.append("Strengths: " + "; ".join(evaluation.strengths or []))
-    lines.append("Opportunities: " + "; ".join(evaluation.opportunities or []))
-    for seg in evaluation.segment_feedback or []:
-        lines.append(
-            f'Comment on "{seg["segment"]}": {seg["comment"]} '
-            f"Questions: {' '.join(seg['questions'])}"
-        )
+    lines += evaluation_lines(context["evaluation"], context["version"])
     rs = settings.llm.request_settings
     return ChatRequest(
         system=system,
@@ -241,6 +243,50 @@ def _request(settings: Settings, business: BusinessConfig, context: dict[str, An
         temperature=rs.chat_temperature,
         cache_history=True,
     )
+
+
+def evaluation_lines(evaluation: EvaluationWithReview, version: int) -> list[str]:
+    """The evaluation as the writer sees it, with the human coach's changes marked."""
+    review = evaluation.review
+    if review is not None and review.status == "awaiting_review" and not evaluation.rubric_scores:
+        # Withheld until the coach's review: there is nothing to discuss yet.
+        return [
+            f"The evaluation of version {version} awaits the writer's coach's review and is "
+            "not available yet; do not guess its scores."
+        ]
+    lines = [f"Evaluation of version {version}: overall {evaluation.overall_score}."]
+    released = review if review is not None and review.status == "released" else None
+    if released is not None:
+        lines.append(
+            "The writer's coach (a person) reviewed the AI's evaluation and released it to the "
+            "writer: the scores and comments below are the coach's final ones. Where the coach "
+            "changed a score, treat the coach's score and reason as authoritative."
+        )
+    elif review is not None:
+        lines.append(
+            "The writer's coach (a person) has not released a review of this AI evaluation "
+            "yet; its scores and comments may still change."
+        )
+    for name, item in evaluation.rubric_scores.items():
+        coach = released.rubric_scores.get(name) if released is not None else None
+        if coach is not None and coach.coach_override:
+            lines.append(
+                f"- {name}: {item.score} (set by the writer's coach; the AI gave "
+                f"{coach.ai_score}) - coach's reason: {item.justification}"
+            )
+        else:
+            lines.append(f"- {name}: {item.score} - {item.justification}")
+    lines.append("Strengths: " + "; ".join(evaluation.strengths))
+    lines.append("Opportunities: " + "; ".join(evaluation.opportunities))
+    sources = [c.source for c in released.comments] if released is not None else []
+    for index, seg in enumerate(evaluation.segment_feedback):
+        by = (
+            "The writer's coach's comment"
+            if index < len(sources) and sources[index] == "coach"
+            else "Comment"
+        )
+        lines.append(f'{by} on "{seg.segment}": {seg.comment} Questions: {" ".join(seg.questions)}')
+    return lines
 
 
 def _alternating(turns: list[Message]) -> list[Message]:

@@ -1,8 +1,10 @@
 """Build (or reuse) the PDF report of an evaluation in the temporary directory.
 
-Files are named by evaluation and by a key of everything the report shows, so
-a new evaluation (which changes the progress chart) yields a new file; the
-retention job removes files older than `file_serving.retention_hours`.
+Files are named by evaluation and by a digest of everything the report shows,
+so a new evaluation (which changes the progress chart) or a coach's
+(re-)release yields a new file; the retention job removes files older than
+`file_serving.retention_hours`. The report shows what the writer sees
+(`cohorts.feedback.writer_view`): after a release, the coach's values.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from memoai.coaching.revisions import compare
 from memoai.cohorts import feedback
 from memoai.config import Settings
 from memoai.evaluation import repository as repo
-from memoai.evaluation.service import to_public
 from memoai.models import EvaluationStatus
 from memoai.platform.errors import Conflict, NotFound, NotReady
 from memoai.platform.identity import Principal
@@ -38,23 +39,21 @@ def report_path(
     if evaluation.status != EvaluationStatus.COMPLETED.value:
         raise NotReady("The evaluation is not finished yet.", headers={"Retry-After": "1"})
     feedback.ensure_released(db, evaluation)
-    public = to_public(evaluation, submission)
+    public = feedback.writer_view(db, evaluation, submission)
     try:
         comparison = compare(db, principal, evaluation_id)
     except NotFound:
         comparison = None
     history = progress_service.progress(db, settings, principal, "all")
-    key = hashlib.sha256(
-        "|".join(
-            [
-                evaluation.id,
-                str(evaluation.completed_at),
-                comparison.previous_evaluation_id if comparison else "",
-                str(history.evaluations),
-                str(history.overall_trends[-1].completed_at if history.overall_trends else ""),
-            ]
-        ).encode()
-    ).hexdigest()[:16]
+    # Everything the report shows, so a coach's (re-)release of this memo or of
+    # the one before it, or a new evaluation in the history, makes a new file.
+    # The frequency buckets run up to today and are not in the report.
+    shown = [
+        public.model_dump_json(),
+        comparison.model_dump_json() if comparison else "",
+        history.model_dump_json(exclude={"submission_frequency"}),
+    ]
+    key = hashlib.sha256("|".join(shown).encode()).hexdigest()[:16]
     directory = settings.temp_dir / "reports"
     path = directory / f"{evaluation.id}-{key}.pdf"
     if path.exists():

@@ -1,19 +1,26 @@
 """Progress over time for one writer, computed from their evaluation history.
 
+Scores are the ones the writer sees (`cohorts.feedback`): a submission whose
+coach released the review counts with the coach's final overall and criterion
+scores; one whose feedback is withheld until the coach's review is left out.
+
 The result is cached per caller and range in each API process. The cache key
-carries the caller's newest completion time, count and the live configuration
-version, so a new evaluation or a rubric change makes the next request compute
-afresh in every process, without invalidation messages. Entries expire after
+carries the caller's newest completion time, count, newest release of a coach
+review and number of released reviews, and the live configuration version, so
+a new evaluation, a coach's (re-)release or a rubric change makes the next
+request compute afresh in every process, without invalidation messages. Entries expire after
 `performance.caching.progress_cache_ttl` and the cache is bounded by
 `max_size` (least recently used out first).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import threading
 import time
 from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -23,7 +30,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from memoai.cohorts import feedback
 from memoai.config import Settings, business_config
-from memoai.models import Evaluation, EvaluationStatus, Submission, utcnow
+from memoai.models import Evaluation, EvaluationStatus, Review, Submission, utcnow
 from memoai.platform.identity import Principal
 
 Range = Literal["week", "month", "quarter", "all"]
@@ -123,10 +130,19 @@ def progress(
         & ~feedback.withheld()
     )
     stamp = db.execute(
-        select(func.max(Evaluation.completed_at), func.count()).where(completed)
+        select(
+            func.max(Evaluation.completed_at),
+            func.count(Evaluation.id),
+            # One review per evaluation at most, so the outer join keeps the count.
+            func.max(Review.released_at),
+            func.count(Review.released_at),
+        )
+        .select_from(Evaluation)
+        .outerjoin(Review, Review.evaluation_id == Evaluation.id)
+        .where(completed)
     ).one()
     business = business_config()
-    key = (principal.owner_key, range_, stamp[0], stamp[1], business.version)
+    key = (principal.owner_key, range_, *stamp, business.version)
     use_cache = settings.performance.caching.enabled
     if use_cache and (hit := cache(settings).get(key)) is not None:
         return hit
@@ -159,20 +175,25 @@ def _compute(
     if days is not None:
         since = utcnow() - timedelta(days=days)
         conditions.append(Evaluation.completed_at >= since)
-    rows = db.execute(
-        select(
-            Evaluation.id,
-            Evaluation.completed_at,
-            Evaluation.overall_score,
-            Evaluation.rubric_scores,
-            Submission.title,
-            Submission.version_number,
-            Submission.lineage_id,
-        )
-        .join(Submission, Submission.id == Evaluation.submission_id)
-        .where(*conditions)
-        .order_by(Evaluation.completed_at, Evaluation.id)
-    ).all()
+    rows = [
+        _Row(*r)
+        for r in db.execute(
+            select(
+                Evaluation.id,
+                Evaluation.completed_at,
+                Evaluation.overall_score,
+                Evaluation.rubric_scores,
+                Submission.title,
+                Submission.version_number,
+                Submission.lineage_id,
+                Evaluation.assignment_id,
+            )
+            .join(Submission, Submission.id == Evaluation.submission_id)
+            .where(*conditions)
+            .order_by(Evaluation.completed_at, Evaluation.id)
+        ).all()
+    ]
+    rows = _with_released_scores(db, rows)
 
     trends = [
         TrendPoint(
@@ -235,6 +256,33 @@ def _compute(
         scale={"min": scale_min, "max": scale_max},
         text_summary=_summary(trends, improvements, strongest, weakest),
     )
+
+
+@dataclass(frozen=True)
+class _Row:
+    id: str
+    completed_at: datetime
+    overall_score: float | None
+    rubric_scores: dict[str, Any] | None
+    title: str | None
+    version_number: int
+    lineage_id: str
+    assignment_id: str | None
+
+
+def _with_released_scores(db: DbSession, rows: list[_Row]) -> list[_Row]:
+    """The coach's final scores in place of the AI's where a review was released."""
+    released = feedback.released_scores(db, [r.id for r in rows if r.assignment_id])
+    return [
+        dataclasses.replace(
+            r,
+            overall_score=released[r.id][0],
+            rubric_scores={name: dict(item) for name, item in released[r.id][1].items()},
+        )
+        if r.id in released
+        else r
+        for r in rows
+    ]
 
 
 def _frequency(

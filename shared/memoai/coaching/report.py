@@ -4,6 +4,11 @@ Contents: overall evaluation, rubric table with justifications, strengths and
 opportunities, inline comments with their passages and insight questions, the
 change since the previous version, the progress chart, and the memo itself.
 All user and model text is escaped before it reaches ReportLab's markup.
+
+A submission whose coach released the review shows the coach's final values,
+labelled "Reviewed by your coach", with the AI's score beside each one the
+coach changed, the coach's reason as its justification, and the coach's own
+comments marked as theirs.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from reportlab.platypus import (
 
 from memoai.coaching.progress import ProgressPublic
 from memoai.coaching.revisions import ComparisonPublic
+from memoai.cohorts.feedback import RELEASED
+from memoai.cohorts.schemas import EvaluationWithReview, WriterReview
 from memoai.evaluation.schemas import EvaluationPublic
 
 INK = colors.HexColor("#1f2a37")
@@ -136,6 +143,10 @@ def _styles() -> dict[str, ParagraphStyle]:
         "cellbold": ParagraphStyle(
             "cellbold", parent=body, fontName=f.bold, fontSize=8.8, leading=11.5
         ),
+        "coach": ParagraphStyle("coach", parent=body, textColor=UP),
+        "coachcell": ParagraphStyle(
+            "coachcell", parent=body, fontSize=7.5, leading=9.5, textColor=UP
+        ),
     }
 
 
@@ -186,6 +197,10 @@ def build_pdf(
         f"By {_t(evaluation.llm_provider or '')} ({_t(evaluation.llm_model or '')})",
     ]
     story.append(Paragraph(" &middot; ".join(m for m in meta if m), s["small"]))
+    review = _released_review(evaluation)
+    if review is not None:
+        story.append(Spacer(1, 4))
+        story.append(Paragraph(_reviewed_line(review), s["coach"]))
     if evaluation.notice:
         story.append(Spacer(1, 4))
         story.append(Paragraph(_t(evaluation.notice), s["small"]))
@@ -200,7 +215,14 @@ def build_pdf(
                 score_cell,
                 Paragraph(
                     f"Overall score out of {scale_max}, the rubric-weighted mean "
-                    "of the criterion scores below.",
+                    "of the criterion scores below."
+                    + (
+                        f" {RELEASED} The AI's overall score was {review.ai_overall_score:.2f}."
+                        if review is not None
+                        and review.ai_overall_score is not None
+                        and review.ai_overall_score != overall
+                        else ""
+                    ),
                     s["body"],
                 ),
             ]
@@ -225,15 +247,21 @@ def build_pdf(
         [Paragraph(h, s["cellbold"]) for h in ("Criterion", "Weight", "Score", "Justification")]
     ]
     for name, item in evaluation.rubric_scores.items():
+        coach = review.rubric_scores.get(name) if review is not None else None
+        score: list[Any] = [Paragraph(f"{item.score} / {scale_max}", s["cellbold"])]
+        justification = _t(item.justification)
+        if coach is not None and coach.coach_override:
+            score.append(Paragraph(f"{RELEASED_SHORT} (AI: {coach.ai_score})", s["coachcell"]))
+            justification = f"<b>Your coach:</b> {justification}"
         rows.append(
             [
                 Paragraph(_t(name), s["cellbold"]),
                 Paragraph(f"{item.weight:g}%", s["cell"]),
-                Paragraph(f"{item.score} / {scale_max}", s["cellbold"]),
-                Paragraph(_t(item.justification), s["cell"]),
+                score,
+                Paragraph(justification, s["cell"]),
             ]
         )
-    table = Table(rows, colWidths=[40 * mm, 18 * mm, 16 * mm, None], repeatRows=1)
+    table = Table(rows, colWidths=[40 * mm, 16 * mm, 26 * mm, None], repeatRows=1)
     table.setStyle(
         TableStyle(
             [
@@ -260,12 +288,16 @@ def build_pdf(
 
     if evaluation.segment_feedback:
         story.append(Paragraph("Comments on the text", s["h2"]))
+        sources = [c.source for c in review.comments] if review is not None else []
         for number, seg in enumerate(evaluation.segment_feedback, 1):
+            by_coach = number <= len(sources) and sources[number - 1] == "coach"
             block = [
                 Paragraph(f"{number}. &ldquo;{_t(seg.segment)}&rdquo;", s["quote"]),
                 Spacer(1, 3),
-                Paragraph(_t(seg.comment), s["body"]),
             ]
+            if by_coach:
+                block.append(Paragraph("Comment from your coach", s["coach"]))
+            block.append(Paragraph(_t(seg.comment), s["body"]))
             block += [Paragraph(_t(q), s["bullet"], bulletText="?") for q in seg.questions]
             block.append(Spacer(1, 6))
             story.append(KeepTogether(block))
@@ -296,6 +328,26 @@ def build_pdf(
     )
     doc.build(story, canvasmaker=_NumberedCanvas)
     return buffer.getvalue()
+
+
+RELEASED_SHORT = RELEASED.rstrip(".")  # "Reviewed by your coach"
+
+
+def _released_review(evaluation: EvaluationPublic) -> WriterReview | None:
+    """The coach's released review, when the report shows one."""
+    review = evaluation.review if isinstance(evaluation, EvaluationWithReview) else None
+    return review if review is not None and review.status == "released" else None
+
+
+def _reviewed_line(review: WriterReview) -> str:
+    when = f" on {review.released_at:%Y-%m-%d}" if review.released_at else ""
+    changed = sum(1 for v in review.rubric_scores.values() if v.coach_override)
+    detail = (
+        f"; they changed {changed} of the AI's scores (the AI's score is shown beside each)"
+        if changed
+        else "; they kept the AI's scores"
+    )
+    return f"<b>{RELEASED_SHORT}</b>{when}{detail}. The scores and comments below are final."
 
 
 def _comparison(comparison: ComparisonPublic, s: dict[str, ParagraphStyle]) -> list[Any]:

@@ -5,6 +5,11 @@ passage it was anchored to, or when the added text clearly covers it (shares
 several content words with the question); a question asking for a number
 also needs new figures. This is a
 deterministic heuristic, so it works with every provider, offline included.
+
+Both versions are compared as their writer sees them (`cohorts.feedback`):
+a version whose coach released the review counts with the coach's final
+scores and comments; a version whose feedback is still withheld from the
+writer has no scores to compare (its criteria show as "new" in the next one).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from memoai.cohorts import feedback
 from memoai.evaluation import repository as repo
+from memoai.evaluation.schemas import EvaluationPublic, SegmentFeedback
 from memoai.evaluation.text import sentences, words
 from memoai.models import Evaluation, EvaluationStatus, Submission
 from memoai.platform.errors import NotFound
@@ -144,24 +150,23 @@ def compare(db: DbSession, principal: Principal, evaluation_id: str) -> Comparis
     if previous_row is None:
         raise NotFound("The previous version has no completed evaluation to compare with.")
     previous, previous_submission = previous_row
-    return build(current, submission, previous, previous_submission)
+    return build(
+        feedback.writer_view(db, current, submission),
+        feedback.writer_view(db, previous, previous_submission),
+    )
 
 
-def build(
-    current: Evaluation,
-    submission: Submission,
-    previous: Evaluation,
-    previous_submission: Submission,
-) -> ComparisonPublic:
-    diff = text_diff(previous_submission.text_content, submission.text_content)
+def build(current: EvaluationPublic, previous: EvaluationPublic) -> ComparisonPublic:
+    """Compare two versions as their writer sees them."""
+    diff = text_diff(previous.text_content, current.text_content)
     added = " ".join(op.new for op in diff if op.op in ("insert", "replace"))
     removed = " ".join(op.old for op in diff if op.op in ("delete", "replace"))
-    questions = question_status(previous, submission.text_content, added)
+    questions = question_status(previous.segment_feedback, current.text_content, added)
     return ComparisonPublic(
         evaluation_id=current.id,
         previous_evaluation_id=previous.id,
-        version_number=submission.version_number,
-        previous_version_number=previous_submission.version_number,
+        version_number=current.version_number,
+        previous_version_number=previous.version_number,
         overall={
             "previous": previous.overall_score,
             "current": current.overall_score,
@@ -171,7 +176,10 @@ def build(
                 else None
             ),
         },
-        criteria=criterion_deltas(previous.rubric_scores or {}, current.rubric_scores or {}),
+        criteria=criterion_deltas(
+            {name: item.model_dump() for name, item in previous.rubric_scores.items()},
+            {name: item.model_dump() for name, item in current.rubric_scores.items()},
+        ),
         diff=diff,
         words_added=len(words(added)),
         words_removed=len(words(removed)),
@@ -218,13 +226,16 @@ def _content_words(text: str) -> set[str]:
 _NUMBER = re.compile(r"\d")
 
 
-def question_status(previous: Evaluation, new_text: str, added: str) -> list[QuestionStatus]:
+def question_status(
+    comments: list[SegmentFeedback], new_text: str, added: str
+) -> list[QuestionStatus]:
+    """The previous version's questions (as its writer saw them), addressed or open."""
     added_words = _content_words(added)
     result: list[QuestionStatus] = []
-    for item in previous.segment_feedback or []:
-        segment = item.get("segment", "")
+    for item in comments:
+        segment = item.segment
         passage_changed = segment not in new_text
-        for question in item.get("questions", []):
+        for question in item.questions:
             overlap = _content_words(question) & added_words
             addressed = passage_changed or len(overlap) >= 3
             # Questions asking for a number are answered only by new figures.

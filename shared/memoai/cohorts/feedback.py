@@ -10,10 +10,16 @@
   it. Edits after a release reach the writer only with the next release.
 
 Memos not submitted to an assignment are returned exactly as before.
+
+Every view a writer gets of a submission (GET /evaluations/{id}, the PDF
+report, the revision comparison, progress, the chat coach's context) starts
+from `writer_view` or `released_scores`, so none of them shows the AI's values
+where the writer was given the coach's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,7 +37,7 @@ from memoai.cohorts.schemas import (
 )
 from memoai.evaluation import service as evaluation_service
 from memoai.evaluation.schemas import CriterionScore, EvaluationPublic, SegmentFeedback
-from memoai.models import Assignment, Evaluation, EvaluationStatus, Review
+from memoai.models import Assignment, Evaluation, EvaluationStatus, Review, Submission
 from memoai.platform.errors import Conflict
 from memoai.platform.identity import Principal
 
@@ -116,6 +122,43 @@ def overlay(db: DbSession, public: EvaluationPublic) -> EvaluationWithReview:
     )
 
 
+def final_criteria(snapshot: dict[str, Any]) -> dict[str, CriterionScore]:
+    """The released criterion scores, shaped like the evaluation's own `rubric_scores`."""
+    result: dict[str, CriterionScore] = {}
+    for name, value in snapshot.get("rubric_scores", {}).items():
+        score = WriterScore(**value)
+        if score.score is None:
+            continue
+        result[name] = CriterionScore(
+            score=score.score,
+            # An overridden score is explained by the coach's reason, not by
+            # the AI's justification of the score it gave.
+            justification=(
+                score.reason if score.coach_override and score.reason else score.justification
+            ),
+            weight=score.weight,
+        )
+    return result
+
+
+def released_scores(
+    db: DbSession, evaluation_ids: Sequence[str]
+) -> dict[str, tuple[float | None, dict[str, CriterionScore]]]:
+    """evaluation id -> (final overall, final criterion scores) for each released review.
+
+    The bulk form of `overlay` for views over many evaluations (progress);
+    evaluations without a released review are not in the result.
+    """
+    return {
+        evaluation_id: (
+            review.released_snapshot.get("overall_score"),
+            final_criteria(review.released_snapshot),
+        )
+        for evaluation_id, review in repo.reviews_for(db, evaluation_ids).items()
+        if review.released_snapshot is not None
+    }
+
+
 def _released(
     base: dict[str, Any], assignment: Assignment, snapshot: dict[str, Any]
 ) -> EvaluationWithReview:
@@ -138,17 +181,7 @@ def _released(
         **{
             **base,
             "overall_score": review.overall_score,
-            "rubric_scores": {
-                name: CriterionScore(
-                    score=s.score if s.score is not None else 0,
-                    # An overridden score is explained by the coach's reason, not
-                    # by the AI's justification of the score it gave.
-                    justification=s.reason if s.coach_override and s.reason else s.justification,
-                    weight=s.weight,
-                )
-                for name, s in scores.items()
-                if s.score is not None
-            },
+            "rubric_scores": final_criteria(snapshot),
             "segment_feedback": [
                 SegmentFeedback(
                     segment=c.segment,
@@ -162,6 +195,13 @@ def _released(
         },
         review=review,
     )
+
+
+def writer_view(
+    db: DbSession, evaluation: Evaluation, submission: Submission
+) -> EvaluationWithReview:
+    """An evaluation row as its writer may see it: what every writer-facing view starts from."""
+    return overlay(db, evaluation_service.to_public(evaluation, submission))
 
 
 def result(db: DbSession, principal: Principal, evaluation_id: str) -> EvaluationWithReview:

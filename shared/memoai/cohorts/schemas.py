@@ -142,6 +142,12 @@ class MemberAdd(BaseModel):
         return self
 
 
+class MemberUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "coach"}]})
+
+    role: MemberRole
+
+
 class MemberPublic(BaseModel):
     user_id: str
     username: str

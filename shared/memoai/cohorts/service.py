@@ -7,6 +7,14 @@ their own work only. Whatever lies outside a caller's visibility is a 404,
 never a 403, so its existence does not leak. Coach operations (assignments,
 submissions, reviews, analytics, gradebook) answer 404 to anyone who is not a
 coach of that cohort or an admin.
+
+Who is in which cohort, and as what, decides who sees whose memos, so every
+change of it is recorded in the audit trail (`auth_events`, read through
+GET /admin/auth/events): cohort_created, cohort_deleted, cohort_member_added,
+cohort_member_removed (also once per member when a cohort is deleted) and
+cohort_member_role_changed. `user_id`/`username` name the member (for the
+cohort events, the admin who acted); `details` names the cohort, the roles and
+the actor.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.auth import repository as users_repo
+from memoai.auth.service import ClientInfo
 from memoai.cohorts import repository as repo
 from memoai.cohorts import rubrics
 from memoai.cohorts.schemas import (
@@ -34,6 +43,7 @@ from memoai.cohorts.schemas import (
     MemberAdd,
     MemberList,
     MemberPublic,
+    MemberUpdate,
     SubmissionList,
     SubmissionRef,
     SubmissionRow,
@@ -42,9 +52,11 @@ from memoai.cohorts.schemas import (
 )
 from memoai.config import Settings
 from memoai.evaluation.schemas import EvaluationSubmit
-from memoai.models import Assignment, Cohort, EvaluationStatus, Review, utcnow
+from memoai.models import Assignment, Cohort, CohortMember, EvaluationStatus, Review, User, utcnow
+from memoai.platform import audit
 from memoai.platform.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from memoai.platform.identity import Principal
+from memoai.platform.storable import storable
 
 COACH_ACCOUNT_ROLES = repo.COACH_ACCOUNT_ROLES
 
@@ -121,6 +133,45 @@ def require_assignment(
     return assignment, access
 
 
+# ------------------------------------------------------------------ audit
+
+COHORT_CREATED = "cohort_created"
+COHORT_DELETED = "cohort_deleted"
+MEMBER_ADDED = "cohort_member_added"
+MEMBER_REMOVED = "cohort_member_removed"
+MEMBER_ROLE_CHANGED = "cohort_member_role_changed"
+
+
+def _audit(
+    db: DbSession,
+    event_type: str,
+    actor: Principal,
+    client: ClientInfo | None,
+    cohort: Cohort,
+    *,
+    subject: tuple[str, str] | None = None,  # (user id, username) the event is about
+    details: dict[str, object] | None = None,
+) -> None:
+    user_id, username = subject or (actor.user_id, actor.username)
+    audit.add_event(
+        db,
+        event_type,
+        success=True,
+        user_id=user_id,
+        username=username,
+        session_id=actor.session_fk,
+        ip=client.ip if client else None,
+        user_agent=client.user_agent if client else None,
+        details={
+            "cohort_id": cohort.id,
+            "cohort": cohort.name,
+            **(details or {}),
+            "actor_id": actor.user_id,
+            "actor": actor.username,
+        },
+    )
+
+
 # ------------------------------------------------------------------ cohorts
 
 
@@ -144,10 +195,13 @@ def _cohort_public(db: DbSession, rows: list[tuple[Cohort, str]]) -> list[Cohort
     ]
 
 
-def create_cohort(db: DbSession, principal: Principal, body: CohortCreate) -> CohortPublic:
+def create_cohort(
+    db: DbSession, principal: Principal, body: CohortCreate, client: ClientInfo | None = None
+) -> CohortPublic:
     cohort = repo.add_cohort(
         db, name=body.name.strip(), description=body.description, created_by=principal.user_id
     )
+    _audit(db, COHORT_CREATED, principal, client, cohort)
     return _cohort_public(db, [(cohort, "admin")])[0]
 
 
@@ -177,9 +231,36 @@ def update_cohort(
     return _cohort_public(db, [(access.cohort, access.role)])[0]
 
 
-def delete_cohort(db: DbSession, principal: Principal, cohort_id: str) -> None:
+def delete_cohort(
+    db: DbSession, principal: Principal, cohort_id: str, client: ClientInfo | None = None
+) -> None:
     """Assignments, memberships and reviews go with it; writers keep their evaluations."""
     access = require_cohort(db, principal, cohort_id)
+    members = repo.members(db, access.cohort.id)
+    # Each member's loss of the cohort is on their own record too, so the trail
+    # of one account (filtered by user_id) is complete.
+    for member, user in members:
+        _audit(
+            db,
+            MEMBER_REMOVED,
+            principal,
+            client,
+            access.cohort,
+            subject=(user.id, user.username),
+            details={"role": member.role, "reason": COHORT_DELETED},
+        )
+    _audit(
+        db,
+        COHORT_DELETED,
+        principal,
+        client,
+        access.cohort,
+        details={
+            "coaches": sum(m.role == "coach" for m, _u in members),
+            "writers": sum(m.role == "writer" for m, _u in members),
+            "assignments": repo.assignment_total(db, access.cohort.id),
+        },
+    )
     repo.delete_cohort(db, access.cohort.id)
 
 
@@ -204,7 +285,12 @@ def list_members(db: DbSession, principal: Principal, cohort_id: str) -> MemberL
 
 
 def add_member(
-    db: DbSession, settings: Settings, principal: Principal, cohort_id: str, body: MemberAdd
+    db: DbSession,
+    settings: Settings,
+    principal: Principal,
+    cohort_id: str,
+    body: MemberAdd,
+    client: ClientInfo | None = None,
 ) -> MemberPublic:
     access = require_cohort(db, principal, cohort_id)
     if body.user_id is not None:
@@ -217,13 +303,7 @@ def add_member(
         raise NotFound("User not found.", field=field)
     if not user.is_active:
         raise ValidationFailed("This account is deactivated.", code="inactive_user", field=field)
-    if body.role == "coach" and user.role not in COACH_ACCOUNT_ROLES:
-        raise ValidationFailed(
-            "Only accounts with the coach or admin role can coach a cohort; "
-            'set the account\'s role to "coach" first (PUT /api/v1/users/{id}).',
-            code="not_a_coach",
-            field="role",
-        )
+    _may_hold(user, body.role)
     if repo.member(db, access.cohort.id, user.id) is not None:
         raise Conflict("This user is already a member of the cohort.", code="already_member")
     limit = settings.backend.cohorts.max_members
@@ -246,6 +326,15 @@ def add_member(
         raise Conflict(
             "This user is already a member of the cohort.", code="already_member"
         ) from exc
+    _audit(
+        db,
+        MEMBER_ADDED,
+        principal,
+        client,
+        access.cohort,
+        subject=(user.id, user.username),
+        details={"role": body.role},
+    )
     return MemberPublic(
         user_id=user.id,
         username=user.username,
@@ -256,10 +345,80 @@ def add_member(
     )
 
 
-def remove_member(db: DbSession, principal: Principal, cohort_id: str, user_id: str) -> None:
-    access = require_cohort(db, principal, cohort_id)
-    if not repo.remove_member(db, access.cohort.id, user_id):
+def _may_hold(user: User, role: str) -> None:
+    if role == "coach" and user.role not in COACH_ACCOUNT_ROLES:
+        raise ValidationFailed(
+            "Only accounts with the coach or admin role can coach a cohort; "
+            'set the account\'s role to "coach" first (PUT /api/v1/users/{id}).',
+            code="not_a_coach",
+            field="role",
+        )
+
+
+def _membership(db: DbSession, cohort: Cohort, user_id: str) -> tuple[CohortMember, User]:
+    member = repo.member(db, cohort.id, user_id) if storable(user_id) else None
+    user = users_repo.user_by_id(db, user_id) if member is not None else None
+    if member is None or user is None:
         raise NotFound("This user is not a member of the cohort.", field="user_id")
+    return member, user
+
+
+def update_member(
+    db: DbSession,
+    principal: Principal,
+    cohort_id: str,
+    user_id: str,
+    body: MemberUpdate,
+    client: ClientInfo | None = None,
+) -> MemberPublic:
+    """Change a member's role in the cohort (a writer who becomes an assistant coach)."""
+    access = require_cohort(db, principal, cohort_id)
+    member, user = _membership(db, access.cohort, user_id)
+    if body.role != member.role:
+        _may_hold(user, body.role)
+        previous = member.role
+        member.role = body.role
+        db.flush()
+        _audit(
+            db,
+            MEMBER_ROLE_CHANGED,
+            principal,
+            client,
+            access.cohort,
+            subject=(user.id, user.username),
+            details={"role": body.role, "previous_role": previous},
+        )
+    return MemberPublic(
+        user_id=user.id,
+        username=user.username,
+        role=member.role,
+        account_role=user.role,
+        is_active=user.is_active,
+        added_at=member.created_at,
+    )
+
+
+def remove_member(
+    db: DbSession,
+    principal: Principal,
+    cohort_id: str,
+    user_id: str,
+    client: ClientInfo | None = None,
+) -> None:
+    access = require_cohort(db, principal, cohort_id)
+    member, user = _membership(db, access.cohort, user_id)
+    role = member.role
+    if not repo.remove_member(db, access.cohort.id, user.id):
+        raise NotFound("This user is not a member of the cohort.", field="user_id")
+    _audit(
+        db,
+        MEMBER_REMOVED,
+        principal,
+        client,
+        access.cohort,
+        subject=(user.id, user.username),
+        details={"role": role},
+    )
 
 
 # ------------------------------------------------------------------ assignments

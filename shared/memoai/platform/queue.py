@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -22,6 +23,7 @@ import structlog
 from celery import Celery
 from sqlalchemy import event, update
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import SessionTransaction, SessionTransactionOrigin
 
 from memoai.config import Settings, get_settings
 from memoai.platform import broker
@@ -259,19 +261,88 @@ def broker_depth(settings: Settings) -> int | None:
     )
 
 
+# Jobs are kept per transaction: each job remembers the innermost transaction
+# (SAVEPOINT or the outer one) it was queued in. Rolling back a savepoint drops
+# the jobs queued inside it (and inside savepoints nested in it) and keeps the
+# others; the outer commit publishes what is left; the end of the outer
+# transaction, however it ends, forgets them, so nothing leaks into the next
+# transaction of a reused session.
+_JOBS = "memoai_jobs"
+
+
+@dataclass(frozen=True)
+class _Job:
+    transaction: SessionTransaction  # the innermost one when the job was queued
+    name: TaskName
+    kwargs: dict[str, Any]
+
+
 def enqueue_after_commit(db: DbSession, name: TaskName, **kwargs: Any) -> None:
-    """Publish once the surrounding transaction commits; dropped on rollback."""
-    db.info.setdefault("memoai_jobs", []).append((name, kwargs))
+    """Publish once the surrounding transaction commits; dropped if it (or the
+    savepoint the job was queued in) rolls back."""
+    # Begin the transaction now if nothing has yet: a rollback before the first
+    # statement must drop the job too.
+    transaction = db.get_nested_transaction() or db.get_transaction() or db.begin()
+    db.info.setdefault(_JOBS, []).append(_Job(transaction, name, kwargs))
+
+
+def queued_jobs(db: DbSession) -> list[tuple[TaskName, dict[str, Any]]]:
+    """What the next commit would publish (for tests and diagnostics)."""
+    return [(job.name, job.kwargs) for job in db.info.get(_JOBS, [])]
+
+
+def _inside(job: _Job, transaction: SessionTransaction) -> bool:
+    current: SessionTransaction | None = job.transaction
+    while current is not None:
+        if current is transaction:
+            return True
+        current = current.parent
+    return False
+
+
+def _rolled_back(transaction: SessionTransaction) -> SessionTransaction:
+    """What a rollback really undid: a flush's failure rolls back its internal
+    subtransaction, which rolls back the savepoint (or the transaction) around it."""
+    while (
+        transaction.origin is SessionTransactionOrigin.SUBTRANSACTION
+        and transaction.parent is not None
+    ):
+        transaction = transaction.parent
+    return transaction
+
+
+@event.listens_for(DbSession, "after_soft_rollback")
+def _drop_rolled_back_jobs(session: DbSession, previous_transaction: SessionTransaction) -> None:
+    # Fired for every rollback, a savepoint's included (`after_rollback` does
+    # not say which transaction ended, so it cannot tell a savepoint's jobs
+    # from the others).
+    jobs: list[_Job] = session.info.get(_JOBS, [])
+    if not jobs:
+        return
+    undone = _rolled_back(previous_transaction)
+    if undone.parent is None:
+        session.info.pop(_JOBS, None)
+        return
+    session.info[_JOBS] = [job for job in jobs if not _inside(job, undone)]
+
+
+@event.listens_for(DbSession, "after_transaction_end")
+def _forget_jobs(session: DbSession, transaction: SessionTransaction) -> None:
+    # The outer transaction is over (committed, and so published, or rolled
+    # back or closed): its jobs must not ride along with the next one.
+    if transaction.parent is None:
+        session.info.pop(_JOBS, None)
 
 
 @event.listens_for(DbSession, "after_commit")
 def _publish_jobs(session: DbSession) -> None:
     if session.in_nested_transaction():
         return  # SQLAlchemy fires this when a SAVEPOINT is released too: not yet committed
-    jobs = session.info.pop("memoai_jobs", [])
+    jobs: list[_Job] = session.info.pop(_JOBS, [])
     failed: list[str] = []
     failed_replies: list[str] = []
-    for name, kwargs in jobs:
+    for job in jobs:
+        name, kwargs = job.name, job.kwargs
         if publish(name, **kwargs):
             continue
         if name is TaskName.EVALUATE:
@@ -280,11 +351,6 @@ def _publish_jobs(session: DbSession) -> None:
             failed_replies.append(kwargs["message_id"])
     if failed or failed_replies:
         _mark_unpublished(failed, failed_replies)
-
-
-@event.listens_for(DbSession, "after_rollback")
-def _drop_jobs(session: DbSession) -> None:
-    session.info.pop("memoai_jobs", None)
 
 
 def _mark_unpublished(evaluation_ids: list[str], message_ids: list[str] | None = None) -> None:

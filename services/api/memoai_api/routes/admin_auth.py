@@ -28,7 +28,7 @@ def auth_events(
     username: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$")] = None,
     user_id: Annotated[str | None, Query(max_length=64, pattern=r"^[A-Za-z0-9-]+$")] = None,
 ) -> Envelope[AuthEventPage]:
-    """Logins, failures, lockouts, logouts and account changes, newest first."""
+    """Logins, failures, lockouts, logouts, account and cohort membership changes, newest first."""
     with session_scope(write=False) as db:
         rows, total = repo.list_events(
             db,

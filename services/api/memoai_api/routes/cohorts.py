@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from memoai.cohorts import analytics, gradebook, schemas, service
 from memoai.platform.db import session_scope
 from memoai_api import examples
-from memoai_api.deps import AdminDep, JsonBody, SettingsDep, UserDep
+from memoai_api.deps import AdminDep, ClientDep, JsonBody, SettingsDep, UserDep
 from memoai_api.downloads import CsvResponse, csv_response
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok
 from memoai_api.routes import API_PREFIX
@@ -33,10 +33,12 @@ ADMIN: dict[int | str, dict[str, Any]] = {
     dependencies=[JsonBody],
     responses={**ADMIN, **examples.ok({**examples.COHORT, "my_role": "admin"}, 201)},
 )
-def create_cohort(body: schemas.CohortCreate, admin: AdminDep) -> Envelope[schemas.CohortPublic]:
+def create_cohort(
+    body: schemas.CohortCreate, admin: AdminDep, client: ClientDep
+) -> Envelope[schemas.CohortPublic]:
     """Create a cohort (admin only); then add its coaches and writers."""
     with session_scope() as db:
-        return ok(service.create_cohort(db, admin, body))
+        return ok(service.create_cohort(db, admin, body, client))
 
 
 @router.get(
@@ -84,10 +86,12 @@ def update_cohort(
     response_model=Envelope[schemas.Deleted],
     responses={**ADMIN, **examples.ok({"id": examples.COHORT_ID, "deleted": True})},
 )
-def delete_cohort(cohort_id: CohortId, admin: AdminDep) -> Envelope[schemas.Deleted]:
+def delete_cohort(
+    cohort_id: CohortId, admin: AdminDep, client: ClientDep
+) -> Envelope[schemas.Deleted]:
     """Delete a cohort with its assignments and reviews; writers keep their evaluations."""
     with session_scope() as db:
-        service.delete_cohort(db, admin, cohort_id)
+        service.delete_cohort(db, admin, cohort_id, client)
     return ok(schemas.Deleted(id=cohort_id))
 
 
@@ -115,11 +119,37 @@ def list_members(cohort_id: CohortId, user: UserDep) -> Envelope[schemas.MemberL
     },
 )
 def add_member(
-    cohort_id: CohortId, body: schemas.MemberAdd, admin: AdminDep, settings: SettingsDep
+    cohort_id: CohortId,
+    body: schemas.MemberAdd,
+    admin: AdminDep,
+    settings: SettingsDep,
+    client: ClientDep,
 ) -> Envelope[schemas.MemberPublic]:
     """Add a coach (an account with the coach or admin role) or a writer (admin only)."""
     with session_scope() as db:
-        return ok(service.add_member(db, settings, admin, cohort_id, body))
+        return ok(service.add_member(db, settings, admin, cohort_id, body, client))
+
+
+@router.patch(
+    "/{cohort_id}/members/{user_id}",
+    response_model=Envelope[schemas.MemberPublic],
+    dependencies=[JsonBody],
+    responses={
+        **ADMIN,
+        422: {"model": ErrorEnvelope, "description": "not_a_coach, bad body"},
+        **examples.ok({**examples.MEMBER, "role": "coach", "account_role": "coach"}),
+    },
+)
+def update_member(
+    cohort_id: CohortId,
+    user_id: Annotated[str, Path(max_length=64)],
+    body: schemas.MemberUpdate,
+    admin: AdminDep,
+    client: ClientDep,
+) -> Envelope[schemas.MemberPublic]:
+    """Change a member's role in the cohort, coach or writer (admin only)."""
+    with session_scope() as db:
+        return ok(service.update_member(db, admin, cohort_id, user_id, body, client))
 
 
 @router.delete(
@@ -128,11 +158,14 @@ def add_member(
     responses={**ADMIN, **examples.ok({"id": examples.WRITER["id"], "deleted": True})},
 )
 def remove_member(
-    cohort_id: CohortId, user_id: Annotated[str, Path(max_length=64)], admin: AdminDep
+    cohort_id: CohortId,
+    user_id: Annotated[str, Path(max_length=64)],
+    admin: AdminDep,
+    client: ClientDep,
 ) -> Envelope[schemas.Deleted]:
     """Remove a member (admin only); their submissions stay with the assignments."""
     with session_scope() as db:
-        service.remove_member(db, admin, cohort_id, user_id)
+        service.remove_member(db, admin, cohort_id, user_id, client)
     return ok(schemas.Deleted(id=user_id))
 
 
