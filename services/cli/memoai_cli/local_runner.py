@@ -183,11 +183,12 @@ class LocalRunner:
         return status.model_dump(mode="json")
 
     def _result(self, evaluation_id: str) -> dict[str, Any]:
-        from memoai.evaluation import service
+        # The API's writer view (with its coach-review overlay), so --json prints the API shape.
+        from memoai.cohorts import feedback
         from memoai.platform.db import session_scope
 
         with session_scope(write=False) as db:
-            return service.result(db, self.principal, evaluation_id).model_dump(mode="json")
+            return feedback.result(db, self.principal, evaluation_id).model_dump(mode="json")
 
     def where(self) -> str:
         runtime = self.settings.runtime
