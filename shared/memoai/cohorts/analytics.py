@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from memoai.cohorts import repository as repo
 from memoai.cohorts import rubrics
-from memoai.cohorts import service as cohorts
+from memoai.cohorts.access import require_assignment, require_coach
 from memoai.cohorts.reviews import Final, finals, overall
 from memoai.cohorts.schemas import (
     Agreement,
@@ -195,7 +195,7 @@ def _refs(people: list[repo.Person]) -> list[UserRef]:
 
 
 def for_assignment(db: DbSession, principal: Principal, assignment_id: str) -> AssignmentAnalytics:
-    assignment, _access = cohorts.require_assignment(db, principal, assignment_id, coach=True)
+    assignment, _access = require_assignment(db, principal, assignment_id, coach=True)
     writers = repo.writers(db, [assignment.cohort_id])[assignment.cohort_id]
     data = collect(db, [assignment], writers)
     scales = _scales([assignment], data.rubrics)
@@ -223,7 +223,7 @@ def for_assignment(db: DbSession, principal: Principal, assignment_id: str) -> A
 
 
 def for_cohort(db: DbSession, principal: Principal, cohort_id: str) -> CohortAnalytics:
-    access = cohorts.require_coach(db, principal, cohort_id)
+    access = require_coach(db, principal, cohort_id)
     assignments = repo.assignments_of_cohort(db, access.cohort.id)
     writers = repo.writers(db, [access.cohort.id])[access.cohort.id]
     data = collect(db, assignments, writers)

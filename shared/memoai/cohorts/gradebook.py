@@ -20,8 +20,9 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.cohorts import repository as repo
-from memoai.cohorts import service as cohorts
+from memoai.cohorts.access import require_assignment, require_coach
 from memoai.cohorts.analytics import Scored, collect
+from memoai.cohorts.assignments import newest_by_writer
 from memoai.models import Assignment
 from memoai.platform.identity import Principal
 
@@ -59,7 +60,7 @@ def build(db: DbSession, assignments: Sequence[Assignment], writers: list[repo.P
             if criterion.name not in columns:
                 columns.append(criterion.name)
     scored: dict[tuple[str, str], Scored] = {(s.assignment.id, s.writer.id): s for s in data.scored}
-    newest: dict[tuple[str, str], repo.SubmittedRow] = cohorts.newest_by_writer(
+    newest: dict[tuple[str, str], repo.SubmittedRow] = newest_by_writer(
         repo.submissions(db, [a.id for a in assignments])
     )
     out = io.StringIO()
@@ -99,14 +100,14 @@ def build(db: DbSession, assignments: Sequence[Assignment], writers: list[repo.P
 
 def for_assignment(db: DbSession, principal: Principal, assignment_id: str) -> tuple[str, str]:
     """(file name, CSV text) for one assignment."""
-    assignment, _access = cohorts.require_assignment(db, principal, assignment_id, coach=True)
+    assignment, _access = require_assignment(db, principal, assignment_id, coach=True)
     writers = repo.writers(db, [assignment.cohort_id])[assignment.cohort_id]
     return f"gradebook-assignment-{assignment.id[:8]}.csv", build(db, [assignment], writers)
 
 
 def for_cohort(db: DbSession, principal: Principal, cohort_id: str) -> tuple[str, str]:
     """(file name, CSV text) for every assignment of a cohort."""
-    access = cohorts.require_coach(db, principal, cohort_id)
+    access = require_coach(db, principal, cohort_id)
     assignments = repo.assignments_of_cohort(db, access.cohort.id)
     writers = repo.writers(db, [access.cohort.id])[access.cohort.id]
     return f"gradebook-cohort-{access.cohort.id[:8]}.csv", build(db, assignments, writers)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session as DbSession
 
 from memoai.cohorts import events, rubrics
 from memoai.cohorts import repository as repo
-from memoai.cohorts import service as cohorts
+from memoai.cohorts.access import cohort_access, visible_roles
 from memoai.cohorts.schemas import (
     CommentCreate,
     CommentEdit,
@@ -83,7 +83,7 @@ def context(db: DbSession, principal: Principal, evaluation_id: str) -> Context:
         raise _missing()
     evaluation, submission = found
     assignment = repo.get_assignment(db, evaluation.assignment_id or "")
-    access = cohorts.cohort_access(db, principal, assignment.cohort_id) if assignment else None
+    access = cohort_access(db, principal, assignment.cohort_id) if assignment else None
     if assignment is None or access is None or not access.manages:
         raise _missing()
     if evaluation.status != EvaluationStatus.COMPLETED.value:
@@ -294,7 +294,7 @@ def queue(
     """Newest completed submissions of the caller's cohorts, oldest first."""
     if not all(storable(v) for v in (assignment_id or "", cohort_id or "")):
         return QueuePage(items=[], total=0, limit=limit, offset=offset)
-    roles = cohorts.visible_roles(db, principal)
+    roles = visible_roles(db, principal)
     coached = None if roles is None else [c for c, r in roles.items() if r == "coach"]
     rows, total = repo.queue(
         db,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from memoai.cohorts import service
+from memoai.cohorts import assignments
 from memoai.cohorts.schemas import AssignmentSubmission
 from memoai.config import Settings
 from memoai.evaluation import service as evaluation_service
@@ -29,7 +29,7 @@ def submit(
         body,
         request_id,
         key,
-        assignment_check=lambda db: service.check_submission(db, principal, body),
+        assignment_check=lambda db: assignments.check_submission(db, principal, body),
     )
 
 

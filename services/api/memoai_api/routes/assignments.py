@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Response
 
-from memoai.cohorts import analytics, gradebook, schemas, service, submissions
+from memoai.cohorts import analytics, assignments, gradebook, schemas, submissions
 from memoai.evaluation.schemas import SubmitResult
 from memoai.platform.db import session_scope
 from memoai_api import examples
@@ -41,7 +41,7 @@ def create_assignment(
 ) -> Envelope[schemas.AssignmentDetail]:
     """Set an assignment (coaches): its rubric's current version is pinned to it."""
     with session_scope() as db:
-        return ok(service.create_assignment(db, settings, user, cohort_id, body))
+        return ok(assignments.create_assignment(db, settings, user, cohort_id, body))
 
 
 @router.get(
@@ -58,7 +58,7 @@ def cohort_assignments(
     """A cohort's assignments by due date (counts for coaches, your submission for writers)."""
     with session_scope(write=False) as db:
         return ok(
-            service.list_assignments(db, user, cohort_id=cohort_id, limit=limit, offset=offset)
+            assignments.list_assignments(db, user, cohort_id=cohort_id, limit=limit, offset=offset)
         )
 
 
@@ -74,7 +74,9 @@ def my_assignments(
 ) -> Envelope[schemas.AssignmentPage]:
     """Every assignment of your cohorts, by due date: what you write, and what you coach."""
     with session_scope(write=False) as db:
-        return ok(service.list_assignments(db, user, cohort_id=None, limit=limit, offset=offset))
+        return ok(
+            assignments.list_assignments(db, user, cohort_id=None, limit=limit, offset=offset)
+        )
 
 
 @router.get(
@@ -87,7 +89,7 @@ def get_assignment(
 ) -> Envelope[schemas.AssignmentDetail]:
     """One assignment with its pinned rubric."""
     with session_scope(write=False) as db:
-        return ok(service.get_assignment(db, user, assignment_id))
+        return ok(assignments.get_assignment(db, user, assignment_id))
 
 
 @router.put(
@@ -101,7 +103,7 @@ def update_assignment(
 ) -> Envelope[schemas.AssignmentDetail]:
     """Change the title, instructions, due date or feedback release (coaches)."""
     with session_scope() as db:
-        return ok(service.update_assignment(db, user, assignment_id, body))
+        return ok(assignments.update_assignment(db, user, assignment_id, body))
 
 
 @router.delete(
@@ -116,7 +118,7 @@ def update_assignment(
 def delete_assignment(assignment_id: AssignmentId, user: UserDep) -> Envelope[schemas.Deleted]:
     """Delete an assignment nobody has submitted to (coaches)."""
     with session_scope() as db:
-        service.delete_assignment(db, user, assignment_id)
+        assignments.delete_assignment(db, user, assignment_id)
     return ok(schemas.Deleted(id=assignment_id))
 
 
@@ -130,7 +132,7 @@ def list_submissions(
 ) -> Envelope[schemas.SubmissionList]:
     """Coaches: every writer's newest submission. Writers: your own versions."""
     with session_scope(write=False) as db:
-        return ok(service.list_submissions(db, user, assignment_id))
+        return ok(assignments.list_submissions(db, user, assignment_id))
 
 
 @router.post(
