@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query
 
-from memoai.cohorts import reviews, schemas
+from memoai.cohorts import review_edits, reviews, schemas
 from memoai.platform.db import session_scope
 from memoai_api import examples
 from memoai_api.deps import JsonBody, SettingsDep, UserDep
@@ -86,7 +86,9 @@ def override_score(
 ) -> Envelope[schemas.ReviewPublic]:
     """Override one criterion's score, with a reason; the overall is recomputed."""
     with session_scope() as db:
-        return ok(reviews.override_score(db, settings, user, evaluation_id, criterion_id, body))
+        return ok(
+            review_edits.override_score(db, settings, user, evaluation_id, criterion_id, body)
+        )
 
 
 @router.delete(
@@ -99,7 +101,7 @@ def revert_score(
 ) -> Envelope[schemas.ReviewPublic]:
     """Drop the override: the criterion's final score is the AI's again."""
     with session_scope() as db:
-        return ok(reviews.revert_score(db, user, evaluation_id, criterion_id))
+        return ok(review_edits.revert_score(db, user, evaluation_id, criterion_id))
 
 
 @router.post(
@@ -118,7 +120,7 @@ def add_comment(
 ) -> Envelope[schemas.ReviewPublic]:
     """Add your own comment on text_content[start:end] (which must equal segment)."""
     with session_scope() as db:
-        return ok(reviews.add_comment(db, settings, user, evaluation_id, body))
+        return ok(review_edits.add_comment(db, settings, user, evaluation_id, body))
 
 
 @router.patch(
@@ -140,7 +142,7 @@ def edit_comment(
 ) -> Envelope[schemas.ReviewPublic]:
     """Edit an AI comment or your own (its text and questions)."""
     with session_scope() as db:
-        return ok(reviews.edit_comment(db, settings, user, evaluation_id, comment_id, body))
+        return ok(review_edits.edit_comment(db, settings, user, evaluation_id, comment_id, body))
 
 
 @router.delete(
@@ -153,7 +155,7 @@ def delete_comment(
 ) -> Envelope[schemas.ReviewPublic]:
     """Delete an AI comment or your own: the writer will not see it."""
     with session_scope() as db:
-        return ok(reviews.delete_comment(db, user, evaluation_id, comment_id))
+        return ok(review_edits.delete_comment(db, user, evaluation_id, comment_id))
 
 
 @router.post(
@@ -167,4 +169,4 @@ def delete_comment(
 def release(evaluation_id: EvaluationId, user: UserDep) -> Envelope[schemas.ReviewPublic]:
     """Release the reviewed feedback to the writer (again after further edits)."""
     with session_scope() as db:
-        return ok(reviews.release(db, user, evaluation_id))
+        return ok(review_edits.release(db, user, evaluation_id))
