@@ -7,6 +7,9 @@ check each query's metric names against what the services really export.
 Conventions: values that are facts about shared state (queue depth, sessions,
 backups) are exported by every api/worker replica alike, so panels take max();
 counters are summed across replicas.
+
+One file on purpose: a script whose panels share helpers and conventions;
+splitting it would scatter one dashboard's definition.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""`memoai`: start each service, migrate, and check the configuration."""
+"""`memoai`: start each service, migrate, and check the configuration.
+
+One module on purpose: the click group and one short command per service;
+heavier commands (evaluate, local runner, report) live in their own modules.
+"""
 
 from __future__ import annotations
 

@@ -7,6 +7,9 @@ records a baseline version for a file that has none (so history can return to
 the original bytes), validates, records the new version and replaces the file
 atomically. An invalid file is never written, and a failed database commit
 puts the previous bytes back.
+
+One module on purpose: every step of a configuration write (lock, baseline,
+validate, version, atomic replace, undo) is one transaction's story.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ A submission whose coach released the review shows the coach's final values,
 labelled "Reviewed by your coach", with the AI's score beside each one the
 coach changed, the coach's reason as its justification, and the coach's own
 comments marked as theirs.
+
+One module on purpose: the report's sections share one style sheet and
+flow; the progress chart is drawn here because only the report uses it.
 """
 
 from __future__ import annotations

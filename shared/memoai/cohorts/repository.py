@@ -1,4 +1,8 @@
-"""Every query on cohorts, memberships, assignments and reviews lives here."""
+"""Every query on cohorts, memberships, assignments and reviews lives here.
+
+One module on purpose: the single place that knows the cohort tables'
+shape, so every visibility filter can be reviewed in one read.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,10 @@
 
 Every free-text field refuses what the database cannot store (NUL characters,
 unpaired surrogates), so bad input is a 422, never a driver error.
+
+One module on purpose: these models are the cohorts part of the OpenAPI
+document and are read together with it; sections follow the routes
+(cohorts, rubrics, assignments, reviews, writer view, analytics).
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ service calls. Two rules:
 
 Files written by operators keep full interpolation otherwise: the operator
 owns both the environment and the files.
+
+One module on purpose: the allow-lists and the checks that enforce them
+are one security control and are reviewed together.
 """
 
 from __future__ import annotations

@@ -4,6 +4,10 @@ System files (auth, security, database, …) are read once per process: changing
 them needs a restart. Business files (rubric, frameworks, context, prompt) are
 re-read when they change on disk, so the next evaluation in every process uses
 the new content without a restart.
+
+One module on purpose: the settings object, its environment overrides and
+the reload of business files share one cache and one lock; split, their
+invalidation rules would live apart.
 """
 
 from __future__ import annotations

@@ -12,6 +12,10 @@ only numbers with a unit, currency or date are evidence (`offline_numbers`),
 keyword lists and repeated lines are not prose (`offline_signals`), and every
 cue has diminishing returns and a cap (`offline_analysers`). Each
 justification reports what was found, so the feedback stays honest.
+
+One module on purpose: the scorer's criteria and the comments it anchors
+read the same measurements in one pass; the measurements themselves live
+in the offline_* modules.
 """
 
 from __future__ import annotations

@@ -4,6 +4,9 @@ Everything is measured on prose only: markup and code are blanked first
 (`offline_markup`), and a sentence counts only if it reads as a sentence, not
 as a list of rubric keywords, a repetition or a line of bare numbers. Cues are
 counted once per kind and per sentence, so repeating a keyword adds nothing.
+
+One module on purpose: the signals share the sentence model and the cue
+tables of both languages.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""All ORM models on one metadata."""
+"""All ORM models on one metadata.
+
+One module on purpose: one metadata, and the relationships between the
+tables read best side by side (Alembic autogenerate compares against it).
+"""
 
 from __future__ import annotations
 

@@ -19,6 +19,9 @@
 
 Evaluations still queued or processing are never deleted, so a job never pulls
 rows from under a running worker.
+
+One module on purpose: the steps run in order in one job and share its
+bounds and its report.
 """
 
 from __future__ import annotations

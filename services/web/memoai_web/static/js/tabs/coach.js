@@ -2,6 +2,8 @@
 // server-sent events (token by token); if the stream fails, the conversation is
 // polled until the reply is final. A reload fetches the history again. Replies
 // are shown as sanitised Markdown (core/markdown.js), the writer's own text as typed.
+// One module on purpose: the stream, the polling fallback and the history
+// render the same conversation and share its state.
 
 import { ApiError, get, post } from "../core/api.js";
 import { clear, el, showError, showState, slot } from "../core/dom.js";

@@ -1,4 +1,6 @@
 // Write: the memo, its live length, submitting and following the evaluation.
+// One module on purpose: the Write tab's states (draft, upload, submitting,
+// following, result) hand over to each other and share the draft.
 
 import { setupUpload } from "../components/upload.js";
 import { ApiError, post } from "../core/api.js";
