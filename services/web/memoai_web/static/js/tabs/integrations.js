@@ -97,6 +97,7 @@ async function onCreateToken(event) {
     });
     form.elements.name.value = "";
     showProblem("token-error", null);
+    byId("tokens-revoked-notice").hidden = true; // said; the new token works
     reveal("token-reveal", "token-secret", data.token);
     await loadTokens();
   } catch (error) {
@@ -235,7 +236,7 @@ export function init(ctx) {
   // A password change with "sign out everywhere" revoked every token (Account tab).
   on("password-changed", (change) => {
     stale = true;
-    if (!change.signed_out_everywhere) return;
+    if (!change.signed_out_everywhere || !change.tokens_revoked) return;
     const notice = byId("tokens-revoked-notice");
     notice.querySelector("[data-slot='body']").textContent = plural("tokens.revokedByPassword", change.tokens_revoked);
     notice.hidden = false;
