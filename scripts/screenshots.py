@@ -4,10 +4,11 @@ Starts the stack (offline evaluator, so results are deterministic apart from
 dates), fills in the built-in example memo, revises it, asks the coach a
 question, and photographs each tab's first screen in Debian's Chromium; then
 signs in as the bootstrap admin for the Integrations, Admin and Debug tabs
-(desktop only); then builds a small course through the API (a cohort, a coach,
-four writers, one assignment, three submissions, two reviews released) and
-photographs the coach area, the review screen, the analytics and a writer's
-Assignments tab at desktop and phone widths. Each PNG must stay under 300 KB.
+(desktop only) and the Account tab (both widths); then builds a small course
+through the API (a cohort, a coach, four writers, one assignment, three
+submissions, two reviews released) and photographs the coach area, the review
+screen, the analytics and a writer's Assignments tab at desktop and phone widths.
+Each PNG must stay under 300 KB.
 """
 
 from __future__ import annotations
@@ -135,6 +136,23 @@ def capture_admin(browser: Browser, url: str) -> list[Path]:
     page.get_by_role("switch", name="Record debug data for new evaluations").wait_for()
     shots.append(shoot(page, "debug-desktop"))
     context.close()
+    return shots
+
+
+def capture_account(browser: Browser, url: str) -> list[Path]:
+    """The Account tab at both widths: the form with the browser's own checks showing."""
+    shots = []
+    for width, viewport in (("desktop", DESKTOP), ("mobile", MOBILE)):
+        page = sign_in(browser, url, ADMIN_USERNAME, ADMIN_PASSWORD, viewport)
+        page.goto(f"{url}#/account")
+        page.locator("#password-form").wait_for()
+        page.get_by_label("Current password").fill(ADMIN_PASSWORD)
+        page.get_by_label("New password", exact=True).fill("too-short")
+        page.get_by_label("Confirm new password").fill("too-short")
+        page.locator("#password-submit").click()
+        page.locator("#password-new-error").wait_for()
+        shots.append(shoot(page, f"account-{width}"))
+        page.context.close()
     return shots
 
 
@@ -297,6 +315,7 @@ def main(argv: list[str]) -> int:
             shots += capture(browser, f"{stack.web_url}/", "desktop", DESKTOP)
             shots += capture(browser, f"{stack.web_url}/", "mobile", MOBILE)
             shots += capture_admin(browser, f"{stack.web_url}/")
+            shots += capture_account(browser, f"{stack.web_url}/")
         shots += capture_coach(browser, f"{stack.web_url}/", build_course(stack))
         browser.close()
     too_big = [p for p in shots if p.stat().st_size > MAX_BYTES]

@@ -152,6 +152,16 @@ def test_admin_and_debug_tabs_pass_axe_wcag_aa_checks(
         violations = axe_violations(app, AXE)
         if violations:
             found["admin"] = violations
+
+        # Account, with a refusal shown next to each of its fields.
+        page.goto(f"{admin_stack.web_url}/#/account")
+        form = page.locator("#password-form")
+        expect(form).to_be_visible()
+        page.locator("#password-submit").click()
+        expect(page.locator("#password-confirm-error")).to_be_visible()
+        violations = axe_violations(app, AXE)
+        if violations:
+            found["account"] = violations
         assert found == {}
         # Responsive: wide tables and the editor scroll inside their boxes, not the page.
         width = page.evaluate("() => [document.documentElement.scrollWidth, innerWidth]")

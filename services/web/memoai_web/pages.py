@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from memoai.auth.policy import MAX_PASSWORD_LENGTH
 from memoai.config import Settings
 from memoai_web import i18n
 from memoai_web.assets import Bundle
@@ -71,6 +72,14 @@ class Page:
             "hasLogin": has_login,
             "langCookie": i18n.LANG_COOKIE,
             "csrfCookie": settings.security.csrf_protection.cookie_name,
+            # The Account tab checks a new password as the API will (auth.yaml);
+            # the API stays the judge and its answer is shown if they differ.
+            "passwordPolicy": {
+                "minLength": settings.authentication.password_policy.min_length,
+                "maxLength": MAX_PASSWORD_LENGTH,
+                "requireLetter": settings.authentication.password_policy.require_letter,
+                "requireDigit": settings.authentication.password_policy.require_digit,
+            },
             "frontend": frontend.model_dump(),
         }
         return self.template.render(

@@ -3,7 +3,9 @@ partial `templates/tabs/<id>.html` and a module `static/js/tabs/<id>.js`.
 
 `when` says who sees a tab: "always", or only to a signed-in user ("user"), to a
 coach or administrator ("coach"), in debug mode ("debug") or to an administrator
-("admin"); the browser reveals the others once it knows.
+("admin"); the browser reveals the others once it knows. A tab with `nav=False`
+has no entry in the tab list: something else links to it (Account: the header's
+user link).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ class Tab:
     id: str
     icon: str
     when: Literal["always", "user", "coach", "debug", "admin"] = "always"
+    nav: bool = True
 
     @property
     def label_key(self) -> str:
@@ -39,5 +42,7 @@ TABS: tuple[Tab, ...] = (
     # Administration (issue #6): Debug for admins (debug data is admin-only), Admin last.
     Tab("debug", icon="bug", when="debug"),
     Tab("admin", icon="gear", when="admin"),
+    # The signed-in user's own account (password change): opened from the header.
+    Tab("account", icon="user", when="user", nav=False),
 )
 DEFAULT_TAB = TABS[0].id

@@ -17,8 +17,12 @@ export function parse(hash) {
   return { tab: decodeURIComponent(tab), param: rest.length ? decodeURIComponent(rest.join("/")) : null };
 }
 
+// A tab's list item carries data-when; a tab linked from elsewhere (Account, in
+// the header) carries it on the link itself.
+const gate = (link) => link?.closest("[data-when]");
+
 function visible(tab) {
-  const item = links.get(tab)?.closest("li");
+  const item = gate(links.get(tab));
   return Boolean(item) && allowed.has(item.dataset.when);
 }
 
@@ -26,7 +30,7 @@ function visible(tab) {
 export function allow(when) {
   allowed.add(when);
   for (const [, link] of links) {
-    const item = link.closest("li");
+    const item = gate(link);
     if (item.dataset.when === when) item.hidden = false;
   }
   fitTabs();

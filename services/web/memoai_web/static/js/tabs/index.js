@@ -26,3 +26,8 @@ import * as assignments from "./assignments/index.js";
 import * as cohorts from "./cohorts/index.js";
 
 Object.assign(tabModules, { assignments, cohorts });
+
+// The signed-in user's own account: the password change (issue 13, point 6).
+import * as account from "./account.js";
+
+Object.assign(tabModules, { account });

@@ -3,7 +3,7 @@
 
 import { get, post, request } from "../core/api.js";
 import { clear, el } from "../core/dom.js";
-import { dateTime, number, t } from "../core/i18n.js";
+import { dateTime, number, plural, t } from "../core/i18n.js";
 import { errorMessage } from "../core/messages.js";
 import { on, state } from "../core/store.js";
 
@@ -47,6 +47,7 @@ function tokenRow(token) {
     t("tokens.created", { date: dateTime(token.created_at) }),
     token.expires_at ? t("tokens.expires", { date: dateTime(token.expires_at) }) : null,
     token.last_used_at ? t("tokens.lastUsed", { date: dateTime(token.last_used_at) }) : t("tokens.neverUsed"),
+    token.revoked_at ? t("tokens.revokedOn", { date: dateTime(token.revoked_at) }) : null,
   ].filter(Boolean).join(" · ");
   const action = token.status === "active"
     ? el("button", { type: "button", class: "btn btn-small", "data-revoke": token.id, "aria-label": t("tokens.revokeNamed", { name: token.name }) }, t("tokens.revoke"))
@@ -96,6 +97,7 @@ async function onCreateToken(event) {
     });
     form.elements.name.value = "";
     showProblem("token-error", null);
+    byId("tokens-revoked-notice").hidden = true; // said; the new token works
     reveal("token-reveal", "token-secret", data.token);
     await loadTokens();
   } catch (error) {
@@ -230,6 +232,14 @@ export function init(ctx) {
     if (target.dataset.copy) copy(target);
     else if (target.dataset.revoke) onRevoke(target);
     else if (target.dataset.deleteEndpoint) onDeleteEndpoint(target);
+  });
+  // A password change with "sign out everywhere" revoked every token (Account tab).
+  on("password-changed", (change) => {
+    stale = true;
+    if (!change.signed_out_everywhere || !change.tokens_revoked) return;
+    const notice = byId("tokens-revoked-notice");
+    notice.querySelector("[data-slot='body']").textContent = plural("tokens.revokedByPassword", change.tokens_revoked);
+    notice.hidden = false;
   });
   on("user", () => {
     stale = true;
