@@ -194,7 +194,7 @@ async def _answer(
         finally:
             slot.release()
     elif wait:
-        log.info("chat.wait_capped", limit=_cap(settings))
+        log.info("chat.wait_capped", caller=principal.owner_key, limit=_cap(settings))
     if not state.final:
         response.status_code = 202
     return chat.MessagePosted(
