@@ -152,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "X-Request-ID",
                 "Authorization",
                 "Idempotency-Key",
+                "Prefer",
             ],
             expose_headers=[
                 "X-Request-ID",
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "X-RateLimit-Limit",
                 "X-RateLimit-Remaining",
                 "X-RateLimit-Reset",
+                "Preference-Applied",
             ],
         )
     # Every response, including errors, gets a request id and metrics.

@@ -2,14 +2,14 @@
 
 Posting a message stores it with a pending assistant reply and queues the
 reply task after commit; the worker writes the reply (streamed through
-`coaching.stream`). API clients get the full reply in the POST response; the
-web app asks for an immediate 202 and follows the stream instead. A failed
+`coaching.stream`). API clients get the full reply in the POST response (the
+API waits for it without holding a thread); the web app asks for an immediate
+202 and follows the stream instead. A failed
 reply can be retried; a stuck one is repaired by `coaching.recovery`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Literal
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session as DbSession
 
+from memoai.coaching.stream import ReplyState
 from memoai.cohorts import feedback
 from memoai.evaluation import repository as repo
 from memoai.models import ChatMessage, ChatSession, EvaluationStatus, utcnow
@@ -293,19 +294,15 @@ def retry_reply(
     return question, reply
 
 
-def wait_for_reply(message_id: str, timeout: float) -> ChatMessage:
-    """Poll until the reply is final or the request's time is up."""
-    deadline = time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        with session_scope(write=False) as db:
-            message = db.get(ChatMessage, message_id)
-            assert message is not None
-            if message.status in ("completed", "failed") or time.monotonic() >= deadline:
-                db.expunge(message)
-                return message
-        time.sleep(delay)
-        delay = min(delay * 1.5, 0.3)
+def reply_state(message_id: str) -> ReplyState:
+    """One short read of a reply (the API's waits call it between their sleeps)."""
+    with session_scope(write=False) as db:
+        message = db.get(ChatMessage, message_id)
+        if message is None:  # deleted with its chat while someone waited
+            raise NotFound("Message not found.", field="message_id")
+        return ReplyState(
+            message.status, message.content, message.error_message, message.error_code
+        )
 
 
 def read_reply(principal: Principal, chat_id: str, message_id: str) -> tuple[str, str, str | None]:

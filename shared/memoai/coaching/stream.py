@@ -4,6 +4,12 @@ With Redis, the worker appends pieces to a Redis stream (XADD) and the API
 reads them with XREAD, so a browser that connects late still gets every piece
 from the start. Without Redis, the worker writes the text so far into the
 message row a few times a second and the API sends what is new.
+
+Both API sides (`events` for the SSE stream, `wait_final` for a POST that
+waits for the whole reply) are coroutines: they wait on the event loop
+(asyncio.sleep, or XREAD BLOCK on an async Redis client) and never hold a
+thread; the database is read through a callable the API gives them, a short
+hop into a thread each time.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -154,5 +161,78 @@ async def _from_redis(
                     yield sse("done", {"status": status, "content": content, "error": error})
                     return
         yield sse("timeout", {"message": "the reply is taking longer than expected"})
+    finally:
+        await client.aclose()
+
+
+@dataclass(frozen=True)
+class ReplyState:
+    status: str  # pending | streaming | completed | failed
+    content: str
+    error: str | None
+    error_code: str | None
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("completed", "failed")
+
+
+StateReader = Callable[[], Awaitable[ReplyState]]
+IDLE_CHECK_SECONDS = 1.0
+
+
+async def wait_final(
+    settings: Settings, read: StateReader, message_id: str, timeout: float
+) -> ReplyState:
+    """API side: the reply once it is final, or as it stands when `timeout` runs out."""
+    deadline = time.monotonic() + timeout
+    if settings.redis_url:
+        from redis.exceptions import RedisError
+
+        try:
+            return await _final_from_redis(settings, read, message_id, deadline)
+        except (RedisError, OSError) as exc:
+            # The relay is best effort; the database still says when the reply is done.
+            log.warning("chat.wait_relay_failed", error=type(exc).__name__)
+    return await _final_from_database(read, deadline)
+
+
+async def _final_from_database(read: StateReader, deadline: float) -> ReplyState:
+    delay = 0.05
+    while True:
+        state = await read()
+        left = deadline - time.monotonic()
+        if state.final or left <= 0:
+            return state
+        await asyncio.sleep(min(delay, left))
+        delay = min(delay * 1.5, 0.3)
+
+
+async def _final_from_redis(
+    settings: Settings, read: StateReader, message_id: str, deadline: float
+) -> ReplyState:
+    import redis.asyncio as aioredis
+
+    client = aioredis.Redis.from_url(settings.redis_url or "", socket_timeout=5)
+    key = stream_key(settings, message_id)
+    last_id = "0"
+    try:
+        state = await read()
+        checked = time.monotonic()
+        while not state.final and (left := deadline - time.monotonic()) > 0:
+            block_ms = max(1, int(min(left, IDLE_CHECK_SECONDS) * 1000))
+            entries: Any = await client.xread({key: last_id}, block=block_ms, count=100)
+            done = False
+            for _stream, items in entries or []:
+                for entry_id, fields in items:
+                    last_id = entry_id
+                    done = done or b"done" in fields
+            # The database has the final word, and is read when the stream is
+            # idle too: a reply failed by the sweeper (its worker died) never
+            # gets a done marker, and the stream expires.
+            if done or not entries or time.monotonic() - checked >= IDLE_CHECK_SECONDS:
+                state = await read()
+                checked = time.monotonic()
+        return state
     finally:
         await client.aclose()

@@ -123,6 +123,7 @@ ADMIN_VARIABLES: dict[str, frozenset[str]] = {
             "MAX_FILE_SIZE",
             "MAX_REQUESTS_PER_WORKER",
             "MAX_REQUEST_SIZE",
+            "MAX_WAITS_PER_CALLER",
             "PERFORMANCE_MONITORING",
             "POLLING_INTERVAL",
             "PROFILING_ENABLED",

@@ -42,6 +42,10 @@ class ApiSettings(Strict):
     cors_origins: StrList = []
     rate_limit_per_minute: PosInt = 60
     request_timeout: PosFloat = 30
+    # Long waits (a POST waiting for the chat reply, an SSE stream) a caller may
+    # hold at once in one API process; beyond it a POST answers 202 at once and
+    # another stream gets 429.
+    max_waits_per_caller: PosInt = 4
     max_request_size: ByteSize = 2 * 1024 * 1024
     # Peers whose X-Forwarded-For/-Proto uvicorn believes (FORWARDED_ALLOW_IPS):
     # the reverse proxy's address or network only. Anyone else who sends the
