@@ -127,6 +127,12 @@ def test_the_writer_reads_the_question_a_coach_changed_in_an_ai_comment(
     item = view.locator(f".review-comment[data-comment='{target['id']}']")
     final = [*wanted[1:], EDITED_QUESTION]
     expect(item.locator("[data-slot='questions'] li")).to_have_text(final)
+    # Escape leaves the editor without saving, the focus back on Edit.
+    item.get_by_role("button", name="Edit").click()
+    item.get_by_label("Question 1", exact=True).fill("Not this one")
+    item.get_by_label("Question 1", exact=True).press("Escape")
+    expect(item.get_by_role("button", name="Edit")).to_be_focused()
+    expect(item.locator("[data-slot='questions'] li")).to_have_text(final)
 
     view.get_by_role("button", name="Release to the writer").click()
     page.get_by_role("dialog").get_by_role("button", name="Release to the writer").click()

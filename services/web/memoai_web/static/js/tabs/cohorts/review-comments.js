@@ -178,6 +178,12 @@ function edit(node) {
   node.querySelector(".comment-actions").hidden = true;
   node.append(editor);
   area.focus();
+  editor.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeEditor(node);
+    }
+  });
   editor.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = area.value.trim();
