@@ -1,5 +1,6 @@
-// One cohort: its assignments (and a form to set one), its members (admins add
-// and remove coaches and writers by username), its analytics and gradebook.
+// One cohort: its name and description (admins edit them, cohort-edit.js), its
+// assignments (and a form to set one), its members (admins add and remove
+// coaches and writers by username), its analytics and gradebook.
 
 import { get, post, request } from "../../core/api.js";
 import { localInput, utcFromInput, zoneName } from "../../core/dates.js";
@@ -9,6 +10,7 @@ import { errorMessage } from "../../core/messages.js";
 import { navigate } from "../../core/router.js";
 import { state } from "../../core/store.js";
 import { renderCohortAnalytics } from "./analytics.js";
+import * as details from "./cohort-edit.js";
 import { assignmentsChanged } from "./queue.js";
 import { $, confirmAction, downloadLink, due, enc, problem, refusal } from "./shared.js";
 
@@ -36,6 +38,7 @@ function renderHead() {
   ].join(" · ");
   downloadLink(slot(ready, "gradebook"), `/cohorts/${enc(cohort.id)}/gradebook.csv`);
   slot(ready, "delete").hidden = !isAdmin();
+  details.show(cohort, isAdmin());
   shared.crumbs([[t("cohorts.navCohorts"), "#/cohorts"], [cohort.name, null]]);
 }
 
@@ -271,6 +274,17 @@ export function init(context) {
     if (button) removeMember(button);
   });
   slot(box, "delete").addEventListener("click", deleteCohort);
+  const ready = box.querySelector("[data-state='ready']");
+  details.init({
+    actions: ready.querySelector(".view-actions"),
+    head: ready.querySelector(".view-head"),
+    ctx: shared.ctx,
+    saved: (value) => {
+      cohort = value;
+      renderHead();
+      assignmentsChanged(); // the queue's filter names assignments with their cohort
+    },
+  });
   $("assignment-new").addEventListener("click", () => openAssignmentForm($("assignment-create").hidden));
   $("assignment-create").addEventListener("submit", createAssignment);
   $("assignment-create").querySelector("[data-action='cancel']").addEventListener("click", () => {

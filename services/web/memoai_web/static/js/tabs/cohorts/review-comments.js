@@ -1,7 +1,7 @@
 // The review screen's comments: the memo with the AI's and the coach's passages
-// highlighted, every comment listed in text order (edit or delete any of them),
-// and a new comment on the text the coach selects, anchored to its exact
-// code-point offsets.
+// highlighted, every comment listed in text order (edit the text and questions
+// of any of them, or delete it), and a new comment on the text the coach
+// selects, anchored to its exact code-point offsets.
 
 import { post, request } from "../../core/api.js";
 import { clear, el, scrollBehavior, slot } from "../../core/dom.js";
@@ -10,6 +10,7 @@ import { errorMessage } from "../../core/messages.js";
 import {
   commentOfMark, findQuote, pressMarks, renderHighlights, selectionIn,
 } from "../../components/highlights.js";
+import { questionsField } from "./review-questions.js";
 import { $, confirmAction, enc, problem, refusal } from "./shared.js";
 
 let memo;
@@ -22,6 +23,7 @@ let review = null;
 let visible = []; // the comments the writer will see (not deleted), as highlighted
 let drawn = { order: [], marks: new Map(), numbers: new Map() };
 let picked = null; // the selection the add form was filled from: {start, end, segment}
+let addQuestions = null; // the add form's questions field
 
 function sourceChip(comment) {
   return el("span", { class: `source-chip source-${comment.source}` }, t(comment.source === "coach" ? "review.coach" : "review.ai"));
@@ -45,7 +47,9 @@ function item(comment, position) {
     el("div", { class: "review-comment-head" }, number_, sourceChip(comment), stateChip, comment.author ? el("span", { class: "muted" }, comment.author) : null),
     el("blockquote", { class: "comment-quote" }, comment.segment),
     el("p", { class: "comment-text", "data-slot": "text" }, comment.comment),
-    comment.questions.length ? el("ul", { class: "questions" }, comment.questions.map((q) => el("li", {}, q))) : null,
+    comment.questions.length
+      ? el("ul", { class: "questions", "data-slot": "questions", "aria-label": t("detailed.questions") }, comment.questions.map((q) => el("li", {}, q)))
+      : null,
     comment.state === "edited" && comment.ai_comment
       ? el("details", { class: "ai-original" }, el("summary", {}, t("review.aiOriginal")), el("p", {}, comment.ai_comment))
       : null,
@@ -73,10 +77,19 @@ export function render(value) {
   if (!review.comments.length) listNode.append(el("li", { class: "muted" }, t("detailed.none")));
 }
 
-/** Forget the add form's passage (another submission is opened). */
+/** A fresh, empty questions field in the add form. */
+function resetQuestions() {
+  const fresh = questionsField("comment-add-questions");
+  if (addQuestions) addQuestions.node.replaceWith(fresh.node);
+  else $("comment-add-error").before(fresh.node);
+  addQuestions = fresh;
+}
+
+/** Forget the add form's passage and questions (another submission is opened). */
 export function reset() {
   picked = null;
   form.reset();
+  resetQuestions();
   problem($("comment-add-error"), null);
 }
 
@@ -127,7 +140,8 @@ async function add(event) {
   const before = new Set(review.comments.map((c) => c.id));
   form.setAttribute("aria-busy", "true");
   try {
-    const { data } = await post(`/reviews/${enc(review.evaluation_id)}/comments`, { start: place.start, end: place.end, segment: place.segment, comment: text });
+    const body = { start: place.start, end: place.end, segment: place.segment, comment: text, questions: addQuestions.values() };
+    const { data } = await post(`/reviews/${enc(review.evaluation_id)}/comments`, body);
     reset();
     const added = data.comments.find((c) => !before.has(c.id));
     onReview(data, { announce: t("review.commentAdded") });
@@ -144,11 +158,13 @@ function edit(node) {
   const textId = `edit-${comment.id}`.replace(/[^\w-]/g, "-");
   const area = el("textarea", { class: "input", id: textId, name: "comment", rows: "3", maxlength: "2000" });
   area.value = comment.comment;
+  const questions = questionsField(`${textId}-questions`, comment.questions);
   const editor = el(
     "form",
     { class: "comment-edit", novalidate: true },
     el("label", { class: "label", for: textId }, t("review.editLabel")),
     area,
+    questions.node,
     el("p", { class: "field-error", role: "alert", hidden: true, "data-slot": "error" }),
     el(
       "div",
@@ -158,9 +174,16 @@ function edit(node) {
     ),
   );
   slot(node, "text").hidden = true;
+  if (slot(node, "questions")) slot(node, "questions").hidden = true;
   node.querySelector(".comment-actions").hidden = true;
   node.append(editor);
   area.focus();
+  editor.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeEditor(node);
+    }
+  });
   editor.addEventListener("submit", async (event) => {
     event.preventDefault();
     const value = area.value.trim();
@@ -169,9 +192,19 @@ function edit(node) {
       area.focus();
       return;
     }
+    // Send only what changed: the audit trail then says what the coach did, and
+    // an AI comment longer than the coach's limit can still get new questions.
+    const body = {};
+    if (value !== comment.comment) body.comment = value;
+    const asked = questions.values();
+    if (JSON.stringify(asked) !== JSON.stringify(comment.questions)) body.questions = asked;
+    if (!Object.keys(body).length) {
+      closeEditor(node);
+      return;
+    }
     editor.setAttribute("aria-busy", "true");
     try {
-      const { data } = await request("PATCH", `/reviews/${enc(review.evaluation_id)}/comments/${enc(comment.id)}`, { body: { comment: value } });
+      const { data } = await request("PATCH", `/reviews/${enc(review.evaluation_id)}/comments/${enc(comment.id)}`, { body });
       onReview(data, { announce: t("review.commentSaved") });
       pick(comment.id);
     } catch (error) {
@@ -179,6 +212,14 @@ function edit(node) {
       problem(slot(editor, "error"), refusal(error, errorMessage));
     }
   });
+}
+
+function closeEditor(node) {
+  node.querySelector(".comment-edit")?.remove();
+  slot(node, "text").hidden = false;
+  if (slot(node, "questions")) slot(node, "questions").hidden = false;
+  node.querySelector(".comment-actions").hidden = false;
+  node.querySelector("[data-action='edit']").focus();
 }
 
 async function remove(node) {
@@ -204,6 +245,7 @@ export function init({ memoNode, listNode, formNode, countNode, changed, pane })
   countPill = countNode;
   onReview = changed;
   showPane = pane;
+  resetQuestions();
   memo.addEventListener("click", (event) => {
     const mark = event.target.closest("mark.hl");
     // A drag that selects text ends in a click too: then the coach is choosing a passage.
@@ -233,12 +275,8 @@ export function init({ memoNode, listNode, formNode, countNode, changed, pane })
     const action = event.target.closest("[data-action]")?.dataset.action;
     if (action === "edit") edit(node);
     else if (action === "delete") remove(node);
-    else if (action === "cancel-edit") {
-      node.querySelector(".comment-edit")?.remove();
-      slot(node, "text").hidden = false;
-      node.querySelector(".comment-actions").hidden = false;
-      node.querySelector("[data-action='edit']").focus();
-    } else if (!event.target.closest("form, button, a, summary")) {
+    else if (action === "cancel-edit") closeEditor(node);
+    else if (!event.target.closest("form, button, a, summary")) {
       pick(node.dataset.comment, { scroll: false });
       drawn.marks.get(visible.findIndex((c) => c.id === node.dataset.comment))?.[0]?.scrollIntoView({ block: "nearest", behavior: scrollBehavior() });
     }

@@ -1,6 +1,6 @@
 // The review screen: one submission with its memo and highlights beside the
 // editable scores (review-scores.js) and comments (review-comments.js), the
-// recomputed overall, Release (and release again), the audit trail, and
+// AI's strengths and opportunities (review-summary.js), the recomputed overall, Release (and release again), the audit trail, and
 // next/previous through the queue with buttons or j/k and ]/[.
 
 import { get, post } from "../../core/api.js";
@@ -12,6 +12,7 @@ import { emit } from "../../core/store.js";
 import * as comments from "./review-comments.js";
 import { neighbours } from "./queue.js";
 import * as scores from "./review-scores.js";
+import * as summary from "./review-summary.js";
 import { $, confirmAction, enc, problem, refusal, score, statusChip } from "./shared.js";
 
 let shared;
@@ -72,7 +73,8 @@ function describe(change) {
     case "score_revert":
       return t("review.log.revert", { who, criterion: d.criterion, after: number(d.after) });
     case "comment_edit":
-      return t("review.log.edit", { who });
+      // Only the questions changed: say so, the comment itself reads the same.
+      return t(d.before && d.after && d.before.comment === d.after.comment ? "review.log.editQuestions" : "review.log.edit", { who });
     case "comment_delete":
       return t("review.log.delete", { who });
     case "comment_add":
@@ -97,6 +99,7 @@ function render(value) {
   review = value;
   renderHead();
   scores.render(review);
+  summary.render(review);
   comments.render(review);
   renderHistory();
 }
@@ -201,6 +204,7 @@ export function init(context) {
   box = view.querySelector(".review-states");
   ready = box.querySelector("[data-state='ready']");
   scores.init(slot(ready, "scores"), changed);
+  summary.init(slot(ready, "review-error"));
   comments.init({
     memoNode: slot(ready, "memo"),
     listNode: slot(ready, "comments"),
