@@ -24,7 +24,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPBearer
-from starlette.concurrency import run_in_threadpool
 
 from memoai.auth import tokens
 from memoai.auth.service import ClientInfo, principal_for_token
@@ -35,6 +34,7 @@ from memoai.platform.identity import Principal
 from memoai.platform.ratelimit import Decision, RateLimiter, Scope
 from memoai.sessions import service as sessions
 from memoai.tokens import service as api_tokens
+from memoai_api.threads import in_thread
 
 
 async def settings_dependency() -> Settings:
@@ -100,7 +100,7 @@ async def enforce(
     """limiter.enforce, inline when counted in memory, in a thread when it talks to Redis."""
     if limiter.in_memory:
         return limiter.enforce(scope, caller=caller, ip=ip, cost=cost)
-    return await run_in_threadpool(limiter.enforce, scope, caller=caller, ip=ip, cost=cost)
+    return await in_thread(limiter.enforce, scope, caller=caller, ip=ip, cost=cost)
 
 
 async def limit_requests_by_ip(request: Request, response: Response, limiter: LimiterDep) -> None:
@@ -307,7 +307,7 @@ async def current_principal(
 ) -> Principal:
     """The caller: a logged-in user or (with AUTH_ENABLED=false) an anonymous session."""
     # The one thread hop: the credential is looked up in the database.
-    principal, by_cookie = await run_in_threadpool(_resolve, request, settings)
+    principal, by_cookie = await in_thread(_resolve, request, settings)
     if by_cookie:
         _check_csrf(request, response, settings, principal)
     if principal.is_api_token:
