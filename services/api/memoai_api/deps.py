@@ -281,7 +281,7 @@ def _check_scope(request: Request, principal: Principal) -> None:
 def _from_session_token(token: str, settings: Settings) -> Principal:
     timeout = settings.authentication.session.timeout
     with session_scope(write=False) as db:
-        row = sessions.resolve_token(db, token)
+        row = sessions.lookup_token(db, token)
         needs_touch = row is not None and sessions.needs_touch(row)
     if row is None or row.kind != "anonymous":
         raise Unauthorized("The session is unknown or has expired.", code="session_invalid")

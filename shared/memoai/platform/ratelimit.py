@@ -2,7 +2,8 @@
 
 Counts live in Redis when REDIS_URL is set (under REDIS_KEY_PREFIX), in the
 process otherwise (`backend.rate_limiting.implementation` can force either).
-The `limits` library's moving window is exact: a burst straddling a window
+The moving window is exact (the `limits` library's in Redis, the same
+semantics in memoai.platform.windows in memory): a burst straddling a window
 boundary cannot get twice the limit, which a fixed window would allow.
 
 Each scope is counted per caller (session or user) and per client IP; the IP

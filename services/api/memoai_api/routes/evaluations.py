@@ -133,12 +133,16 @@ def delete_evaluation(evaluation_id: EvaluationId, principal: PrincipalDep) -> E
     response_model=Envelope[SummaryPage],
     responses={k: v for k, v in ERRORS.items() if k != 404},
 )
-def list_evaluations(
+async def list_evaluations(
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     status: Literal["queued", "processing", "completed", "failed"] | None = None,
 ) -> Envelope[SummaryPage]:
     """Your evaluations, newest first."""
+    return ok(await in_thread(_history, principal, limit, offset, status))
+
+
+def _history(principal: Principal, limit: int, offset: int, status: str | None) -> SummaryPage:
     with session_scope(write=False) as db:
-        return ok(feedback.list_own(db, principal, limit=limit, offset=offset, status=status))
+        return feedback.list_own(db, principal, limit=limit, offset=offset, status=status)
