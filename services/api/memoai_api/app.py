@@ -27,6 +27,7 @@ from memoai.platform.secrets import SecretRedactionMiddleware
 from memoai.webhooks import delivery as webhook_delivery
 from memoai_api import docs as api_docs
 from memoai_api import errors, openapi
+from memoai_api import threads as api_threads
 from memoai_api.deps import limit_requests_by_ip
 from memoai_api.routes import (
     API_PREFIX,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # only adds GIL contention and database-pool waits under load.
         threads = int(os.environ.get("API_THREADS", settings.backend.workers.thread_count))
         anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+        api_threads.configure(threads)
         log.info(
             "api.started",
             version=__version__,
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             broker="embedded" if settings.uses_embedded_broker else "redis",
         )
         yield
+        api_threads.shutdown()
 
     app = FastAPI(
         title=docs.title,

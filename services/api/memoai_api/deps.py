@@ -10,6 +10,11 @@ Who is calling, in order of precedence:
 4. The httpOnly anonymous-session cookie set by POST /sessions.
 Cookies ride along on cross-site requests, so 3 and 4 need the double-submit
 `X-CSRF-Token` header on POST/PUT/PATCH/DELETE.
+
+FastAPI runs every plain `def` dependency in the thread pool, and each hop
+there costs more CPU than the check itself (the profile in docs/benchmarks.md).
+So the dependencies are `async def`: pure checks run inline, and only the
+database lookup (and a Redis rate limiter) go to a thread.
 """
 
 from __future__ import annotations
@@ -29,8 +34,14 @@ from memoai.platform.identity import Principal
 from memoai.platform.ratelimit import Decision, RateLimiter, Scope
 from memoai.sessions import service as sessions
 from memoai.tokens import service as api_tokens
+from memoai_api.threads import in_thread
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+async def settings_dependency() -> Settings:
+    return get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dependency)]
 
 SESSION_HEADER = "x-session-id"
 CSRF_HEADER = "x-csrf-token"
@@ -58,7 +69,7 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def client_info(request: Request) -> ClientInfo:
+async def client_info(request: Request) -> ClientInfo:
     agent = request.headers.get("user-agent")
     return ClientInfo(ip=client_ip(request), user_agent=agent[:512] if agent else None)
 
@@ -66,7 +77,7 @@ def client_info(request: Request) -> ClientInfo:
 ClientDep = Annotated[ClientInfo, Depends(client_info)]
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.limiter
     return limiter
 
@@ -83,9 +94,18 @@ def apply_rate_headers(request: Request, response: Response, decision: Decision)
             response.headers[name] = value
 
 
-def limit_requests_by_ip(request: Request, response: Response, limiter: LimiterDep) -> None:
+async def enforce(
+    limiter: RateLimiter, scope: Scope, *, caller: str | None, ip: str | None, cost: int = 1
+) -> Decision:
+    """limiter.enforce, inline when counted in memory, in a thread when it talks to Redis."""
+    if limiter.in_memory:
+        return limiter.enforce(scope, caller=caller, ip=ip, cost=cost)
+    return await in_thread(limiter.enforce, scope, caller=caller, ip=ip, cost=cost)
+
+
+async def limit_requests_by_ip(request: Request, response: Response, limiter: LimiterDep) -> None:
     """requests_per_minute x ip_multiplier for the client address, on every API route."""
-    decision = limiter.enforce(Scope.REQUESTS, caller=None, ip=client_ip(request))
+    decision = await enforce(limiter, Scope.REQUESTS, caller=None, ip=client_ip(request))
     apply_rate_headers(request, response, decision)
 
 
@@ -261,7 +281,7 @@ def _check_scope(request: Request, principal: Principal) -> None:
 def _from_session_token(token: str, settings: Settings) -> Principal:
     timeout = settings.authentication.session.timeout
     with session_scope(write=False) as db:
-        row = sessions.resolve_token(db, token)
+        row = sessions.lookup_token(db, token)
         needs_touch = row is not None and sessions.needs_touch(row)
     if row is None or row.kind != "anonymous":
         raise Unauthorized("The session is unknown or has expired.", code="session_invalid")
@@ -277,7 +297,7 @@ def _from_session_token(token: str, settings: Settings) -> Principal:
     return Principal(session_id=row.id, auth_method="session")
 
 
-def current_principal(
+async def current_principal(
     request: Request,
     response: Response,
     settings: SettingsDep,
@@ -286,12 +306,13 @@ def current_principal(
     _session: Annotated[object, Depends(_session_scheme)] = None,
 ) -> Principal:
     """The caller: a logged-in user or (with AUTH_ENABLED=false) an anonymous session."""
-    principal, by_cookie = _resolve(request, settings)
+    # The one thread hop: the credential is looked up in the database.
+    principal, by_cookie = await in_thread(_resolve, request, settings)
     if by_cookie:
         _check_csrf(request, response, settings, principal)
     if principal.is_api_token:
         _check_scope(request, principal)
-    decision = limiter.enforce(Scope.REQUESTS, caller=principal.owner_key, ip=None)
+    decision = await enforce(limiter, Scope.REQUESTS, caller=principal.owner_key, ip=None)
     apply_rate_headers(request, response, decision)
     request.state.principal = principal
     return principal
@@ -300,7 +321,7 @@ def current_principal(
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
 
 
-def current_user(principal: PrincipalDep) -> Principal:
+async def current_user(principal: PrincipalDep) -> Principal:
     """A logged-in user (any role)."""
     if principal.user_id is None:
         raise Unauthorized("This needs a logged-in user.", code="login_required")
@@ -310,7 +331,7 @@ def current_user(principal: PrincipalDep) -> Principal:
 UserDep = Annotated[Principal, Depends(current_user)]
 
 
-def current_login(principal: UserDep) -> Principal:
+async def current_login(principal: UserDep) -> Principal:
     """A user signed in with a password (not an API token): token and account management."""
     if principal.is_api_token:
         raise Forbidden(
@@ -323,7 +344,7 @@ def current_login(principal: UserDep) -> Principal:
 LoginDep = Annotated[Principal, Depends(current_login)]
 
 
-def not_api_token(principal: PrincipalDep) -> Principal:
+async def not_api_token(principal: PrincipalDep) -> Principal:
     """Any caller except an API token (logout: a token is revoked, not logged out)."""
     if principal.is_api_token:
         raise Forbidden(
@@ -336,7 +357,7 @@ def not_api_token(principal: PrincipalDep) -> Principal:
 NotApiTokenDep = Annotated[Principal, Depends(not_api_token)]
 
 
-def current_writer(principal: PrincipalDep) -> Principal:
+async def current_writer(principal: PrincipalDep) -> Principal:
     """A caller allowed to write, even on a GET: a read-only token may read results,
     not secrets that would let it forge what the owner's systems trust."""
     _require_write_scope(principal)
@@ -346,7 +367,7 @@ def current_writer(principal: PrincipalDep) -> Principal:
 WriterDep = Annotated[Principal, Depends(current_writer)]
 
 
-def current_admin(
+async def current_admin(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> Principal:
     """A logged-in admin, whatever AUTH_ENABLED says; admin writes are rate limited."""
@@ -358,7 +379,9 @@ def current_admin(
     if principal.user_id is None or not principal.is_admin:
         raise Forbidden("This needs a logged-in admin.", code="admin_required")
     if request.method not in SAFE_METHODS:
-        decision = limiter.enforce(Scope.ADMIN, caller=principal.owner_key, ip=client_ip(request))
+        decision = await enforce(
+            limiter, Scope.ADMIN, caller=principal.owner_key, ip=client_ip(request)
+        )
         apply_rate_headers(request, response, decision)
     return principal
 
@@ -366,11 +389,14 @@ def current_admin(
 AdminDep = Annotated[Principal, Depends(current_admin)]
 
 
-def limit_submissions(
+async def limit_submissions(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> None:
     """submissions_per_hour for the caller, and times ip_multiplier for its address."""
-    count_submissions(request, response, principal, limiter, 1)
+    decision = await enforce(
+        limiter, Scope.SUBMISSIONS, caller=principal.owner_key, ip=client_ip(request)
+    )
+    apply_rate_headers(request, response, decision)
 
 
 def count_submissions(
@@ -383,7 +409,7 @@ def count_submissions(
     apply_rate_headers(request, response, decision)
 
 
-def limit_retries(
+async def limit_retries(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> None:
     """retries_per_hour for the caller (and x ip_multiplier for its address).
@@ -391,19 +417,21 @@ def limit_retries(
     A retry re-runs a memo that was already counted as a submission, so it does
     not use a submission slot; it costs an LLM call, so it has a budget of its own.
     """
-    decision = limiter.enforce(Scope.RETRIES, caller=principal.owner_key, ip=client_ip(request))
+    decision = await enforce(
+        limiter, Scope.RETRIES, caller=principal.owner_key, ip=client_ip(request)
+    )
     apply_rate_headers(request, response, decision)
 
 
-def limit_chat_messages(
+async def limit_chat_messages(
     request: Request, response: Response, principal: PrincipalDep, limiter: LimiterDep
 ) -> None:
     """chat_messages_per_hour for the caller, and times ip_multiplier for its address."""
-    decision = limiter.enforce(Scope.CHAT, caller=principal.owner_key, ip=client_ip(request))
+    decision = await enforce(limiter, Scope.CHAT, caller=principal.owner_key, ip=client_ip(request))
     apply_rate_headers(request, response, decision)
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 for a body that is not JSON, before any parsing."""
     content_type = request.headers.get("content-type", "")
     media_type = content_type.split(";", 1)[0].strip().lower()

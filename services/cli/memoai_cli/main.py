@@ -153,7 +153,7 @@ def api(host: str | None, port: int | None) -> None:
     import uvicorn
 
     settings = settings_for("api")
-    workers = settings.backend.workers.process_count
+    workers = api_processes(settings)
     if workers > 1:
         # Each uvicorn worker counts its own requests; whichever one answers a
         # scrape must serve the sum, so they share a multiprocess directory.
@@ -175,7 +175,27 @@ def api(host: str | None, port: int | None) -> None:
         timeout_keep_alive=10,
         timeout_graceful_shutdown=20,
         server_header=False,
+        # uvicorn[standard] brings both; "auto" would silently fall back to
+        # asyncio and h11, which cost more CPU per request.
+        loop="uvloop",
+        http="httptools",
     )
+
+
+def api_processes(settings: Settings) -> int:
+    """backend.yaml workers.process_count, with "auto" resolved for this machine.
+
+    On SQLite every writer queues on one file lock and, without Redis, each
+    process counts rate limits on its own (N processes, N times each limit),
+    so "auto" means one process there. On Postgres with Redis it means one per
+    core this process may run on.
+    """
+    count = settings.backend.workers.process_count
+    if count != "auto":
+        return count
+    if settings.is_sqlite or not settings.redis_url:
+        return 1
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

@@ -87,6 +87,28 @@ def get_owned(db: DbSession, principal: Principal, evaluation_id: str) -> Evalua
     ).first()
 
 
+# What a status poll reads: not the result, prompt and response columns of the row.
+STATUS_COLUMNS = (
+    Evaluation.id,
+    Evaluation.status,
+    Evaluation.progress_percentage,
+    Evaluation.started_at,
+    Evaluation.completed_at,
+    Evaluation.error_message,
+    Evaluation.error_code,
+    Evaluation.attempts,
+)
+
+
+def get_owned_status(db: DbSession, principal: Principal, evaluation_id: str) -> Any | None:
+    """The STATUS_COLUMNS of the caller's evaluation (a Row, read by attribute), or None."""
+    if not storable(evaluation_id):
+        return None
+    return db.execute(
+        select(*STATUS_COLUMNS).where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
+    ).first()
+
+
 def get_owned_with_submission(
     db: DbSession, principal: Principal, evaluation_id: str
 ) -> tuple[Evaluation, Submission] | None:

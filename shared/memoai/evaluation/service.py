@@ -187,13 +187,14 @@ def expected_seconds(db: DbSession, settings: Settings) -> float:
 def status(
     db: DbSession, settings: Settings, principal: Principal, evaluation_id: str
 ) -> StatusPublic:
-    evaluation = repo.get_owned(db, principal, evaluation_id)
+    evaluation = repo.get_owned_status(db, principal, evaluation_id)
     if evaluation is None:
         raise NotFound("Evaluation not found.", field="evaluation_id")
     return _status_of(db, settings, evaluation)
 
 
-def _status_of(db: DbSession, settings: Settings, evaluation: Evaluation) -> StatusPublic:
+def _status_of(db: DbSession, settings: Settings, evaluation: Any) -> StatusPublic:
+    """From an Evaluation or a row of repo.STATUS_COLUMNS."""
     state = EvaluationStatus(evaluation.status)
     eta: datetime | None = None
     if state is EvaluationStatus.QUEUED:

@@ -152,7 +152,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
         "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # For Flower. The embedded broker has no fanout across processes, so a
+        # task-sent event there reached no one and cost each submit a publish.
+        "task_send_sent_event": not settings.uses_embedded_broker,
         "enable_utc": True,
         "timezone": "UTC",
         "worker_cancel_long_running_tasks_on_connection_loss": False,

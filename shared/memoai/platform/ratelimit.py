@@ -2,7 +2,8 @@
 
 Counts live in Redis when REDIS_URL is set (under REDIS_KEY_PREFIX), in the
 process otherwise (`backend.rate_limiting.implementation` can force either).
-The `limits` library's moving window is exact: a burst straddling a window
+The moving window is exact (the `limits` library's in Redis, the same
+semantics in memoai.platform.windows in memory): a burst straddling a window
 boundary cannot get twice the limit, which a fixed window would allow.
 
 Each scope is counted per caller (session or user) and per client IP; the IP
@@ -32,12 +33,13 @@ from typing import Any
 
 import structlog
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
-from limits.storage import MemoryStorage, RedisStorage, Storage
+from limits.storage import RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
 from memoai.config import ConfigError, ConfigProblem, Settings
 from memoai.platform import metrics
 from memoai.platform.errors import RateLimited
+from memoai.platform.windows import MovingWindows
 
 log = structlog.get_logger(__name__)
 
@@ -177,9 +179,16 @@ class RateLimiter:
             settings.redis_url if self.backend == "redis" else None,
             f"{settings.backend.queue.key_prefix}:ratelimit:reserve",
         )
-        self._strategy = MovingWindowRateLimiter(self.storage)
+        # In memory: our own deque-based windows (see windows.py); Redis: `limits`.
+        self._windows = MovingWindows() if self.storage is None else None
+        self._strategy = MovingWindowRateLimiter(self.storage) if self.storage is not None else None
         self._last_error_log = 0.0
         self._error_lock = threading.Lock()
+
+    @property
+    def in_memory(self) -> bool:
+        """True when a decision needs no I/O (counted in this process, or limits off)."""
+        return self.backend == "memory" or not self.enabled
 
     def item(self, scope: Scope, per_ip: bool) -> RateLimitItem:
         base = self._items[scope]
@@ -213,13 +222,26 @@ class RateLimiter:
         return Reservation(decision, release if allowed else None)
 
     def clear(self, scope: Scope, key: str, *, per_ip: bool = False) -> None:
-        self._strategy.clear(self.item(scope, per_ip), scope.value, _kind(per_ip), key)
+        item = self.item(scope, per_ip)
+        ids = (scope.value, _kind(per_ip), key)
+        if self._windows is not None:
+            self._windows.clear(item.key_for(*ids))
+        elif self._strategy is not None:
+            self._strategy.clear(item, *ids)
 
     def _run(self, scope: Scope, key: str, per_ip: bool, *, count: bool, cost: int = 1) -> Decision:
         item = self.item(scope, per_ip)
         if not self.enabled:
             return Decision(scope, True, item.amount, item.amount, 0)
         ids = (scope.value, _kind(per_ip), key)
+        if self._windows is not None:
+            expiry = item.get_expiry()
+            allowed, used, oldest = self._windows.hit(
+                item.key_for(*ids), item.amount, expiry, cost, count=count
+            )
+            reset_after = max(0, math.ceil(oldest + expiry - time.time()))
+            return Decision(scope, allowed, item.amount, max(0, item.amount - used), reset_after)
+        assert self._strategy is not None
         try:
             if count:
                 allowed = self._strategy.hit(item, *ids, cost=cost)
@@ -277,7 +299,8 @@ def _kind(per_ip: bool) -> str:
     return "ip" if per_ip else "caller"
 
 
-def _storage(settings: Settings) -> tuple[Storage, str]:
+def _storage(settings: Settings) -> tuple[Storage | None, str]:
+    """Redis storage for `limits`, or None: counted in this process (MovingWindows)."""
     implementation = settings.backend.rate_limiting.implementation
     redis_url = settings.redis_url
     if implementation == "redis" and not redis_url:
@@ -310,4 +333,4 @@ def _storage(settings: Settings) -> tuple[Storage, str]:
             socket_timeout=0.5,
         )
         return storage, "redis"
-    return MemoryStorage(), "memory"
+    return None, "memory"

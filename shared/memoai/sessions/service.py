@@ -55,7 +55,30 @@ def resolve_token(db: DbSession, token: str) -> Session | None:
     return row
 
 
-def needs_touch(row: Session) -> bool:
+@dataclass(frozen=True)
+class TokenSession:
+    """What a request needs of its session: read as columns, not as an ORM object."""
+
+    id: str
+    kind: str
+    last_activity_at: datetime
+
+
+def lookup_token(db: DbSession, token: str) -> TokenSession | None:
+    """resolve_token for the per-request credential check (a few columns, no ORM row)."""
+    if not token or len(token) > 256:
+        return None
+    row = db.execute(
+        select(Session.id, Session.kind, Session.last_activity_at).where(
+            Session.token_hash == hash_token(token),
+            Session.revoked_at.is_(None),
+            Session.expires_at > utcnow(),
+        )
+    ).first()
+    return TokenSession(row.id, row.kind, row.last_activity_at) if row else None
+
+
+def needs_touch(row: Session | TokenSession) -> bool:
     return utcnow() - row.last_activity_at >= TOUCH_INTERVAL
 
 

@@ -9,12 +9,15 @@ from pydantic import BaseModel
 
 from memoai.cohorts import feedback, submissions
 from memoai.cohorts.schemas import EvaluationWithReviewResult, SummaryPage
+from memoai.config import Settings
 from memoai.evaluation import service
 from memoai.evaluation.schemas import EvaluationSubmit, StatusPublic, SubmitResult
 from memoai.platform.db import session_scope
+from memoai.platform.identity import Principal
 from memoai_api.deps import JsonBody, PrincipalDep, RetryLimit, SettingsDep, SubmissionLimit
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX
+from memoai_api.threads import in_thread
 
 router = APIRouter(prefix=f"{API_PREFIX}/evaluations", tags=["evaluations"])
 
@@ -44,7 +47,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         422: {"model": ErrorEnvelope, "description": "Empty, too long or invalid text"},
     },
 )
-def submit(
+async def submit(
     body: EvaluationSubmit,
     principal: PrincipalDep,
     settings: SettingsDep,
@@ -58,7 +61,9 @@ def submit(
     ] = None,
 ) -> Envelope[SubmitResult]:
     """Store a memo and queue its evaluation; poll the status until it completes."""
-    result, replayed = submissions.submit(settings, principal, body, request_id(), idempotency_key)
+    result, replayed = await in_thread(
+        submissions.submit, settings, principal, body, request_id(), idempotency_key
+    )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
     return ok(result)
@@ -81,12 +86,16 @@ def retry(
 
 
 @router.get("/{evaluation_id}/status", response_model=Envelope[StatusPublic], responses=ERRORS)
-def get_status(
+async def get_status(
     evaluation_id: EvaluationId, principal: PrincipalDep, settings: SettingsDep
 ) -> Envelope[StatusPublic]:
     """Status and progress of an evaluation."""
+    return ok(await in_thread(_status, settings, principal, evaluation_id))
+
+
+def _status(settings: Settings, principal: Principal, evaluation_id: str) -> StatusPublic:
     with session_scope(write=False) as db:
-        return ok(service.status(db, settings, principal, evaluation_id))
+        return service.status(db, settings, principal, evaluation_id)
 
 
 @router.get(
@@ -94,13 +103,16 @@ def get_status(
     response_model=Envelope[EvaluationWithReviewResult],
     responses={**ERRORS, 425: {"model": ErrorEnvelope, "description": "Not finished yet"}},
 )
-def get_evaluation(
+async def get_evaluation(
     evaluation_id: EvaluationId, principal: PrincipalDep
 ) -> Envelope[EvaluationWithReviewResult]:
     """The finished evaluation (425 while it is queued or processing)."""
+    return ok(await in_thread(_result, principal, evaluation_id))
+
+
+def _result(principal: Principal, evaluation_id: str) -> EvaluationWithReviewResult:
     with session_scope(write=False) as db:
-        evaluation = feedback.result(db, principal, evaluation_id)
-        return ok(EvaluationWithReviewResult(evaluation=evaluation))
+        return EvaluationWithReviewResult(evaluation=feedback.result(db, principal, evaluation_id))
 
 
 class Deleted(BaseModel):
@@ -121,12 +133,16 @@ def delete_evaluation(evaluation_id: EvaluationId, principal: PrincipalDep) -> E
     response_model=Envelope[SummaryPage],
     responses={k: v for k, v in ERRORS.items() if k != 404},
 )
-def list_evaluations(
+async def list_evaluations(
     principal: PrincipalDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     status: Literal["queued", "processing", "completed", "failed"] | None = None,
 ) -> Envelope[SummaryPage]:
     """Your evaluations, newest first."""
+    return ok(await in_thread(_history, principal, limit, offset, status))
+
+
+def _history(principal: Principal, limit: int, offset: int, status: str | None) -> SummaryPage:
     with session_scope(write=False) as db:
-        return ok(feedback.list_own(db, principal, limit=limit, offset=offset, status=status))
+        return feedback.list_own(db, principal, limit=limit, offset=offset, status=status)

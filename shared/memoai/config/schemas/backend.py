@@ -66,7 +66,9 @@ class Middleware(Strict):
 
 
 class Workers(Strict):
-    process_count: PosInt = 1
+    # "auto": one per usable core on Postgres with Redis (rate limits shared
+    # across processes); 1 on SQLite or without Redis (see `memoai api`).
+    process_count: PosInt | Literal["auto"] = 1
     thread_count: PosInt = 4
     worker_timeout: PosInt = 30
     max_requests_per_worker: PosInt = 1000

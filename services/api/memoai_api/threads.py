@@ -1,0 +1,47 @@
+"""The API's own thread pool for blocking work on the hot paths (database calls).
+
+anyio's `to_thread.run_sync`, which FastAPI uses for every plain `def` route
+and dependency, costs about three times the CPU of `loop.run_in_executor` per
+call (capacity limiter, cancel scope, run-vars; measured for issue 14), and a
+status poll made several such hops. The hot routes and the credential lookup
+use this pool instead; it is sized like anyio's (API_THREADS / thread_count).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_executor: ThreadPoolExecutor | None = None
+
+
+def configure(threads: int) -> None:
+    """Size the pool (at start-up, before the first request)."""
+    global _executor
+    old, _executor = _executor, ThreadPoolExecutor(threads, thread_name_prefix="api")
+    if old is not None:
+        old.shutdown(wait=False)
+
+
+def shutdown() -> None:
+    global _executor
+    if _executor is not None:
+        _executor.shutdown(wait=True)
+        _executor = None
+
+
+async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run `fn` in the pool with the caller's context (request id, log bindings)."""
+    global _executor
+    if _executor is None:  # an app started without its lifespan (some tests)
+        configure(4)
+    context = contextvars.copy_context()
+    call = functools.partial(context.run, fn, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(_executor, call)
