@@ -124,7 +124,7 @@ bench-load: install
 	@if [ -n "$(USERS)" ]; then \
 	  sweep=$$(printf '%s\n' 10 100 500 1000 $(USERS) | awk '$$1 <= $(USERS)' | sort -nu | paste -sd, -); \
 	  knee=$$(printf '%s\n' 10 25 50 100 | awk '$$1 <= $(USERS)' | paste -sd, -); \
-	  set -x; $(BIN)/python -m bench.load --backends postgres --users-sweep $$sweep \
+	  set -x; $(BIN)/python -m bench.load --backends postgres --duration 120 --users-sweep $$sweep \
 	    --knee-sweep $$knee --api-processes auto --workers auto --worker-concurrency auto \
 	    $(BENCH_ARGS); \
 	else \

@@ -112,17 +112,26 @@ def main() -> None:
         "argv": vars(args),
         "results": [],
         "knee_sweep": [],
+        "failed_runs": [],
     }
     print(f"machine: {os.cpu_count()} cores, loadavg {report['machine']['loadavg_before']}")
     think = args.think_time if args.think_time is not None else (SWEEP_THINK_S if sweep else 0.0)
     plan = [(b.strip(), n, think, "results") for b in backends for n in (sweep or [args.users])]
     plan += [(b.strip(), n, 0.0, "knee_sweep") for b in backends for n in knee_counts]
     for backend, users, t, key in plan:
-        result = run_backend(backend, resolve(args, users, t, bool(sweep or knee_counts)))
+        run = resolve(args, users, t, bool(sweep or knee_counts))
+        try:
+            result = run_backend(backend, run)
+        except Exception as exc:  # noqa: BLE001 - one failed count must not lose the sweep
+            print(f"\n!! {backend}, {users} users, think {t:g} s failed: {exc!r}"[:2000])
+            report["failed_runs"].append({"backend": backend, "users": users, "error": repr(exc)})
+            continue
         print_report(result)
         report[key].append(result)
     if sweep or knee_counts:
         print_sweep(report)
+    for failed in report["failed_runs"]:
+        print(f"FAILED: {failed['backend']}, {failed['users']} users: {failed['error'][:300]}")
     _write(report, "scale" if sweep or knee_counts else "load")
 
 

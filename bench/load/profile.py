@@ -10,12 +10,15 @@ on a lock or a socket do not pose as work.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+_PROCESS_ROOT = re.compile(r'^process \d+:"[^"]*"(;|$)')
 
 
 def py_spy() -> str | None:
@@ -53,7 +56,10 @@ def top_frames(raw: str, n: int = 10) -> list[tuple[str, int, float]]:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
-        frames = [f for f in stack.split(";") if not f.startswith("process ")]
+        # The root frame names the process by its command line, which may
+        # itself hold ";" (multiprocessing's spawn_main): cut it off whole.
+        frames = _PROCESS_ROOT.sub("", stack).split(";") if stack else []
+        frames = [f for f in frames if f]
         if frames:  # a bare "process N" root has no Python frame to blame
             own[frames[-1]] += int(count)
     total = sum(own.values()) or 1

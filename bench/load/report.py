@@ -41,7 +41,11 @@ def print_report(r: dict[str, Any]) -> None:
     print(f"share of a core      {shares}")
     if r["busiest"]:
         name, share = r["busiest"]
-        print(f"saturates first      {name} ({share:.0%} of a core)")
+        # One Python process cannot use more than one core (the GIL), so a
+        # class of N processes is saturated near N × 100 %, not 100 %.
+        n = {"api": r["api_processes"], "worker": r["worker_processes"]}.get(name, 1)
+        each = f", {share / n:.0%} per process" if n > 1 else ""
+        print(f"saturates first      {name} ({share:.0%} of a core{each})")
     print(f"API CPU / evaluation {r['api_cpu_s_per_evaluation']} s (all endpoints of one cycle)")
     d = r["db"]
     print(

@@ -20,7 +20,10 @@ from tests.support.stack import Stack, claude_overrides, load_memos, stack_env
 
 
 def _start(stack: Stack, args: argparse.Namespace) -> None:
-    stack.start("api", "worker", "beat")
+    pools = _pool_env(args)
+    stack.start_process("api", env=pools["api"])
+    stack.start_process("worker", env=pools["worker"])
+    stack.start_process("beat", env=pools["beat"])
     for n in range(2, args.workers + 1):
         # More worker processes spread the CPU part of many concurrent calls
         # (streaming, validation) past one interpreter's GIL.
@@ -28,20 +31,30 @@ def _start(stack: Stack, args: argparse.Namespace) -> None:
             "worker",
             f"--hostname=worker{n}@%h",
             key=f"worker-{n}",
-            env={"WORKER_METRICS_PORT": str(free_port())},
+            env={"WORKER_METRICS_PORT": str(free_port()), **pools["worker"]},
         )
+    for name in ("api", "worker", "beat"):
+        # A busy 2-core machine starting several interpreters at once can take
+        # longer than the tests' 40 s.
+        stack.wait_ready(name, timeout=120)
 
 
-def _pool_env(args: argparse.Namespace) -> dict[str, str]:
-    """DB pool per process. Today's single-process runs keep 40; with more
-    processes the pools share a budget of ~80 connections so they stay under
-    Postgres's default max_connections = 100 with room for other clients."""
-    processes = args.api_processes + args.workers + 1
-    if processes <= 3:
-        return {"DB_POOL_SIZE": "40"}
+def _pool_env(args: argparse.Namespace) -> dict[str, dict[str, str]]:
+    """DB pool per role. Today's single-process runs keep 40 everywhere; with
+    more processes the pools share ~80 connections, so they stay under
+    Postgres's default max_connections = 100 with room for other clients. The
+    API gets most: its request threads each hold a connection for the whole
+    request, the worker's threads only briefly."""
+    if args.api_processes + args.workers <= 2:
+        same = {"DB_POOL_SIZE": "40"}
+        return {"api": same, "worker": same, "beat": same}
     return {
-        "DB_POOL_SIZE": str(max(5, 64 // processes)),
-        "DB_MAX_OVERFLOW": str(max(2, 16 // processes)),
+        "api": {
+            "DB_POOL_SIZE": str(max(8, 40 // args.api_processes)),
+            "DB_MAX_OVERFLOW": "5",
+        },
+        "worker": {"DB_POOL_SIZE": str(max(5, 20 // args.workers)), "DB_MAX_OVERFLOW": "3"},
+        "beat": {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "1"},
     }
 
 
@@ -72,7 +85,6 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
         RATE_LIMIT_ENABLED="false",
         LOG_LEVEL="WARNING",
         WORKER_PROCESSES=str(args.api_processes),
-        **_pool_env(args),
     )
     load = Load("", memos, args.poll_interval, args.think_time, args.ramp)  # URL once started
     m: dict[str, Any] = {}
@@ -154,11 +166,13 @@ def _measure(
 def _result(
     backend: str, args: argparse.Namespace, load: Load, m: dict[str, Any]
 ) -> dict[str, Any]:
-    # Throughput counts completions noticed after the warm-up, so the arrival
-    # ramp and the users' first cycles do not dilute the steady state.
+    # Throughput counts completions noticed inside [warm-up, duration]: the
+    # arrival ramp and the first cycles do not dilute the steady state, and
+    # the tail after the end (users finishing their last cycle) is not in it.
     window_start = m["started"] + args.warmup
-    window = m["elapsed"] - args.warmup
-    completed = sum(1 for at in load.completed.values() if at >= window_start)
+    window_end = m["started"] + args.duration
+    window = args.duration - args.warmup
+    completed = sum(1 for at in load.completed.values() if window_start <= at <= window_end)
     per_minute = completed / window * 60
     ideal = ideal_per_minute(args.users, args.llm_latency, args.poll_interval, args.think_time)
     side = m["side"]

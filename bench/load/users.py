@@ -100,7 +100,9 @@ class Load:
             if self.think_time > 0:
                 # Reading the feedback takes a while, never exactly the same
                 # while: a spread keeps users from falling into lock-step.
-                await asyncio.sleep(rnd.uniform(0.5, 1.5) * self.think_time)
+                # Past the end nobody starts another cycle: stop reading there.
+                think = rnd.uniform(0.5, 1.5) * self.think_time
+                await asyncio.sleep(max(0.0, min(think, until - time.monotonic())))
             self.cycles.append(time.monotonic() - cycle_started)
 
     def session(self, connections: int) -> aiohttp.ClientSession:
@@ -120,10 +122,11 @@ class Load:
             return started, time.monotonic() - started
 
     def latency_since(self, since: float) -> dict[str, dict[str, Any]]:
-        return {
-            name: summary_ms([dt for at, dt in samples if at >= since])
+        kept = {
+            name: [dt for at, dt in samples if at >= since]
             for name, samples in sorted(self.latency.items())
         }
+        return {name: summary_ms(values) for name, values in kept.items() if values}
 
     async def poll_burst(self, pollers: int, duration: float) -> dict[str, Any]:
         """Status polls only, as fast as `pollers` clients can send them."""

@@ -119,12 +119,15 @@ def test_profile_top_frames_count_the_leaf_as_own_time() -> None:
             'process 1:"api";main (a.py:1);handle (b.py:2) 10',
             'process 2:"api";main (a.py:1);query (c.py:9);dumps (json.py:3) 20',
             'process 2:"api" 5',
+            # A spawned uvicorn worker: its command line holds a ";".
+            'process 3:"python -c from m import spawn_main; spawn_main(fd=7)";run (d.py:4) 5',
             "garbage line",
         ]
     )
-    top = top_frames(raw, n=2)
+    top = top_frames(raw, n=3)
     assert [(frame, samples) for frame, samples, _ in top] == [
         ("dumps (json.py:3)", 50),
         ("handle (b.py:2)", 10),
+        ("run (d.py:4)", 5),
     ]
-    assert top[0][2] == pytest.approx(50 / 60)
+    assert top[0][2] == pytest.approx(50 / 65)
