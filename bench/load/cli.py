@@ -137,14 +137,14 @@ def main() -> None:
 
 def print_sweep(report: dict[str, Any]) -> None:
     cores = report["machine"]["cpus"]
-    for key, title in (("results", "think time"), ("knee_sweep", "zero think time")):
+    for key in ("results", "knee_sweep"):
         for backend in sorted({r["backend"] for r in report[key]}):
             runs = [r for r in report[key] if r["backend"] == backend]
             first = runs[0]
             print(
-                f"\n### {backend}, {title} {first['think_time_s']:g} s, "
+                f"\n### {backend}, think time {first['think_time_s']:g} s, "
                 f"api×{first['api_processes']}, worker×{first['worker_processes']}, "
-                f"{first['duration_s']:.0f} s per count\n"
+                f"{first['window_s']:g} of {first['requested_duration_s']:g} s counted\n"
             )
             print(cost_table(runs))
             print(f"\n{knee_line(runs)}\n")

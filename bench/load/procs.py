@@ -116,6 +116,14 @@ class RssSampler(threading.Thread):
                 self.peak_class[name] = max(self.peak_class[name], total)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy (all cores, everything on it)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    # guest time is already inside user; counting only the first 8 fields avoids it twice
+    return (sum(fields[:8]) - idle) / TICK
+
+
 def loadavg() -> list[float]:
     return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
 

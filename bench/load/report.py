@@ -34,7 +34,11 @@ def print_report(r: dict[str, Any]) -> None:
         f"p50 {b['p50_ms']} ms, p95 {b['p95_ms']} ms, p99 {b['p99_ms']} ms, errors {b['errors']}"
     )
     print(f"peak RSS MB          {r['peak_rss_mb']} (worker total {r['worker_peak_rss_mb']})")
-    print(f"CPU seconds          {r['cpu_seconds']} (machine busy {r['cpu_utilisation']:.0%})")
+    print(
+        f"CPU seconds          {r['cpu_seconds']} (this run {r['cpu_utilisation']:.0%} of the "
+        f"machine; whole machine {r['machine_utilisation']:.0%} busy, "
+        f"{r['others_cpu_seconds']} s by other work)"
+    )
     shares = ", ".join(
         f"{k} {v:.0%}" for k, v in sorted(r["cpu_core_share"].items(), key=lambda kv: -kv[1])
     )

@@ -121,6 +121,7 @@ def _measure(
     if args.profile:
         spy = profile.start(stack.procs["api"].pid, args.duration, spy_out)
     cpu_before = procs.cpu_by_class(roots)
+    machine_before = procs.machine_busy_seconds()
     print(
         f"[{stack.backend}] {args.users} users for {args.duration:.0f} s (LLM "
         f"{args.llm_latency} s, think {args.think_time} s, api×{args.api_processes}, "
@@ -130,6 +131,7 @@ def _measure(
     try:
         m["started"], m["elapsed"] = asyncio.run(load.run(args.users, args.duration))
         m["cpu"] = procs.cpu_delta(cpu_before, procs.cpu_by_class(roots))
+        m["machine_busy"] = procs.machine_busy_seconds() - machine_before
         m["worker_peak_rss_mb"] = sampler.peak_class.get("worker", 0.0)
         m["peak_rss_mb"] = dict(sampler.peak)
         m["profile"] = profile.finish(spy, spy_out)
@@ -183,7 +185,9 @@ def _result(
         "backend": backend,
         "users": args.users,
         "duration_s": round(m["elapsed"], 1),
+        "requested_duration_s": args.duration,
         "warmup_s": args.warmup,
+        "window_s": window,
         "ramp_s": load.ramp,
         "llm_latency_s": args.llm_latency,
         "poll_interval_s": args.poll_interval,
@@ -219,6 +223,10 @@ def _result(
         "cpu_seconds": cpu,
         "cpu_core_share": {k: round(v / m["elapsed"], 3) for k, v in cpu.items()},
         "cpu_utilisation": round(sum(cpu.values()) / (m["elapsed"] * (os.cpu_count() or 1)), 3),
+        # Everything on the machine, this run included: near 100 % means the
+        # figures measure a starved machine (other work shares the cores).
+        "machine_utilisation": round(m["machine_busy"] / (m["elapsed"] * (os.cpu_count() or 1)), 3),
+        "others_cpu_seconds": round(max(0.0, m["machine_busy"] - sum(cpu.values())), 1),
         "busiest": None if top is None else [top[0], round(top[1], 3)],
         "api_cpu_s_per_evaluation": (
             round(cpu.get("api", 0) / len(load.submitted), 4) if load.submitted else None

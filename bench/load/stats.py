@@ -181,13 +181,13 @@ SHARE_CLASSES = ("api", "worker", "beat", "fake_llm", "load_generator", "postgre
 
 def core_share_table(results: Sequence[dict[str, Any]], cores: int) -> str:
     """Share of one core per process class over the main phase, at each user count."""
-    header = ["users", *SHARE_CLASSES, f"all (of {cores} cores)"]
+    header = ["users", *SHARE_CLASSES, f"this run (of {cores} cores)", "whole machine"]
     rows = []
     for r in sorted(results, key=lambda r: r["users"]):
         share = r["cpu_core_share"]
         rows.append(
             [f"{r['users']:,}"]
             + [f"{share.get(c, 0):.0%}" for c in SHARE_CLASSES]
-            + [f"{r['cpu_utilisation']:.0%}"]
+            + [f"{r['cpu_utilisation']:.0%}", f"{r.get('machine_utilisation', 0):.0%}"]
         )
     return markdown_table(header, rows)

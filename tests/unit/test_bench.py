@@ -10,8 +10,10 @@ from bench.load.dbsize import growth
 from bench.load.profile import top_frames
 from bench.load.stats import (
     busiest,
+    core_share_table,
     cost_table,
     cpu_class_table,
+    cpu_sweep_table,
     cycle_seconds,
     ideal_per_minute,
     knee,
@@ -131,3 +133,21 @@ def test_profile_top_frames_count_the_leaf_as_own_time() -> None:
         ("run (d.py:4)", 5),
     ]
     assert top[0][2] == pytest.approx(50 / 65)
+
+
+def test_core_share_and_cpu_sweep_tables_have_a_row_per_user_count() -> None:
+    runs = [
+        {
+            **_run(users, 20.0),
+            "cpu_core_share": {"api": 0.9, "postgres": 0.25},
+            "cpu_utilisation": 0.6,
+            "machine_utilisation": 0.97,
+            "cpu_per_class": {"status": {"api_cpu_ms_per_request": 0.75}},
+        }
+        for users in (100, 10)
+    ]
+    shares = core_share_table(runs, cores=2).splitlines()
+    assert shares[0].endswith("| this run (of 2 cores) | whole machine |")
+    assert shares[2] == "| 10 | 90% | 0% | 0% | 0% | 0% | 25% | 0% | 60% | 97% |"
+    cpu = cpu_sweep_table(runs).splitlines()
+    assert cpu[3] == "| 100 | 0.75 | – | – |"
