@@ -15,8 +15,13 @@ def database_url(env: dict[str, str]) -> str:
     return env.get("DATABASE_URL") or f"sqlite:///{Path(env['DATA_DIR']) / 'memoai.db'}"
 
 
-def server_side(env: dict[str, str], ids: list[str]) -> dict[str, Any]:
-    """Overhead = (queue wait + processing) - LLM time, from the stored evaluations."""
+def server_side(env: dict[str, str]) -> dict[str, Any]:
+    """States of every evaluation, and overhead = (queue wait + processing) - LLM time.
+
+    Every row, not only the ids the users saw: a submit whose response timed
+    out in the client still made an evaluation, and it must not get lost
+    unseen. The database is the run's own, so nothing else is in it.
+    """
     engine = create_engine(database_url(env))
     overheads: list[float] = []
     llm: list[float] = []
@@ -30,10 +35,7 @@ def server_side(env: dict[str, str], ids: list[str]) -> dict[str, Any]:
             .all()
         )
     engine.dispose()
-    wanted = set(ids)
     for row in rows:
-        if row["id"] not in wanted:
-            continue
         states[row["status"]] += 1
         if row["status"] == "completed":
             overheads.append(row["queue_wait"] + row["processing_time"] - row["llm_time"])

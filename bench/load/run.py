@@ -136,16 +136,16 @@ def _measure(
         m["peak_rss_mb"] = dict(sampler.peak)
         m["profile"] = profile.finish(spy, spy_out)
         # Drain: everything submitted must end completed or failed.
-        ids = list(load.submitted)
         deadline = time.monotonic() + 60
-        side = dbsize.server_side(stack.env, ids)
+        side = dbsize.server_side(stack.env)
         while side["states"].get("queued", 0) + side["states"].get("processing", 0):
             if time.monotonic() > deadline:
                 break
             time.sleep(1)
-            side = dbsize.server_side(stack.env, ids)
+            side = dbsize.server_side(stack.env)
         m["side"] = side
-        m["db"] = dbsize.growth(db_before, dbsize.footprint(stack.env), len(ids))
+        m["evaluations"] = sum(side["states"].values())  # made by the server, seen or not
+        m["db"] = dbsize.growth(db_before, dbsize.footprint(stack.env), m["evaluations"])
         m["burst"] = asyncio.run(load.poll_burst(min(args.users, 200), args.burst_duration))
         m["phases"] = {}
         if args.phases:
@@ -198,7 +198,8 @@ def _result(
         "api_processes": args.api_processes,
         "llm_streaming": args.streaming == "true",
         "loadavg_before": m["loadavg_before"],
-        "evaluations_submitted": len(load.submitted),
+        "evaluations_submitted": len(load.submitted),  # acknowledged to a user
+        "evaluations_created": m["evaluations"],  # in the database, timed-out submits too
         "evaluations_completed": completed,
         "evaluations_per_minute": round(per_minute, 1),
         "ideal_per_minute": round(ideal, 1),
@@ -229,7 +230,7 @@ def _result(
         "others_cpu_seconds": round(max(0.0, m["machine_busy"] - sum(cpu.values())), 1),
         "busiest": None if top is None else [top[0], round(top[1], 3)],
         "api_cpu_s_per_evaluation": (
-            round(cpu.get("api", 0) / len(load.submitted), 4) if load.submitted else None
+            round(cpu.get("api", 0) / m["evaluations"], 4) if m["evaluations"] else None
         ),
         "db": m["db"],
         "cpu_per_class": m["phases"],
