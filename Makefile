@@ -14,6 +14,7 @@ help:
 	@echo "make test   - install and run the whole test suite"
 	@echo "make lint   - ruff, mypy and import contracts"
 	@echo "make bench  - load benchmark (figures to stdout and bench/results)"
+	@echo "make bench-load USERS=1000 - the scale sweep on Postgres + Redis (docs/benchmarks.md)"
 	@echo "make up     - development stack in Docker (infra/compose/docker-compose.yml)"
 	@echo "make up-prod - production stack in Docker (secrets, certificate, then compose up)"
 	@echo "make down   - stop either Docker stack (volumes are kept)"
@@ -115,8 +116,20 @@ dashboards: install
 
 bench: install bench-load bench-pdf bench-web
 
+# Plain: both back ends, 100 users, then API CPU per endpoint class.
+# USERS=N: the Postgres + Redis scale sweep (10/100/500/1000 up to N, one API
+# and one worker process per core, 10 s think time) plus the zero-think-time
+# knee at small counts; docs/benchmarks.md "Scale". BENCH_ARGS adds options.
 bench-load: install
-	$(BIN)/python -m bench.load
+	@if [ -n "$(USERS)" ]; then \
+	  sweep=$$(printf '%s\n' 10 100 500 1000 $(USERS) | awk '$$1 <= $(USERS)' | sort -nu | paste -sd, -); \
+	  knee=$$(printf '%s\n' 10 25 50 100 | awk '$$1 <= $(USERS)' | paste -sd, -); \
+	  set -x; $(BIN)/python -m bench.load --backends postgres --duration 120 --users-sweep $$sweep \
+	    --knee-sweep $$knee --api-processes auto --workers auto --worker-concurrency auto \
+	    $(BENCH_ARGS); \
+	else \
+	  set -x; $(BIN)/python -m bench.load $(BENCH_ARGS); \
+	fi
 
 bench-pdf: install
 	$(BIN)/python -m bench.pdf

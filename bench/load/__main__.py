@@ -1,0 +1,3 @@
+from bench.load.cli import main
+
+main()
