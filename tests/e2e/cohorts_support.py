@@ -121,6 +121,12 @@ class Course:
         return dict(self.call("POST", f"/reviews/{evaluation_id}/release", coach))
 
 
+def real_errors(errors: list[str]) -> list[str]:
+    # The browser logs every 4xx it fetched (a signed-out /auth/verify, a refusal a
+    # test provokes on purpose); script errors are what count.
+    return [e for e in errors if "Failed to load resource" not in e]
+
+
 def other_score(ai: int, low: int = 1, high: int = 5) -> int:
     """A level of the scale that differs from the AI's."""
     return ai - 1 if ai > low else ai + 1

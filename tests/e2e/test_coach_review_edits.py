@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.cohorts_support import Course, memo, select_passage, signed_in
+from tests.e2e.cohorts_support import Course, memo, real_errors, select_passage, signed_in
 from tests.e2e.conftest import web_stack
 from tests.e2e.test_accessibility import AXE, axe_violations
 from tests.support.auth import ADMIN_USERNAME, auth_overrides
@@ -40,11 +40,6 @@ def course(stack: Stack) -> Iterator[Course]:
     instance = Course(stack)
     yield instance
     instance.close()
-
-
-def real_errors(errors: list[str]) -> list[str]:
-    # The browser logs every 4xx it fetched (the refused comment is on purpose).
-    return [e for e in errors if "Failed to load resource" not in e]
 
 
 def submitted(course: Course, tag: str) -> tuple[str, str, str, dict[str, str], str]:

@@ -16,7 +16,15 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, expect
 
-from tests.e2e.cohorts_support import Course, memo, open_tab, other_score, select_passage, signed_in
+from tests.e2e.cohorts_support import (
+    Course,
+    memo,
+    open_tab,
+    other_score,
+    real_errors,
+    select_passage,
+    signed_in,
+)
 from tests.e2e.conftest import one_decimal, web_stack
 from tests.support.auth import ADMIN_USERNAME, auth_overrides
 from tests.support.stack import Stack
@@ -39,12 +47,6 @@ def course(stack: Stack) -> Iterator[Course]:
     instance = Course(stack)
     yield instance
     instance.close()
-
-
-def real_errors(errors: list[str]) -> list[str]:
-    # The browser logs every 4xx it fetched (the signed-out /auth/verify, the
-    # unknown username this test adds on purpose); script errors are what count.
-    return [e for e in errors if "Failed to load resource" not in e]
 
 
 def test_admin_coach_and_writer_go_through_the_whole_review_journey(
