@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 from pathlib import Path
@@ -13,6 +12,7 @@ import structlog
 from memoai.config import ConfigError, load_settings
 from memoai_api import threads
 from memoai_cli.main import api_processes
+from tests.support import aio
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 POSTGRES = {
@@ -55,7 +55,7 @@ def test_in_thread_runs_off_the_loop_with_the_callers_context() -> None:
 
     threads.configure(2)
     try:
-        doubled, name, rid = asyncio.run(main())
+        doubled, name, rid = aio.run(main())
     finally:
         threads.shutdown()
     assert (doubled, rid) == (42, "r-1")

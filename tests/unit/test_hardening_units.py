@@ -3,7 +3,6 @@ the secret registry and its response guard, and the login slot reservation."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import shutil
@@ -22,6 +21,7 @@ from memoai.config.schemas import FILE_SCHEMAS
 from memoai.config.settings import SERVICE_SECRETS
 from memoai.platform import secrets
 from memoai.platform.ratelimit import RateLimiter, Scope
+from tests.support import aio
 from tests.support.production import PRODUCTION_SECRETS, production_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -261,7 +261,7 @@ def test_the_guard_redacts_json_bodies_and_fixes_their_length() -> None:
         sent.append(message)
 
     guard = secrets.SecretRedactionMiddleware(app)
-    asyncio.run(guard({"type": "http", "path": "/x"}, None, send))
+    aio.run(guard({"type": "http", "path": "/x"}, None, send))
     out = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     assert json.loads(out) == {"data": {"title": secrets.MARKER, "n": 1}}
     assert dict(sent[0]["headers"])[b"content-length"] == str(len(out)).encode()

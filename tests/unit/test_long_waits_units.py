@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -11,6 +10,7 @@ from memoai.coaching.stream import ReplyState, wait_final
 from memoai.config import get_settings
 from memoai_api import waits
 from memoai_api.waits import WaitSlots, prefers_async
+from tests.support import aio
 
 
 @pytest.mark.parametrize(
@@ -68,9 +68,9 @@ def test_the_database_wait_returns_the_final_reply_or_the_last_state_at_the_dead
     async def stuck() -> ReplyState:
         return ReplyState("pending", "", None, None)
 
-    done = asyncio.run(wait_final(settings, progressing, "m1", 5))
+    done = aio.run(wait_final(settings, progressing, "m1", 5))
     assert done.status == "completed"
     started = time.monotonic()
-    late = asyncio.run(wait_final(settings, stuck, "m2", 0.3))
+    late = aio.run(wait_final(settings, stuck, "m2", 0.3))
     assert late.status == "pending"
     assert 0.3 <= time.monotonic() - started < 1.0
