@@ -29,6 +29,7 @@ from memoai_api import docs as api_docs
 from memoai_api import errors, openapi
 from memoai_api import threads as api_threads
 from memoai_api.deps import limit_requests_by_ip
+from memoai_api.fastpath import StatusFastPath
 from memoai_api.routes import (
     API_PREFIX,
     admin_auth,
@@ -57,7 +58,7 @@ from memoai_api.routes import tokens as api_tokens
 log = structlog.get_logger(__name__)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, *, fast_paths: bool = True) -> FastAPI:
     settings = settings or get_settings()
     # Also when uvicorn is started without `memoai api`.
     require_production_secrets(settings, SERVICE_SECRETS["api"])
@@ -137,8 +138,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api_docs.install(app)
 
     backend = settings.backend
-    # Innermost: it reads JSON bodies before compression (configure_logging
-    # registered this process's secrets).
+    if fast_paths:  # off only in tests that compare it with the route it shortcuts
+        app.add_middleware(StatusFastPath, api=app)
+    # It reads JSON bodies before compression (configure_logging registered
+    # this process's secrets).
     app.add_middleware(SecretRedactionMiddleware)
     if backend.middleware.gzip_compression:
         app.add_middleware(GZipMiddleware, minimum_size=1024)

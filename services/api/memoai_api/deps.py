@@ -28,7 +28,7 @@ from fastapi.security import APIKeyHeader, HTTPBearer
 from memoai.auth import tokens
 from memoai.auth.service import ClientInfo, principal_for_token
 from memoai.config import Settings, get_settings
-from memoai.platform.db import session_scope
+from memoai.platform.db import read_connection, session_scope
 from memoai.platform.errors import Forbidden, Unauthorized, UnsupportedMediaType
 from memoai.platform.identity import Principal
 from memoai.platform.ratelimit import Decision, RateLimiter, Scope
@@ -195,7 +195,7 @@ def _check_csrf(
 # ------------------------------------------------------------------ identity
 
 
-def _resolve(request: Request, settings: Settings) -> tuple[Principal, bool]:
+def resolve_credential(request: Request, settings: Settings) -> tuple[Principal, bool]:
     """(principal, authenticated by cookie); raises 401 for a bad or missing credential."""
     auth = request.headers.get("authorization")
     if auth is not None:
@@ -232,7 +232,7 @@ def _resolve(request: Request, settings: Settings) -> tuple[Principal, bool]:
 
 def _from_access_token(token: str, method: str, settings: Settings) -> Principal:
     timeout = settings.authentication.session.timeout
-    with session_scope(write=False) as db:
+    with read_connection() as db:
         found = principal_for_token(db, settings, token, method)
     if found is None:
         raise Unauthorized(
@@ -247,7 +247,7 @@ def _from_access_token(token: str, method: str, settings: Settings) -> Principal
 
 
 def _from_api_token(token: str, settings: Settings) -> Principal:
-    with session_scope(write=False) as db:
+    with read_connection() as db:
         found = api_tokens.resolve(db, token)
     if found is None:
         # An opaque session_only login token is random too, and one in 64^4
@@ -280,7 +280,7 @@ def _check_scope(request: Request, principal: Principal) -> None:
 
 def _from_session_token(token: str, settings: Settings) -> Principal:
     timeout = settings.authentication.session.timeout
-    with session_scope(write=False) as db:
+    with read_connection() as db:
         row = sessions.lookup_token(db, token)
         needs_touch = row is not None and sessions.needs_touch(row)
     if row is None or row.kind != "anonymous":
@@ -307,7 +307,19 @@ async def current_principal(
 ) -> Principal:
     """The caller: a logged-in user or (with AUTH_ENABLED=false) an anonymous session."""
     # The one thread hop: the credential is looked up in the database.
-    principal, by_cookie = await in_thread(_resolve, request, settings)
+    principal, by_cookie = await in_thread(resolve_credential, request, settings)
+    return await admit(request, response, settings, limiter, principal, by_cookie)
+
+
+async def admit(
+    request: Request,
+    response: Response,
+    settings: Settings,
+    limiter: RateLimiter,
+    principal: Principal,
+    by_cookie: bool,
+) -> Principal:
+    """What follows the credential lookup: CSRF, token scope, the caller's rate limit."""
     if by_cookie:
         _check_csrf(request, response, settings, principal)
     if principal.is_api_token:

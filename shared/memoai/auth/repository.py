@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, bindparam, func, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import AuthEvent, Session, User, UserRole, utcnow
@@ -139,36 +139,45 @@ def add_user_session(
     return row
 
 
-def live_user_session(db: DbSession, session_id: str, user_id: str) -> tuple[Session, User] | None:
-    """The session and its user, if the session is live and the account active."""
-    row = db.execute(
-        select(Session, User)
-        .join(User, User.id == Session.user_id)
-        .where(
-            Session.id == session_id,
-            Session.user_id == user_id,
-            Session.kind == "user",
-            Session.revoked_at.is_(None),
-            Session.expires_at > utcnow(),
-            User.is_active.is_(True),
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+# What a request needs of a login: columns, not ORM objects, by a statement
+# built once (building a select() costs more CPU than running it).
+_LOGIN_COLUMNS = (
+    Session.id.label("session_id"),
+    Session.current_jti,
+    Session.expires_at,
+    Session.last_activity_at,
+    User.id.label("user_id"),
+    User.username,
+    User.is_admin,
+    User.role,
+)
+_LIVE = (
+    Session.kind == "user",
+    Session.revoked_at.is_(None),
+    Session.expires_at > bindparam("now"),
+    User.is_active.is_(True),
+)
+_LOGIN_BY_ID = (
+    select(*_LOGIN_COLUMNS)
+    .join(User, User.id == Session.user_id)
+    .where(Session.id == bindparam("session_id"), Session.user_id == bindparam("user_id"), *_LIVE)
+)
+_LOGIN_BY_HASH = (
+    select(*_LOGIN_COLUMNS)
+    .join(User, User.id == Session.user_id)
+    .where(Session.token_hash == bindparam("token_hash"), *_LIVE)
+)
 
 
-def live_user_session_by_token_hash(db: DbSession, token_hash: str) -> tuple[Session, User] | None:
-    row = db.execute(
-        select(Session, User)
-        .join(User, User.id == Session.user_id)
-        .where(
-            Session.token_hash == token_hash,
-            Session.kind == "user",
-            Session.revoked_at.is_(None),
-            Session.expires_at > utcnow(),
-            User.is_active.is_(True),
-        )
+def live_login(db: DbSession | Connection, session_id: str, user_id: str) -> Any:
+    """The live login (session and active user) for the per-request credential check."""
+    return db.execute(
+        _LOGIN_BY_ID, {"session_id": session_id, "user_id": user_id, "now": utcnow()}
     ).first()
-    return (row[0], row[1]) if row else None
+
+
+def live_login_by_token_hash(db: DbSession | Connection, token_hash: str) -> Any:
+    return db.execute(_LOGIN_BY_HASH, {"token_hash": token_hash, "now": utcnow()}).first()
 
 
 def rotate_jti(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.auth import passwords, tokens
@@ -222,35 +223,32 @@ def _record_failure(user: User | None, username: str, client: ClientInfo, reason
 
 
 def principal_for_token(
-    db: DbSession, settings: Settings, token: str, auth_method: str
+    db: DbSession | Connection, settings: Settings, token: str, auth_method: str
 ) -> tuple[Principal, datetime, bool] | None:
     """(principal, session expiry, needs a touch) for a live access token, else None."""
     if tokens.looks_like_jwt(token):
         claims = tokens.decode_access_token(settings, token)
         if claims is None:
             return None
-        found = repo.live_user_session(db, claims.session_id, claims.user_id)
+        row = repo.live_login(db, claims.session_id, claims.user_id)
         jti = claims.jti
     else:  # an opaque session_only token (any mode: tokens outlive a mode switch)
         if not token or len(token) > 256:
             return None
         jti = tokens.opaque_hash(token)
-        found = repo.live_user_session_by_token_hash(db, jti)
-    if found is None:
-        return None
-    session, user = found
-    if session.current_jti != jti:
-        return None  # logged out, or replaced by /auth/refresh
+        row = repo.live_login_by_token_hash(db, jti)
+    if row is None or row.current_jti != jti:
+        return None  # unknown, or logged out, or replaced by /auth/refresh
     principal = Principal(
-        session_id=session.id,
-        user_id=user.id,
-        username=user.username,
-        is_admin=user.is_admin,
-        role=user.role,
+        session_id=row.session_id,
+        user_id=row.user_id,
+        username=row.username,
+        is_admin=row.is_admin,
+        role=row.role,
         auth_method=auth_method,
         token_id=jti,
     )
-    return principal, session.expires_at, needs_touch(session)
+    return principal, row.expires_at, needs_touch(row)
 
 
 def logout(db: DbSession, principal: Principal, client: ClientInfo) -> None:

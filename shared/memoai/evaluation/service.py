@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.config import Settings
@@ -168,7 +169,7 @@ _estimate_lock = threading.Lock()
 _estimate: tuple[float, float] = (0.0, 0.0)  # (computed_at, seconds)
 
 
-def expected_seconds(db: DbSession, settings: Settings) -> float:
+def expected_seconds(db: DbSession | Connection, settings: Settings) -> float:
     global _estimate
     now = time.monotonic()
     computed_at, value = _estimate
@@ -185,7 +186,7 @@ def expected_seconds(db: DbSession, settings: Settings) -> float:
 
 
 def status(
-    db: DbSession, settings: Settings, principal: Principal, evaluation_id: str
+    db: DbSession | Connection, settings: Settings, principal: Principal, evaluation_id: str
 ) -> StatusPublic:
     evaluation = repo.get_owned_status(db, principal, evaluation_id)
     if evaluation is None:
@@ -193,7 +194,7 @@ def status(
     return _status_of(db, settings, evaluation)
 
 
-def _status_of(db: DbSession, settings: Settings, evaluation: Any) -> StatusPublic:
+def _status_of(db: DbSession | Connection, settings: Settings, evaluation: Any) -> StatusPublic:
     """From an Evaluation or a row of repo.STATUS_COLUMNS."""
     state = EvaluationStatus(evaluation.status)
     eta: datetime | None = None

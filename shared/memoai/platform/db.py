@@ -9,7 +9,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from memoai.config import Settings, get_settings
@@ -19,6 +19,7 @@ _lock = threading.Lock()
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
 _ro_factory: sessionmaker[Session] | None = None
+_ro_engine: Engine | None = None
 _pid: int | None = None
 
 
@@ -91,7 +92,7 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
 
 def get_engine() -> Engine:
     """The process's engine, rebuilt after fork (a pool must not cross processes)."""
-    global _engine, _factory, _ro_factory, _pid, _write_lock
+    global _engine, _factory, _ro_factory, _ro_engine, _pid, _write_lock
     if _engine is None or _pid != os.getpid():
         with _lock:
             if _engine is None or _pid != os.getpid():
@@ -102,6 +103,7 @@ def get_engine() -> Engine:
                 # write lock, so reads never queue behind writers (WAL).
                 ro_engine = _engine.execution_options(memoai_read_only=True)
                 _ro_factory = sessionmaker(ro_engine, expire_on_commit=False)
+                _ro_engine = ro_engine
                 _pid = os.getpid()
     return _engine
 
@@ -144,12 +146,23 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
             session.close()
 
 
+@contextmanager
+def read_connection() -> Iterator[Connection]:
+    """A read-only Core connection, no ORM session: for the per-request lookups
+    (credential, status poll) that run prebuilt statements and read columns.
+    The ORM session's set-up and commit cost more than such a query itself."""
+    get_engine()
+    assert _ro_engine is not None
+    with _ro_engine.connect() as conn:
+        yield conn  # closing rolls the read transaction back
+
+
 def dispose_engine() -> None:
-    global _engine, _factory, _ro_factory, _pid, _write_lock
+    global _engine, _factory, _ro_factory, _ro_engine, _pid, _write_lock
     with _lock:
         if _engine is not None:
             _engine.dispose()
-        _engine = _factory = _ro_factory = _pid = None
+        _engine = _factory = _ro_factory = _ro_engine = _pid = None
         _write_lock = None
 
 

@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import Session, utcnow
@@ -64,21 +65,30 @@ class TokenSession:
     last_activity_at: datetime
 
 
-def lookup_token(db: DbSession, token: str) -> TokenSession | None:
+# Built once: building a select() costs more CPU than running it (docs/benchmarks.md).
+_LOOKUP = select(Session.id, Session.kind, Session.last_activity_at).where(
+    Session.token_hash == bindparam("token_hash"),
+    Session.revoked_at.is_(None),
+    Session.expires_at > bindparam("now"),
+)
+
+
+def lookup_token(db: DbSession | Connection, token: str) -> TokenSession | None:
     """resolve_token for the per-request credential check (a few columns, no ORM row)."""
     if not token or len(token) > 256:
         return None
-    row = db.execute(
-        select(Session.id, Session.kind, Session.last_activity_at).where(
-            Session.token_hash == hash_token(token),
-            Session.revoked_at.is_(None),
-            Session.expires_at > utcnow(),
-        )
-    ).first()
+    row = db.execute(_LOOKUP, {"token_hash": hash_token(token), "now": utcnow()}).first()
     return TokenSession(row.id, row.kind, row.last_activity_at) if row else None
 
 
-def needs_touch(row: Session | TokenSession) -> bool:
+class Active(Protocol):
+    """A session row, a TokenSession or a login Row: anything with its last activity."""
+
+    @property
+    def last_activity_at(self) -> datetime: ...
+
+
+def needs_touch(row: Active) -> bool:
     return utcnow() - row.last_activity_at >= TOUCH_INTERVAL
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, bindparam, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import ApiToken, User
@@ -34,19 +35,30 @@ def add(
     return row
 
 
-def live_by_hash(db: DbSession, token_hash: str, now: datetime) -> tuple[ApiToken, User] | None:
-    """The unrevoked, unexpired token with this hash and its active owner."""
-    row = db.execute(
-        select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
-        .where(
-            ApiToken.token_hash == token_hash,
-            ApiToken.revoked_at.is_(None),
-            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
-            User.is_active.is_(True),
-        )
-    ).first()
-    return (row[0], row[1]) if row else None
+# Checked on every request an integrator makes: columns, by a statement built once.
+_LIVE_BY_HASH = (
+    select(
+        ApiToken.id,
+        ApiToken.scopes,
+        ApiToken.expires_at,
+        ApiToken.last_used_at,
+        User.id.label("user_id"),
+        User.username,
+        User.role,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .where(
+        ApiToken.token_hash == bindparam("token_hash"),
+        ApiToken.revoked_at.is_(None),
+        or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > bindparam("now")),
+        User.is_active.is_(True),
+    )
+)
+
+
+def live_by_hash(db: DbSession | Connection, token_hash: str, now: datetime) -> Any:
+    """The unrevoked, unexpired token with this hash and its active owner's columns."""
+    return db.execute(_LIVE_BY_HASH, {"token_hash": token_hash, "now": now}).first()
 
 
 def touch(db: DbSession, token_id: str, now: datetime, not_since: datetime) -> None:

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import ApiToken, utcnow
@@ -217,27 +218,28 @@ def revoke_all(db: DbSession, user_id: str) -> int:
     return revoked
 
 
-def resolve(db: DbSession, token: str) -> tuple[Principal, datetime | None, bool] | None:
+def resolve(
+    db: DbSession | Connection, token: str
+) -> tuple[Principal, datetime | None, bool] | None:
     """(principal, expiry, needs a last-used write) for a live token, else None."""
     if not looks_like_api_token(token) or len(token) > MAX_TOKEN_LENGTH:
         return None
     now = utcnow()
-    found = repo.live_by_hash(db, hash_token(token), now)
-    if found is None:
+    row = repo.live_by_hash(db, hash_token(token), now)
+    if row is None:
         return None
-    row, user = found
     principal = Principal(
         # No sessions row stands behind a token: session_id names the token so
         # that audit lines can tell its requests apart; session_fk is None.
         session_id=row.id,
-        user_id=user.id,
-        username=user.username,
+        user_id=row.user_id,
+        username=row.username,
         is_admin=False,  # a token never carries admin rights, even an admin's
         # ...but an admin's or coach's token may act as coach of the cohorts they coach.
-        role="coach" if user.role in ("coach", "admin") else "user",
+        role="coach" if row.role in ("coach", "admin") else "user",
         auth_method="api_token",
         token_id=row.id,
-        scopes=tuple(normalise_scopes(list(row.scopes))),  # type: ignore[arg-type]
+        scopes=tuple(normalise_scopes(list(row.scopes))),
     )
     stale = row.last_used_at is None or row.last_used_at < now - TOUCH_INTERVAL
     return principal, row.expires_at, stale

@@ -1,0 +1,169 @@
+"""memoai_api.fastpath answers the status poll as the FastAPI route would.
+
+Two apps on one database, one with the fast path and one without, get the same
+requests in the same order (each has its own in-memory rate limiter, so the
+counts match) and must give the same status, body (but for meta's timestamp and
+request id, and an estimate made of the time) and headers (but for the date and the request id).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from memoai.platform import metrics
+from memoai_api import fastpath
+from tests.integration.conftest import reset_process_state
+from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO
+
+pytestmark = pytest.mark.integration
+
+Pair = tuple[TestClient, TestClient]
+VARYING = {"date", "x-request-id", "set-cookie"}
+
+
+@pytest.fixture
+def pair_factory(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Pair]]:
+    with ExitStack() as stack:
+
+        def make(**env: str) -> Pair:
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            reset_process_state()
+            from memoai_api.app import create_app
+
+            fast = stack.enter_context(TestClient(create_app(), base_url="http://127.0.0.1"))
+            routed = stack.enter_context(
+                TestClient(create_app(fast_paths=False), base_url="http://127.0.0.1")
+            )
+            return fast, routed
+
+        yield make
+
+
+def _same(fast: httpx.Response, routed: httpx.Response) -> dict[str, Any]:
+    assert fast.status_code == routed.status_code, (fast.text, routed.text)
+    one, two = fast.json(), routed.json()
+    assert set(one["meta"]) == set(two["meta"]) == {"timestamp", "request_id"}
+    assert one["meta"]["request_id"] == fast.headers["x-request-id"]
+    del one["meta"], two["meta"]
+    for body in (one, two):  # now + the expected duration: differs by the time between
+        if isinstance(body["data"], dict) and body["data"]["status"] in ("queued", "processing"):
+            assert body["data"].pop("estimated_completion")
+    assert one == two
+    headers = {k: v for k, v in fast.headers.items() if k not in VARYING}
+    assert headers == {k: v for k, v in routed.headers.items() if k not in VARYING}
+    assert ("set-cookie" in fast.headers) == ("set-cookie" in routed.headers)
+    assert isinstance(one, dict)
+    return one
+
+
+def _both(pair: Pair, path: str, **headers: str) -> dict[str, Any]:
+    fast, routed = pair
+    return _same(fast.get(path, headers=headers), routed.get(path, headers=headers))
+
+
+def test_anonymous_status_errors_and_odd_ids_answer_as_the_route(
+    pair_factory: Callable[..., Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[str] = []
+    shortcut = fastpath._credential_and_status
+
+    def counted(request: Any, settings: Any, evaluation_id: str) -> Any:
+        taken.append(evaluation_id)
+        return shortcut(request, settings, evaluation_id)
+
+    monkeypatch.setattr(fastpath, "_credential_and_status", counted)
+    pair = pair_factory(RATE_LIMIT_PER_MINUTE="12")
+    fast, routed = pair
+    # The same requests on both, from the same session, so the per-IP and the
+    # per-caller limits count alike (the sessions live in the one database).
+    created = [
+        [c.post("/api/v1/sessions").json()["data"]["session_id"] for c in pair] for _ in "ab"
+    ]
+    session, other = created[0][0], created[1][0]
+    own = {"X-Session-ID": session}
+    evaluations = []
+    for client in pair:
+        client.cookies.clear()
+        submitted = client.post(
+            "/api/v1/evaluations/submit", json={"text_content": MEMO}, headers=own
+        )
+        assert submitted.status_code == 202
+        evaluations.append(submitted.json()["data"]["evaluation_id"])
+    evaluation = evaluations[0]
+    status = f"/api/v1/evaluations/{evaluation}/status"
+
+    body = _both(pair, status, **own)
+    assert body["data"]["evaluation_id"] == evaluation
+    assert body["data"]["status"] in ("queued", "processing", "completed")
+    # Another session's evaluation, an unknown one, no credential, a bad one.
+    assert _both(pair, status, **{"X-Session-ID": other})["errors"][0]["code"] == "not_found"
+    assert _both(pair, "/api/v1/evaluations/nope/status", **own)["errors"][0]["code"] == (
+        "not_found"
+    )
+    assert _both(pair, status)["errors"][0]["code"] == "session_required"
+    assert _both(pair, status, **{"X-Session-ID": "forged"})["errors"][0]["code"] == (
+        "session_invalid"
+    )
+    # Longer than the route's max_length: the fast path leaves it to the route (422).
+    too_long = "/api/v1/evaluations/" + "e" * 65 + "/status"
+    assert _both(pair, too_long, **own)["errors"][0]["code"] == "validation_error"
+    # The per-IP limit (12 x ip_multiplier) or the caller's (12) ends in the same 429.
+    codes = [fast.get(status, headers=own).status_code for _ in range(15)]
+    routed_codes = [routed.get(status, headers=own).status_code for _ in range(15)]
+    assert codes == routed_codes
+    assert 429 in codes
+    assert _both(pair, status, **own)["errors"][0]["code"] == "rate_limited"
+    # The fast app answered through the fast path (but for the over-long id).
+    assert taken[:3] == [evaluation, evaluation, "nope"]
+    assert "e" * 65 not in taken
+
+
+def test_a_logged_in_cookie_caller_gets_the_csrf_cookie_and_the_route_label(
+    pair_factory: Callable[..., Pair],
+) -> None:
+    pair = pair_factory(
+        AUTH_ENABLED="true",
+        JWT_SECRET_KEY=JWT_SECRET,
+        ADMIN_USERNAME=ADMIN_USERNAME,
+        ADMIN_PASSWORD=ADMIN_PASSWORD,
+        BCRYPT_ROUNDS="4",
+    )
+    statuses: list[str] = []
+    for client in pair:
+        login = client.post(
+            "/api/v1/auth/login", json={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD}
+        )
+        assert login.status_code == 200
+        csrf = client.cookies.get("memoai_csrf_token") or ""
+        submitted = client.post(
+            "/api/v1/evaluations/submit",
+            json={"text_content": MEMO},
+            headers={"X-CSRF-Token": csrf},
+        )
+        assert submitted.status_code == 202, submitted.text
+        statuses.append(f"/api/v1/evaluations/{submitted.json()['data']['evaluation_id']}/status")
+        # Without its CSRF cookie a reading page gets a fresh one (safe method).
+        client.cookies.delete("memoai_csrf_token")
+
+    template = "/api/v1/evaluations/{evaluation_id}/status"
+    label = metrics.HTTP_REQUESTS.labels("api", "GET", template, "200")
+    before = label._value.get()
+    fast, routed = pair
+    one, two = fast.get(statuses[0]), routed.get(statuses[1])
+    assert one.status_code == two.status_code == 200
+    assert "memoai_csrf_token=" in one.headers["set-cookie"]
+    assert "memoai_csrf_token=" in two.headers["set-cookie"]
+    assert one.json()["data"].keys() == two.json()["data"].keys()
+    # Both requests are counted under the route's template.
+    assert label._value.get() - before == 2
+    # A bearer token that is not valid is refused alike.
+    bad = {"Authorization": "Bearer not-a-token"}
+    assert _both(pair, statuses[0], **bad)["errors"][0]["code"] == "token_invalid"
