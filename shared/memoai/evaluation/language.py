@@ -222,16 +222,25 @@ LANGUAGE_NAMES = {
 }
 
 
+# Each stop word and the languages it belongs to: one lookup per word of the
+# memo, not one per word and language (this runs in every submit).
+_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
+for _lang, _stops in _STOPWORDS.items():
+    for _word in _stops:
+        _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _lang)
+
+
 def detect_language(text: str, default: str = "en") -> tuple[str, float]:
     """Return (ISO 639-1 code, confidence 0..1) for the memo."""
-    tokens = [w.lower() for w in words(text)]
+    tokens = words(text.lower())  # one lower() for the text, not one per word
     if not tokens:
         return default, 0.0
     counts: Counter[str] = Counter()
+    languages_of = _LANGUAGES_OF
     for token in tokens:
-        for lang, stops in _STOPWORDS.items():
-            if token in stops:
-                counts[lang] += 1
+        found = languages_of.get(token)
+        if found:
+            counts.update(found)
     if not counts:
         return default, 0.0
     (best, best_n), *rest = counts.most_common()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.models import Assignment, Evaluation, EvaluationStatus, Submission, new_id, utcnow
@@ -36,7 +36,10 @@ def add_submission(
             select(func.max(Submission.version_number)).where(Submission.lineage_id == lineage_id)
         )
         version = (latest or 0) + 1
+    # Ids are made here, not at flush: the evaluation can point at its memo and
+    # the caller set enqueued_at with no flush, so a submit writes each row once.
     row = Submission(
+        id=new_id(),
         session_id=principal.session_fk,
         user_id=principal.user_id,
         text_content=text,
@@ -49,7 +52,6 @@ def add_submission(
         previous_submission_id=previous.id if previous else None,
     )
     db.add(row)
-    db.flush()
     return row
 
 
@@ -64,6 +66,7 @@ def add_evaluation(
     assignment_id: str | None = None,
 ) -> Evaluation:
     row = Evaluation(
+        id=new_id(),
         submission_id=submission.id,
         session_id=principal.session_fk,
         user_id=principal.user_id,
@@ -75,7 +78,6 @@ def add_evaluation(
         assignment_id=assignment_id,
     )
     db.add(row)
-    db.flush()
     return row
 
 
@@ -100,13 +102,29 @@ STATUS_COLUMNS = (
 )
 
 
-def get_owned_status(db: DbSession, principal: Principal, evaluation_id: str) -> Any | None:
-    """The STATUS_COLUMNS of the caller's evaluation (a Row, read by attribute), or None."""
+# The status poll is the most frequent request: its statements are built once
+# (building a select() costs more CPU than running it), one per kind of owner.
+_STATUS_OF_USER = select(*STATUS_COLUMNS).where(
+    Evaluation.id == bindparam("evaluation_id"), Evaluation.user_id == bindparam("owner")
+)
+_STATUS_OF_SESSION = select(*STATUS_COLUMNS).where(
+    Evaluation.id == bindparam("evaluation_id"), Evaluation.session_id == bindparam("owner")
+)
+
+
+def get_owned_status(
+    db: DbSession | Connection, principal: Principal, evaluation_id: str
+) -> Any | None:
+    """The STATUS_COLUMNS of the caller's evaluation (a Row, read by attribute), or None.
+
+    Owned as Principal.owns says: a user's rows span sessions."""
     if not storable(evaluation_id):
         return None
-    return db.execute(
-        select(*STATUS_COLUMNS).where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
-    ).first()
+    if principal.user_id:
+        query, owner = _STATUS_OF_USER, principal.user_id
+    else:
+        query, owner = _STATUS_OF_SESSION, principal.session_id
+    return db.execute(query, {"evaluation_id": evaluation_id, "owner": owner}).first()
 
 
 def get_owned_with_submission(
@@ -174,7 +192,7 @@ def mark_enqueued(db: DbSession, evaluation_ids: Sequence[str]) -> None:
     )
 
 
-def recent_durations(db: DbSession, limit: int = 20) -> list[float]:
+def recent_durations(db: DbSession | Connection, limit: int = 20) -> list[float]:
     rows = db.scalars(
         select(Evaluation.processing_time)
         .where(Evaluation.status == Q.COMPLETED.value, Evaluation.processing_time.is_not(None))
