@@ -34,7 +34,7 @@ from memoai.platform.identity import Principal
 from memoai.platform.ratelimit import Decision, RateLimiter, Scope
 from memoai.sessions import service as sessions
 from memoai.tokens import service as api_tokens
-from memoai_api.threads import in_thread
+from memoai_api.threads import in_thread, read
 
 
 async def settings_dependency() -> Settings:
@@ -306,8 +306,8 @@ async def current_principal(
     _session: Annotated[object, Depends(_session_scheme)] = None,
 ) -> Principal:
     """The caller: a logged-in user or (with AUTH_ENABLED=false) an anonymous session."""
-    # The one thread hop: the credential is looked up in the database.
-    principal, by_cookie = await in_thread(resolve_credential, request, settings)
+    # The credential is looked up in the database (on the loop on SQLite).
+    principal, by_cookie = await read(resolve_credential, request, settings)
     return await admit(request, response, settings, limiter, principal, by_cookie)
 
 

@@ -32,7 +32,7 @@ from memoai_api.deps import admit, limit_requests_by_ip, resolve_credential
 from memoai_api.envelope import Envelope, ok
 from memoai_api.routes import API_PREFIX, evaluations
 from memoai_api.routes.evaluations import EVALUATION_ID_MAX, read_status
-from memoai_api.threads import in_thread
+from memoai_api.threads import read
 
 STATUS_PATH = re.compile(rf"^{API_PREFIX}/evaluations/(?P<evaluation_id>[^/]+)/status$")
 _ENVELOPE = TypeAdapter(Envelope[StatusPublic])
@@ -74,9 +74,10 @@ class StatusFastPath:
         limiter = self.api.state.limiter
         try:
             await limit_requests_by_ip(request, headers, limiter)
-            # One thread hop for both reads; the caller is admitted (CSRF, rate
-            # limit) before a read error counts, as with the route's dependencies.
-            principal, by_cookie, status = await in_thread(
+            # Both reads at once (on the loop on SQLite, else one thread hop); the
+            # caller is admitted (CSRF, rate limit) before a read error counts, as
+            # with the route's dependencies.
+            principal, by_cookie, status = await read(
                 _credential_and_status, request, settings, evaluation_id
             )
             await admit(request, headers, settings, limiter, principal, by_cookie)

@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from memoai.config import Settings, get_settings
 from memoai.platform.filelock import WriteLock
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 _lock = threading.Lock()
 _engine: Engine | None = None
 _factory: sessionmaker[Session] | None = None
 _ro_factory: sessionmaker[Session] | None = None
 _ro_engine: Engine | None = None
+_inline_engine: Engine | None = None
+_inline_factory: sessionmaker[Session] | None = None
+# Set while a read runs on the event loop (run_read_inline): see WouldBlock.
+_inline: ContextVar[bool] = ContextVar("memoai_db_inline", default=False)
+# On the loop a read may wait this long for a lock before it moves to a thread.
+INLINE_BUSY_TIMEOUT_MS = 20
 _pid: int | None = None
 
 
@@ -62,8 +74,11 @@ def build_engine(settings: Settings, url: str | None = None) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine, settings: Settings) -> None:
+def _configure_sqlite(
+    engine: Engine, settings: Settings, busy_timeout_ms: int | None = None
+) -> None:
     lite = settings.database.sqlite_settings
+    busy = int(lite.busy_timeout_ms if busy_timeout_ms is None else busy_timeout_ms)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -74,7 +89,7 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
         if lite.wal_mode:
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={int(lite.busy_timeout_ms)}")
+        cur.execute(f"PRAGMA busy_timeout={busy}")
         cur.execute(f"PRAGMA synchronous={lite.synchronous}")
         cur.execute(f"PRAGMA cache_size={int(lite.cache_size)}")
         cur.execute(f"PRAGMA temp_store={lite.temp_store.upper()}")
@@ -93,6 +108,7 @@ def _configure_sqlite(engine: Engine, settings: Settings) -> None:
 def get_engine() -> Engine:
     """The process's engine, rebuilt after fork (a pool must not cross processes)."""
     global _engine, _factory, _ro_factory, _ro_engine, _pid, _write_lock
+    global _inline_engine, _inline_factory
     if _engine is None or _pid != os.getpid():
         with _lock:
             if _engine is None or _pid != os.getpid():
@@ -104,12 +120,61 @@ def get_engine() -> Engine:
                 ro_engine = _engine.execution_options(memoai_read_only=True)
                 _ro_factory = sessionmaker(ro_engine, expire_on_commit=False)
                 _ro_engine = ro_engine
+                _inline_engine = _inline_factory = None
+                if _engine.dialect.name == "sqlite":
+                    _inline_engine = _build_inline_engine(get_settings(), _engine)
+                    _inline_factory = sessionmaker(_inline_engine, expire_on_commit=False)
                 _pid = os.getpid()
     return _engine
 
 
+def _build_inline_engine(settings: Settings, engine: Engine) -> Engine:
+    """Reads on the event loop: the same file, a short busy timeout, one connection."""
+    inline = create_engine(
+        engine.url,
+        hide_parameters=True,
+        connect_args={"timeout": INLINE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+        pool_size=1,
+        max_overflow=4,  # the loop runs one read at a time; nested reads need a second
+        pool_timeout=INLINE_BUSY_TIMEOUT_MS / 1000,
+    )
+    _configure_sqlite(inline, settings, busy_timeout_ms=INLINE_BUSY_TIMEOUT_MS)
+    return inline.execution_options(memoai_read_only=True)
+
+
+class WouldBlock(Exception):
+    """A read running on the event loop must wait (a lock) or write: it is run
+    again in a thread. Raised only inside run_read_inline."""
+
+
+def reads_inline() -> bool:
+    """Whether short reads may run on the event loop: on SQLite a read in WAL mode
+    is a local page-cache read that never waits for writers, and a thread hop
+    (GIL hand-offs under concurrency) costs more CPU than the read itself. Not on
+    Postgres: there every read is a network round trip."""
+    get_engine()
+    return _inline_engine is not None
+
+
+def run_read_inline(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """fn with every database use on the loop's engine; WouldBlock if it must wait or write."""
+    token = _inline.set(True)
+    try:
+        return fn(*args, **kwargs)
+    except (OperationalError, PoolTimeout) as exc:
+        # Busy past the short timeout (a checkpoint, WAL recovery): not an outage
+        # yet, the thread's connection waits the configured busy timeout.
+        raise WouldBlock from exc
+    finally:
+        _inline.reset(token)
+
+
 def _session_factory(write: bool) -> sessionmaker[Session]:
     get_engine()
+    if _inline.get():
+        if write or _inline_factory is None:
+            raise WouldBlock
+        return _inline_factory
     factory = _factory if write else _ro_factory
     assert factory is not None
     return factory
@@ -133,6 +198,8 @@ def _sqlite_write_lock() -> WriteLock | None:
 @contextmanager
 def session_scope(*, write: bool = True) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
+    if write and _inline.get():
+        raise WouldBlock  # a write may queue for the lock: never on the event loop
     lock = _sqlite_write_lock() if write else None
     with lock.held() if lock is not None else nullcontext():
         session = _session_factory(write)()
@@ -152,17 +219,22 @@ def read_connection() -> Iterator[Connection]:
     (credential, status poll) that run prebuilt statements and read columns.
     The ORM session's set-up and commit cost more than such a query itself."""
     get_engine()
-    assert _ro_engine is not None
-    with _ro_engine.connect() as conn:
+    engine = _inline_engine if _inline.get() else _ro_engine
+    assert engine is not None
+    with engine.connect() as conn:
         yield conn  # closing rolls the read transaction back
 
 
 def dispose_engine() -> None:
     global _engine, _factory, _ro_factory, _ro_engine, _pid, _write_lock
+    global _inline_engine, _inline_factory
     with _lock:
         if _engine is not None:
             _engine.dispose()
+        if _inline_engine is not None:
+            _inline_engine.dispose()
         _engine = _factory = _ro_factory = _ro_engine = _pid = None
+        _inline_engine = _inline_factory = None
         _write_lock = None
 
 

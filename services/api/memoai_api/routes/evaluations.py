@@ -17,7 +17,7 @@ from memoai.platform.identity import Principal
 from memoai_api.deps import JsonBody, PrincipalDep, RetryLimit, SettingsDep, SubmissionLimit
 from memoai_api.envelope import Envelope, ErrorEnvelope, ok, request_id
 from memoai_api.routes import API_PREFIX
-from memoai_api.threads import in_thread
+from memoai_api.threads import in_thread, read
 
 router = APIRouter(prefix=f"{API_PREFIX}/evaluations", tags=["evaluations"])
 
@@ -92,7 +92,7 @@ async def get_status(
 ) -> Envelope[StatusPublic]:
     """Status and progress of an evaluation."""
     # memoai_api.fastpath answers this request before the router (same steps, less CPU).
-    return ok(await in_thread(read_status, settings, principal, evaluation_id))
+    return ok(await read(read_status, settings, principal, evaluation_id))
 
 
 def read_status(settings: Settings, principal: Principal, evaluation_id: str) -> StatusPublic:
@@ -109,7 +109,7 @@ async def get_evaluation(
     evaluation_id: EvaluationId, principal: PrincipalDep
 ) -> Envelope[EvaluationWithReviewResult]:
     """The finished evaluation (425 while it is queued or processing)."""
-    return ok(await in_thread(_result, principal, evaluation_id))
+    return ok(await read(_result, principal, evaluation_id))
 
 
 def _result(principal: Principal, evaluation_id: str) -> EvaluationWithReviewResult:
@@ -142,7 +142,7 @@ async def list_evaluations(
     status: Literal["queued", "processing", "completed", "failed"] | None = None,
 ) -> Envelope[SummaryPage]:
     """Your evaluations, newest first."""
-    return ok(await in_thread(_history, principal, limit, offset, status))
+    return ok(await read(_history, principal, limit, offset, status))
 
 
 def _history(principal: Principal, limit: int, offset: int, status: str | None) -> SummaryPage:
