@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from memoai.cohorts import events
 from memoai.models import AppSetting
+from memoai.platform import db as db_module
 from memoai.platform import queue
 from memoai.platform.db import get_engine, session_scope
 from memoai.platform.migrate import upgrade
@@ -207,3 +208,27 @@ def test_a_failing_cohort_listener_keeps_the_jobs_queued_before_and_after_it(
         )
     assert published == ["release", "first", "third"]
     assert _stored(*keys.values()) == {keys["first"], keys["third"]}
+
+
+def test_on_sqlite_jobs_go_out_after_the_write_lock_is_released(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Publishing waits on the broker (its own file lock, or Redis): other writers
+    must not wait for that. Nested scopes publish when the outermost releases."""
+    lock = db_module._sqlite_write_lock()
+    held_when_sent: list[bool | None] = []
+
+    def record(name: TaskName, **kwargs: Any) -> bool:
+        held_when_sent.append(lock.held_here() if lock else None)
+        return True
+
+    monkeypatch.setattr(queue, "publish", record)
+    with session_scope() as db:
+        enqueue_after_commit(db, JOB, n="outer")
+        with session_scope() as inner:  # a hook that writes inside a write
+            enqueue_after_commit(inner, JOB, n="inner")
+        assert held_when_sent == ([True] if lock else [None])  # inner: still under the outer lock
+    if database == "sqlite":
+        assert held_when_sent == [True, False]
+    else:
+        assert lock is None and held_when_sent == [None, None]

@@ -195,14 +195,23 @@ def _sqlite_write_lock() -> WriteLock | None:
     return _write_lock
 
 
+# session.info key: callables a session's hooks want run once the SQLite write
+# lock is released (queue.py publishes committed jobs there). Present only
+# while a lock is held.
+AFTER_RELEASE = "memoai_after_release"
+
+
 @contextmanager
 def session_scope(*, write: bool = True) -> Iterator[Session]:
     """A unit of work: commit on success, roll back on any error."""
     if write and _inline.get():
         raise WouldBlock  # a write may queue for the lock: never on the event loop
     lock = _sqlite_write_lock() if write else None
+    after: list[Callable[[], None]] = []
     with lock.held() if lock is not None else nullcontext():
         session = _session_factory(write)()
+        if lock is not None and not lock.is_held_outside():
+            session.info[AFTER_RELEASE] = after
         try:
             yield session
             session.commit()
@@ -211,6 +220,8 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
             raise
         finally:
             session.close()
+    for run in after:
+        run()
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from sqlalchemy.orm import SessionTransaction, SessionTransactionOrigin
 
 from memoai.config import Settings, get_settings
 from memoai.platform import broker
+from memoai.platform.db import AFTER_RELEASE
 
 log = structlog.get_logger(__name__)
 
@@ -341,6 +342,18 @@ def _publish_jobs(session: DbSession) -> None:
     if session.in_nested_transaction():
         return  # SQLAlchemy fires this when a SAVEPOINT is released too: not yet committed
     jobs: list[_Job] = session.info.pop(_JOBS, [])
+    if not jobs:
+        return
+    later = session.info.get(AFTER_RELEASE)
+    if later is not None:
+        # Committed under the SQLite write lock: publish once it is released, so
+        # other writers (the worker, other submits) do not wait for the broker.
+        later.append(lambda: _publish_all(jobs))
+        return
+    _publish_all(jobs)
+
+
+def _publish_all(jobs: list[_Job]) -> None:
     failed: list[str] = []
     failed_replies: list[str] = []
     for job in jobs:
