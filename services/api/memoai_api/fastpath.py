@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from memoai.config import Settings, get_settings
 from memoai.evaluation.schemas import StatusPublic
+from memoai.platform.db import read_connection
 from memoai.platform.errors import MemoError
 from memoai.platform.identity import Principal
 from memoai_api.deps import admit, limit_requests_by_ip, resolve_credential
@@ -110,8 +111,9 @@ class StatusFastPath:
 def _credential_and_status(
     request: Request, settings: Settings, evaluation_id: str
 ) -> tuple[Principal, bool, StatusPublic | MemoError]:
-    principal, by_cookie = resolve_credential(request, settings)  # 401 raises at once
-    try:
-        return principal, by_cookie, read_status(settings, principal, evaluation_id)
-    except MemoError as exc:  # 404: raised after admit, as the route would
-        return principal, by_cookie, exc
+    with read_connection():  # one connection for both reads
+        principal, by_cookie = resolve_credential(request, settings)  # 401 raises at once
+        try:
+            return principal, by_cookie, read_status(settings, principal, evaluation_id)
+        except MemoError as exc:  # 404: raised after admit, as the route would
+            return principal, by_cookie, exc

@@ -30,6 +30,8 @@ _inline_engine: Engine | None = None
 _inline_factory: sessionmaker[Session] | None = None
 # Set while a read runs on the event loop (run_read_inline): see WouldBlock.
 _inline: ContextVar[bool] = ContextVar("memoai_db_inline", default=False)
+# The read connection open in this context, reused by nested read_connection().
+_reading: ContextVar[Connection | None] = ContextVar("memoai_db_reading", default=None)
 # On the loop a read may wait this long for a lock before it moves to a thread.
 INLINE_BUSY_TIMEOUT_MS = 20
 _pid: int | None = None
@@ -228,12 +230,22 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
 def read_connection() -> Iterator[Connection]:
     """A read-only Core connection, no ORM session: for the per-request lookups
     (credential, status poll) that run prebuilt statements and read columns.
-    The ORM session's set-up and commit cost more than such a query itself."""
+    The ORM session's set-up and commit cost more than such a query itself.
+    Nested, it yields the outer connection: the credential check and the read
+    after it share one checkout (on Postgres one pre-ping and one BEGIN)."""
+    outer = _reading.get()
+    if outer is not None:
+        yield outer
+        return
     get_engine()
     engine = _inline_engine if _inline.get() else _ro_engine
     assert engine is not None
     with engine.connect() as conn:
-        yield conn  # closing rolls the read transaction back
+        token = _reading.set(conn)
+        try:
+            yield conn  # closing rolls the read transaction back
+        finally:
+            _reading.reset(token)
 
 
 def dispose_engine() -> None:
