@@ -64,9 +64,8 @@ class StatusFastPath:
         await self.app(scope, receive, send)
 
     async def _status(self, scope: Scope, receive: Receive, send: Send, evaluation_id: str) -> None:
-        # What the router would have set: the metrics label and request.app.
+        # What the router would have set: the route (the metrics label) and its params.
         scope["route"] = self.route
-        scope["app"] = self.api
         scope["path_params"] = {"evaluation_id": evaluation_id}
         request = Request(scope, receive)
         headers = Response()  # collects rate-limit headers and a refreshed CSRF cookie

@@ -224,10 +224,15 @@ LANGUAGE_NAMES = {
 
 # Each stop word and the languages it belongs to: one lookup per word of the
 # memo, not one per word and language (this runs in every submit).
-_LANGUAGES_OF: dict[str, tuple[str, ...]] = {}
-for _lang, _stops in _STOPWORDS.items():
-    for _word in _stops:
-        _LANGUAGES_OF[_word] = (*_LANGUAGES_OF.get(_word, ()), _lang)
+def _languages_of() -> dict[str, tuple[str, ...]]:
+    index: dict[str, tuple[str, ...]] = {}
+    for lang, stops in _STOPWORDS.items():
+        for word in stops:
+            index[word] = (*index.get(word, ()), lang)
+    return index
+
+
+_LANGUAGES_OF = _languages_of()
 
 
 def detect_language(text: str, default: str = "en") -> tuple[str, float]:
