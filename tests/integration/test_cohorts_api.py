@@ -1450,6 +1450,16 @@ def test_review_released_and_assignment_due_webhooks_are_delivered(stack: Stack)
 
     with stack.client() as c:
         assert wait_final(c, eid, writer)["status"] == "completed"
+    # evaluation.completed reached the writer with the AI's feedback withheld. Its
+    # payload is read when it is delivered, so this waits for it before the coach
+    # releases (after the release the writer may see the scores, and the payload says so).
+    (completed,) = _wait_event(writer_hook, "evaluation.completed", 1)
+    evaluation = json.loads(completed["body"])["data"]["evaluation"]
+    assert evaluation["id"] == eid and evaluation["assignment_id"] == assignment
+    assert evaluation["overall_score"] is None and evaluation["rubric_scores"] == {}
+    assert evaluation["review"]["status"] == "awaiting_review"
+
+    with stack.client() as c:
         changed = c.put(
             f"/reviews/{eid}/scores/evidence",
             json={"score": 1, "reason": "No source."},
@@ -1475,12 +1485,6 @@ def test_review_released_and_assignment_due_webhooks_are_delivered(stack: Stack)
         assert data["overall_score"] == final
         assert data["rubric_scores"]["Supporting Numbers"]["score"] == 1
         assert data["rubric_scores"]["Supporting Numbers"]["coach_override"] is True
-    # evaluation.completed reached the writer with the AI's feedback withheld.
-    (completed,) = _wait_event(writer_hook, "evaluation.completed", 1)
-    evaluation = json.loads(completed["body"])["data"]["evaluation"]
-    assert evaluation["id"] == eid and evaluation["assignment_id"] == assignment
-    assert evaluation["overall_score"] is None and evaluation["rubric_scores"] == {}
-    assert evaluation["review"]["status"] == "awaiting_review"
     assert len(writer_hook.received) == 2
 
     # assignment.due: once, to the coach, when beat sees the due date pass.
