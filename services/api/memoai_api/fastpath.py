@@ -5,12 +5,13 @@ its memo is evaluated, so this is most of the API's traffic. Through FastAPI
 the request walks every included router's patterns and solves eight
 dependencies, which cost more CPU than the database read itself (the profile in
 docs/benchmarks.md). Here the same steps run directly, in the same order and
-through the same functions: the per-IP limit, `current_principal` (credential,
-CSRF cookie refresh, the caller's limit), the status read, the envelope. Errors
+through the same functions: the per-IP limit, the credential, `admit` (CSRF
+cookie refresh, the caller's limit), the status read, the envelope. Errors
 are answered by the app's own exception handlers, and anything unusual (an id
 the route would refuse, another method) goes on to the route, so the answers
-are the route's answers; tests/unit/test_fastpath.py compares them byte for byte.
-The route stays declared for OpenAPI and is what runs when this is not installed.
+are the route's answers; tests/integration/test_fastpath.py compares them byte
+for byte. The route stays declared for OpenAPI and is what runs when this is
+not installed.
 """
 
 from __future__ import annotations

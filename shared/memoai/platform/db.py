@@ -173,8 +173,8 @@ def run_read_inline(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 
 def _session_factory(write: bool) -> sessionmaker[Session]:
     get_engine()
-    if _inline.get():
-        if write or _inline_factory is None:
+    if _inline.get():  # session_scope has refused writes already
+        if _inline_factory is None:
             raise WouldBlock
         return _inline_factory
     factory = _factory if write else _ro_factory
@@ -212,7 +212,7 @@ def session_scope(*, write: bool = True) -> Iterator[Session]:
     after: list[Callable[[], None]] = []
     with lock.held() if lock is not None else nullcontext():
         session = _session_factory(write)()
-        if lock is not None and not lock.is_held_outside():
+        if lock is not None and lock.depth() == 1:  # the release is this scope's
             session.info[AFTER_RELEASE] = after
         try:
             yield session

@@ -44,14 +44,10 @@ class WriteLock:
                 if depth == 0:
                     fcntl.flock(self._file(), fcntl.LOCK_UN)
 
-    def held_here(self) -> bool:
-        """Whether this thread holds the lock."""
-        return int(getattr(self._depth, "n", 0)) > 0
-
-    def is_held_outside(self) -> bool:
-        """Inside held(): whether an outer held() of this thread holds it too
-        (then releasing this one does not release the file)."""
-        return int(getattr(self._depth, "n", 0)) > 1
+    def depth(self) -> int:
+        """How many held() of this thread are open (0: it does not hold the lock;
+        above 1: releasing the innermost does not release the file)."""
+        return int(getattr(self._depth, "n", 0))
 
     def reset_after_fork(self) -> None:
         self._fd = None
