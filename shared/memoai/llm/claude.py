@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx2  # the SDK's HTTP client: errors raised while a stream is read
 import structlog
 
 from memoai.llm.base import (
@@ -45,6 +46,13 @@ from memoai.llm.base import (
     StructuredResponse,
     Usage,
     should_retry_header,
+)
+from memoai.llm.claude_stream import (
+    DeltaSink,
+    StreamedMessage,
+    StreamError,
+    StreamIncomplete,
+    assemble,
 )
 from memoai.llm.jsonparse import extract_json
 from memoai.llm.retry import RetryPolicy, call_with_retries
@@ -207,26 +215,40 @@ class ClaudeProvider:
                 yield item.custom_id, LlmUnavailable(f"the batch request {outcome.type}")
 
     def _send(self, kwargs: dict[str, Any], on_progress: ProgressCallback | None) -> Any:
-        try:
-            if not self._streaming:
+        if not self._streaming:
+            try:
                 return self._client.messages.create(**kwargs)
-            received = 0
-            with self._client.messages.stream(**kwargs) as stream:
-                for event in stream:
-                    if event.type == "text":
-                        received += len(event.text)
-                    elif event.type == "input_json":
-                        received += len(event.partial_json)
-                    else:
-                        continue
-                    if on_progress is not None:
-                        on_progress(received)
-                return stream.get_final_message()
+            except anthropic.APIError as exc:
+                raise _map_error(exc) from exc
+        received = 0
+
+        def count(_kind: str, piece: str) -> None:
+            nonlocal received
+            received += len(piece)
+            if on_progress is not None:
+                on_progress(received)
+
+        return self._stream(kwargs, count)
+
+    def _stream(self, kwargs: dict[str, Any], on_delta: DeltaSink | None) -> StreamedMessage:
+        """One streamed call: the SDK sends it, `claude_stream` reads the events."""
+        try:
+            with self._client.messages.with_streaming_response.create(
+                **kwargs, stream=True
+            ) as response:
+                return assemble(anthropic.Stream.raw_events(response.http_response), on_delta)
         except anthropic.APIError as exc:
             raise _map_error(exc) from exc
-        except ValueError as exc:
-            # The SDK could not assemble the streamed tool input (malformed JSON).
+        except StreamError as exc:
+            raise _stream_error(exc.body) from None
+        except StreamIncomplete as exc:
             raise LlmBadOutput(f"could not parse the streamed answer: {exc}") from exc
+        except httpx2.TimeoutException as exc:
+            raise LlmTimeout("Claude stopped answering in the middle of the stream") from exc
+        except httpx2.TransportError as exc:
+            raise LlmUnavailable(
+                "the connection to Claude broke in the middle of the stream"
+            ) from exc
 
     # ------------------------------------------------------------ chat
 
@@ -238,15 +260,12 @@ class ClaudeProvider:
             "messages": _chat_messages(request),
         }
 
+        def text(kind: str, piece: str) -> None:
+            if on_delta is not None and kind == "text" and piece:
+                on_delta(piece)
+
         def attempt() -> Any:
-            try:
-                with self._client.messages.stream(**kwargs) as stream:
-                    for text in stream.text_stream:
-                        if on_delta is not None and text:
-                            on_delta(text)
-                    return stream.get_final_message()
-            except anthropic.APIError as exc:
-                raise _map_error(exc) from exc
+            return self._stream(kwargs, text)
 
         started = time.monotonic()
         message = call_with_retries(attempt, self._retry, self.name, self.model)
@@ -337,32 +356,32 @@ def _map_status(exc: anthropic.APIError) -> LlmError:
         return LlmUnavailable("could not connect to Claude")
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
-        detail = _error_detail(exc)
+        kind = _error_type(exc.body)
         if status < 400:
             # An error event in the middle of a stream arrives with the stream's 200.
-            status = _STREAM_ERROR_STATUS.get(_error_type(exc), 500)
-        if status == 429:
-            return LlmRateLimited(f"Claude rate limit (429){detail}", retry_after=_retry_after(exc))
-        if status == 529:
-            return LlmUnavailable(
-                f"Claude is overloaded (529){detail}", retry_after=_retry_after(exc)
-            )
-        if status >= 500 or status in (408, 409):
-            return LlmUnavailable(
-                f"Claude server error ({status}){detail}", retry_after=_retry_after(exc)
-            )
-        if status in (401, 403):
-            return LlmAuthError(f"Claude rejected the API key ({status})")
-        if (
-            status == 400
-            and _error_type(exc) == "invalid_request_error"
-            and _SCHEMA_REFUSAL.search(detail)
-        ):
-            return LlmStructuredOutputUnsupported(
-                f"Claude refused JSON-schema output (400){detail}"
-            )
-        return LlmBadRequest(f"Claude rejected the request ({status}){detail}")
+            status = _STREAM_ERROR_STATUS.get(kind, 500)
+        return _for_status(status, kind, _error_detail(exc.body), _retry_after(exc))
     return LlmUnavailable(f"Claude call failed: {type(exc).__name__}")
+
+
+def _stream_error(body: Any) -> LlmError:
+    """An `error` event read from a stream (its HTTP status was 200)."""
+    kind = _error_type(body)
+    return _for_status(_STREAM_ERROR_STATUS.get(kind, 500), kind, _error_detail(body), None)
+
+
+def _for_status(status: int, kind: str, detail: str, retry_after: float | None) -> LlmError:
+    if status == 429:
+        return LlmRateLimited(f"Claude rate limit (429){detail}", retry_after=retry_after)
+    if status == 529:
+        return LlmUnavailable(f"Claude is overloaded (529){detail}", retry_after=retry_after)
+    if status >= 500 or status in (408, 409):
+        return LlmUnavailable(f"Claude server error ({status}){detail}", retry_after=retry_after)
+    if status in (401, 403):
+        return LlmAuthError(f"Claude rejected the API key ({status})")
+    if status == 400 and kind == "invalid_request_error" and _SCHEMA_REFUSAL.search(detail):
+        return LlmStructuredOutputUnsupported(f"Claude refused JSON-schema output (400){detail}")
+    return LlmBadRequest(f"Claude rejected the request ({status}){detail}")
 
 
 _STREAM_ERROR_STATUS = {
@@ -376,8 +395,7 @@ _STREAM_ERROR_STATUS = {
 }
 
 
-def _error_type(exc: anthropic.APIStatusError) -> str:
-    body = exc.body
+def _error_type(body: Any) -> str:
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict) and isinstance(err.get("type"), str):
@@ -385,8 +403,7 @@ def _error_type(exc: anthropic.APIStatusError) -> str:
     return ""
 
 
-def _error_detail(exc: anthropic.APIStatusError) -> str:
-    body = exc.body
+def _error_detail(body: Any) -> str:
     if isinstance(body, dict):
         err = body.get("error")
         if isinstance(err, dict) and isinstance(err.get("message"), str):
