@@ -2,7 +2,7 @@
 
 Starts `memoai api` + `memoai worker` (SQLite, embedded broker, offline LLM)
 with tests/support/stack.py, then sends bounded batches of status polls,
-result reads and submits from a fixed number of concurrent clients, and
+result reads, submits and history pages from a fixed number of concurrent clients, and
 divides the API process's CPU time (/proc/<pid>/stat utime + stime) by the
 requests sent. CPU per request does not depend much on what else runs on the
 machine, unlike latency. `--profile DIR` records each phase with py-spy
@@ -161,6 +161,14 @@ def main() -> None:
         phase("status", pid, api, status, args.clients, args.profile)
         phase("result", pid, api, result, args.clients, args.profile)
         phase("submit", pid, api, submit, args.clients, args.profile)
+        # After the submits, so each session has a page of ten to list.
+        history = [
+            ("GET", "/evaluations?limit=10", {"headers": {"X-Session-ID": s}})
+            for i in range(args.polls // 4)
+            for s in [sessions[i % len(sessions)]]
+        ]
+        time.sleep(5)  # the submits' evaluations finish first
+        phase("history", pid, api, history, args.clients, args.profile)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def class_phases(
     submits: int,
     concurrency: int,
 ) -> dict[str, Any]:
-    """Status, result, then submit (last: its evaluations keep the worker busy)."""
+    """Status, result, history, then submit (last: its evaluations keep the worker busy)."""
     if not completed:
         return {}
     idle = idle_api_cpu_per_s(roots)
@@ -115,6 +115,8 @@ def class_phases(
 
     status = [get(f"/api/v1/evaluations/{e}/status", s) for e, s in pairs]
     result = [get(f"/api/v1/evaluations/{e}", s) for e, s in pairs]
+    # The page a user loads after each result (bench.load.users): their last ten.
+    history = [get("/api/v1/evaluations?limit=10", s) for _, s in pairs]
     # Sessions made before the phase so their creation is not counted; a
     # handful suffice (the submit path does not depend on the session's history).
     sessions = [new_session() for _ in range(min(submits, 20))]
@@ -130,7 +132,11 @@ def class_phases(
         for i in range(submits)
     ]
     out: dict[str, Any] = {"idle_api_cpu_per_s": round(idle, 4)}
-    for name, reqs, expect in (("status", status, 200), ("result", result, 200)):
+    for name, reqs, expect in (
+        ("status", status, 200),
+        ("result", result, 200),
+        ("history", history, 200),
+    ):
         out[name] = run_phase(name, api, roots, reqs, concurrency, expect, idle)
     out["submit"] = run_phase("submit", api, roots, submit, concurrency, 202, idle)
     return out

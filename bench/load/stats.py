@@ -164,7 +164,7 @@ def cpu_class_table(phases: dict[str, dict[str, Any]]) -> str:
 
 def cpu_sweep_table(results: Sequence[dict[str, Any]]) -> str:
     """API CPU ms per request per class at each user count (dedicated phases)."""
-    classes = ("status", "result", "submit")
+    classes = ("status", "result", "history", "submit")
     header = ["users", *(f"{c} ms (goal {CPU_GOALS_MS.get(c, '–')})" for c in classes)]
     rows = []
     for r in sorted(results, key=lambda r: r["users"]):

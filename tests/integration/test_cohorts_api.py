@@ -880,6 +880,48 @@ def test_immediate_release_shows_the_ai_feedback_marked_awaiting_review(api: Api
     assert final["overall_score"] == weighted([ai[0], ai[1], 1], [40, 35, 25])
 
 
+def test_the_history_page_withholds_and_releases_scores_and_pages_newest_first(
+    api: Api,
+) -> None:
+    coach, writer, withheld, _text = _setup_review(api, "after_review")
+    personal = api.submit(writer, None, memo("personal", odd=True))
+    released = api.submit(writer, None, memo("released", odd=False))
+    cohort_assignment = api.get(f"/evaluations/{withheld}", writer)["evaluation"]["assignment_id"]
+    second = api.submit(writer, cohort_assignment, memo("second", odd=False))
+    api.call("POST", f"/reviews/{second}/release", coach)
+
+    page = api.get("/evaluations", writer)
+    assert page["total"] == 4 and page["limit"] == 20 and page["offset"] == 0
+    items = {i["id"]: i for i in page["items"]}
+    assert [i["id"] for i in page["items"]] == [second, released, personal, withheld]
+    # after_review, not released: the score is withheld and the row says why.
+    assert items[withheld]["overall_score"] is None
+    assert items[withheld]["review_status"] == "awaiting_review"
+    assert items[withheld]["assignment_id"] == cohort_assignment
+    # Released unchanged: the coach's snapshot, which equals the AI's score here.
+    assert items[second]["review_status"] == "released"
+    assert items[second]["overall_score"] == weighted(ai_scores(odd=False), [40, 35, 25])
+    # Personal memos carry their evaluation's score (their own rubric) and no review.
+    shown = api.get(f"/evaluations/{personal}", writer)["evaluation"]
+    assert items[personal]["overall_score"] == shown["overall_score"] is not None
+    assert items[personal]["review_status"] is None and items[personal]["assignment_id"] is None
+    assert items[personal]["title"] and items[personal]["version_number"] == 1
+    assert items[personal]["language"] == "en" and items[personal]["status"] == "completed"
+    assert items[withheld]["version_number"] == 1
+
+    # Pages and filters are the same query with other bounds.
+    window = api.get("/evaluations", writer, limit=2, offset=1)
+    assert [i["id"] for i in window["items"]] == [released, personal]
+    assert (window["total"], window["limit"], window["offset"]) == (4, 2, 1)
+    assert api.get("/evaluations", writer, status="completed")["total"] == 4
+    assert api.get("/evaluations", writer, status="queued") == {
+        "items": [],
+        "total": 0,
+        "limit": 20,
+        "offset": 0,
+    }
+
+
 def test_a_submission_still_being_evaluated_cannot_be_reviewed(api: Api) -> None:
     coach_id, coach = api.user("coach", "coach")
     writer_id, writer = api.user("writer")

@@ -150,4 +150,10 @@ def test_core_share_and_cpu_sweep_tables_have_a_row_per_user_count() -> None:
     assert shares[0].endswith("| this run (of 2 cores) | whole machine |")
     assert shares[2] == "| 10 | 90% | 0% | 0% | 0% | 0% | 25% | 0% | 60% | 97% |"
     cpu = cpu_sweep_table(runs).splitlines()
-    assert cpu[3] == "| 100 | 0.75 | – | – |"
+    assert cpu[3] == "| 100 | 0.75 | – | – | – |"
+    assert cpu[0].split(" | ")[1:] == [
+        "status ms (goal 1.0)",
+        "result ms (goal –)",
+        "history ms (goal –)",
+        "submit ms (goal 3.0) |",
+    ]

@@ -19,6 +19,7 @@ from memoai.config import Settings, business_config, get_settings, require_produ
 from memoai.config.settings import SERVICE_SECRETS
 from memoai.documents.schemas import Limits
 from memoai.operations import state_metrics
+from memoai.platform import gctune
 from memoai.platform.asgi import RequestContextMiddleware
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
 from memoai.platform.logging import configure_logging
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None, *, fast_paths: bool = True) -> 
             database="sqlite" if settings.is_sqlite else "postgresql",
             broker="embedded" if settings.uses_embedded_broker else "redis",
         )
+        gctune.tune_after_startup("api")
         yield
         api_threads.shutdown()
 

@@ -13,7 +13,7 @@ from memoai.admin.workers import Heartbeat
 from memoai.config import business_config, get_settings
 from memoai.llm.factory import get_provider
 from memoai.operations import state_metrics
-from memoai.platform import metrics
+from memoai.platform import gctune, metrics
 from memoai.platform.db import dispose_engine
 from memoai.platform.queue import TaskName, publish
 
@@ -32,6 +32,12 @@ def _setup_logging(**_: Any) -> None:
 def _child_init(**_: Any) -> None:
     # A forked child must not reuse the parent's database connections.
     dispose_engine()
+    gctune.tune_after_startup("worker-child")
+
+
+@signals.beat_init.connect
+def _beat_init(**_: Any) -> None:
+    gctune.tune_after_startup("beat")
 
 
 @signals.worker_init.connect
@@ -58,6 +64,7 @@ def _ready(sender: Any = None, **_: Any) -> None:
     metrics.WORKER_UP.set(1)
     global _heartbeat
     _heartbeat = Heartbeat(str(getattr(sender, "hostname", None) or "worker"), os.getpid())
+    gctune.tune_after_startup("worker")
     _heartbeat.start()
     log.info(
         "worker.ready",

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, exists, not_, select
+from sqlalchemy import ColumnElement, Connection, exists, not_, select
 from sqlalchemy.orm import Session as DbSession
 
 from memoai.cohorts import repository as repo
@@ -210,30 +210,29 @@ def result(db: DbSession, principal: Principal, evaluation_id: str) -> Evaluatio
 
 
 def list_own(
-    db: DbSession, principal: Principal, *, limit: int, offset: int, status: str | None
+    db: DbSession | Connection,
+    principal: Principal,
+    *,
+    limit: int,
+    offset: int,
+    status: str | None,
 ) -> SummaryPage:
-    """GET /evaluations: withheld scores are blank until the coach releases them."""
+    """GET /evaluations: withheld scores are blank until the coach releases them.
+
+    Columns only, so it runs on a read connection as well as in a session."""
     page = evaluation_service.list_own(db, principal, limit=limit, offset=offset, status=status)
     in_assignments = [i for i in page.items if i.assignment_id]
-    reviews = repo.reviews_for(db, [i.id for i in in_assignments])
-    releases = {
-        a.id: a.feedback_release
-        for a in (
-            db.scalars(
-                select(Assignment).where(
-                    Assignment.id.in_({i.assignment_id for i in in_assignments})
-                )
-            ).all()
-            if in_assignments
-            else []
-        )
-    }
+    snapshots = (
+        repo.released_snapshots(db, [i.id for i in in_assignments]) if in_assignments else {}
+    )
+    releases = repo.feedback_releases(
+        db, {i.assignment_id for i in in_assignments if i.assignment_id}
+    )
     items = []
     for item in page.items:
         fields = dict(item)
         if item.assignment_id in releases and item.status == EvaluationStatus.COMPLETED.value:
-            review = reviews.get(item.id)
-            snapshot = review.released_snapshot if review is not None else None
+            snapshot = snapshots.get(item.id)
             if snapshot is not None:
                 fields.update(overall_score=snapshot.get("overall_score"), review_status="released")
             else:

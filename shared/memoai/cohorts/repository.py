@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, func, or_, select, update
+from sqlalchemy import Connection, and_, delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import aliased
 
@@ -377,6 +377,31 @@ def review_of(db: DbSession, evaluation_id: str, *, for_update: bool = False) ->
     if for_update:
         query = query.with_for_update()
     return db.scalars(query).first()
+
+
+def released_snapshots(db: DbSession | Connection, evaluation_ids: Sequence[str]) -> dict[str, Any]:
+    """evaluation id → the snapshot its coach released, for those released (columns only)."""
+    found: dict[str, Any] = {}
+    ids = list(evaluation_ids)
+    for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit, as below
+        rows = db.execute(
+            select(Review.evaluation_id, Review.released_snapshot).where(
+                Review.evaluation_id.in_(ids[start : start + 500]),
+                Review.released_snapshot.is_not(None),
+            )
+        )
+        found.update({r.evaluation_id: r.released_snapshot for r in rows})
+    return found
+
+
+def feedback_releases(db: DbSession | Connection, assignment_ids: set[str]) -> dict[str, str]:
+    """assignment id → its feedback_release setting."""
+    if not assignment_ids:
+        return {}
+    rows = db.execute(
+        select(Assignment.id, Assignment.feedback_release).where(Assignment.id.in_(assignment_ids))
+    )
+    return {r.id: r.feedback_release for r in rows}
 
 
 def reviews_for(db: DbSession, evaluation_ids: Sequence[str]) -> dict[str, Review]:

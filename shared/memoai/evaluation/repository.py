@@ -166,22 +166,66 @@ def delete_owned(db: DbSession, principal: Principal, evaluation_id: str) -> boo
     return True
 
 
-def list_owned(
-    db: DbSession, principal: Principal, *, limit: int, offset: int, status: str | None = None
-) -> tuple[Sequence[tuple[Evaluation, Submission]], int]:
-    conditions = [principal.owns(Evaluation)]
-    if status:
-        conditions.append(Evaluation.status == status)
-    total = db.scalar(select(func.count()).select_from(Evaluation).where(*conditions)) or 0
-    rows = db.execute(
-        select(Evaluation, Submission)
+# What a history page shows: columns only, so the memo text, the result JSON
+# and the raw prompt and response of each row are not read (or made objects).
+SUMMARY_COLUMNS = (
+    Evaluation.id,
+    Evaluation.status,
+    Evaluation.overall_score,
+    Evaluation.language,
+    Submission.language.label("submission_language"),
+    Evaluation.llm_provider,
+    Submission.version_number,
+    Evaluation.submission_id,
+    Evaluation.created_at,
+    Evaluation.completed_at,
+    Evaluation.assignment_id,
+    Submission.title,
+)
+
+
+def _summary_statements(owner: Any, by_status: bool) -> tuple[Any, Any]:
+    where = [owner == bindparam("owner")]
+    if by_status:
+        where.append(Evaluation.status == bindparam("status"))
+    page = (
+        select(*SUMMARY_COLUMNS)
         .join(Submission, Submission.id == Evaluation.submission_id)
-        .where(*conditions)
+        .where(*where)
         .order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
-        .limit(limit)
-        .offset(offset)
-    ).all()
-    return [(r[0], r[1]) for r in rows], total
+        .limit(bindparam("limit"))
+        .offset(bindparam("offset"))
+    )
+    return page, select(func.count()).select_from(Evaluation).where(*where)
+
+
+# Built once (building a select and its cache key cost more than running it):
+# (owner is a user, filtered by status) → (page, count). Owned as Principal.owns says.
+_SUMMARIES = {
+    (by_user, by_status): _summary_statements(
+        Evaluation.user_id if by_user else Evaluation.session_id, by_status
+    )
+    for by_user in (True, False)
+    for by_status in (True, False)
+}
+
+
+def list_owned(
+    db: DbSession | Connection,
+    principal: Principal,
+    *,
+    limit: int,
+    offset: int,
+    status: str | None = None,
+) -> tuple[Sequence[Any], int]:
+    """A page of SUMMARY_COLUMNS rows, newest first, and the total."""
+    page, count = _SUMMARIES[(bool(principal.user_id), bool(status))]
+    params: dict[str, Any] = {"owner": principal.user_id or principal.session_id}
+    if status:
+        params["status"] = status
+    total = db.execute(count, params).scalar() or 0
+    rows = db.execute(page, {**params, "limit": limit, "offset": offset}).all()
+    return rows, total
 
 
 def mark_enqueued(db: DbSession, evaluation_ids: Sequence[str]) -> None:

@@ -307,25 +307,30 @@ def _usage(evaluation: Evaluation) -> dict[str, Any]:
 
 
 def list_own(
-    db: DbSession, principal: Principal, *, limit: int, offset: int, status: str | None
+    db: DbSession | Connection,
+    principal: Principal,
+    *,
+    limit: int,
+    offset: int,
+    status: str | None,
 ) -> EvaluationPage:
     rows, total = repo.list_owned(db, principal, limit=limit, offset=offset, status=status)
     return EvaluationPage(
         items=[
             EvaluationSummary(
-                id=e.id,
-                status=e.status,
-                overall_score=e.overall_score,
-                title=s.title,
-                language=e.language or s.language,
-                llm_provider=e.llm_provider,
-                version_number=s.version_number,
-                submission_id=s.id,
-                created_at=e.created_at,
-                completed_at=e.completed_at,
-                assignment_id=e.assignment_id,
+                id=r.id,
+                status=r.status,
+                overall_score=r.overall_score,
+                title=r.title,
+                language=r.language or r.submission_language,
+                llm_provider=r.llm_provider,
+                version_number=r.version_number,
+                submission_id=r.submission_id,
+                created_at=r.created_at,
+                completed_at=r.completed_at,
+                assignment_id=r.assignment_id,
             )
-            for e, s in rows
+            for r in rows
         ],
         total=total,
         limit=limit,

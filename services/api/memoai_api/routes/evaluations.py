@@ -146,5 +146,5 @@ async def list_evaluations(
 
 
 def _history(principal: Principal, limit: int, offset: int, status: str | None) -> SummaryPage:
-    with session_scope(write=False) as db:
+    with read_connection() as db:
         return feedback.list_own(db, principal, limit=limit, offset=offset, status=status)
