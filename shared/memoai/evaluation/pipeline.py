@@ -12,6 +12,7 @@ updates and the final write are each their own short unit of work.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -65,7 +66,13 @@ def process(evaluation_id: str) -> str:
 
 def _claim(evaluation_id: str, lease_seconds: float, max_attempts: int) -> repo.Claimed | None:
     with session_scope() as db:
-        return repo.claim(db, evaluation_id, lease_seconds=lease_seconds, max_attempts=max_attempts)
+        claimed = repo.claim(
+            db, evaluation_id, lease_seconds=lease_seconds, max_attempts=max_attempts
+        )
+        if claimed is None:
+            return None
+        # In the claim's transaction: one read session less per evaluation.
+        return dataclasses.replace(claimed, debug=debug_enabled(db))
 
 
 def _fail_exhausted(settings: Settings, evaluation_id: str, max_attempts: int) -> bool:
@@ -108,9 +115,10 @@ def _process_claimed(settings: Settings, claimed: repo.Claimed, heartbeat: Lease
     provider_name: str = settings.llm_provider
     try:
         # A submission to an assignment is scored with the rubric pinned to it.
-        business = pinned.for_evaluation(business_config(force_check=True), evaluation_id)
-        with session_scope(write=False) as db:
-            debug = debug_enabled(db)
+        business = business_config(force_check=True)
+        if claimed.assignment_id is not None:
+            business = pinned.for_evaluation(business, evaluation_id)
+        debug = claimed.debug
         language, confidence = detect_language(claimed.text)
         timings["prepare"] = round(time.monotonic() - started, 4)
         outcome = run_with_fallback(settings, business, claimed.text, language, progress, debug)

@@ -262,6 +262,8 @@ class Claimed:
     started_at: datetime
     attempts: int
     request_id: str | None
+    assignment_id: str | None = None  # a submission to an assignment: its pinned rubric
+    debug: bool = False  # keep the raw prompt and response (the admin toggle, read at claim)
 
 
 def _claimable(now: datetime) -> Any:
@@ -310,6 +312,7 @@ def claim(
             Evaluation.created_at,
             Evaluation.attempts,
             Evaluation.request_id,
+            Evaluation.assignment_id,
             Submission.text_content,
         )
         .join(Submission, Submission.id == Evaluation.submission_id)
@@ -323,6 +326,7 @@ def claim(
         started_at=now,
         attempts=row.attempts,
         request_id=row.request_id,
+        assignment_id=row.assignment_id,
     )
 
 
