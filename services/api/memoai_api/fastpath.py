@@ -1,7 +1,8 @@
-"""The status poll without the router and the dependency solver.
+"""The status poll and the result read without the router and the dependency solver.
 
 A client polls `GET /api/v1/evaluations/{id}/status` about once a second while
-its memo is evaluated, so this is most of the API's traffic. Through FastAPI
+its memo is evaluated, so this is most of the API's traffic, and then reads
+`GET /api/v1/evaluations/{id}` once; both take only the caller. Through FastAPI
 the request walks every included router's patterns and solves eight
 dependencies, which cost more CPU than the database read itself (the profile in
 docs/benchmarks.md). Here the same steps run directly, in the same order and
@@ -10,7 +11,7 @@ cookie refresh, the caller's limit), the status read, the envelope. Errors
 are answered by the app's own exception handlers, and anything unusual (an id
 the route would refuse, another method) goes on to the route, so the answers
 are the route's answers; tests/integration/test_fastpath.py compares them byte
-for byte. The route stays declared for OpenAPI and is what runs when this is
+for byte. The routes stay declared for OpenAPI and are what runs when this is
 not installed.
 """
 
@@ -19,12 +20,14 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from pydantic import TypeAdapter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from memoai.cohorts.schemas import EvaluationWithReviewResult
 from memoai.config import Settings, get_settings
 from memoai.evaluation.schemas import StatusPublic
 from memoai.platform.db import read_connection
@@ -36,8 +39,43 @@ from memoai_api.routes import API_PREFIX, evaluations
 from memoai_api.routes.evaluations import EVALUATION_ID_MAX, read_status
 from memoai_api.threads import read
 
-STATUS_PATH = re.compile(rf"^{API_PREFIX}/evaluations/(?P<evaluation_id>[^/]+)/status$")
-_ENVELOPE = TypeAdapter(Envelope[StatusPublic])
+EVALUATIONS = f"{API_PREFIX}/evaluations"
+Reader = Callable[[Settings, Principal, str], Any]
+
+
+@dataclass(frozen=True)
+class _Shortcut:
+    """One GET route taking only the caller and an evaluation id."""
+
+    path: re.Pattern[str]
+    template: str  # the route's path (its metrics label)
+    read: Reader
+    envelope: TypeAdapter[Any]
+    # A Core read shares the credential's connection; an ORM one (the result)
+    # opens its session after that connection is back in the pool: nested, it
+    # would take a second connection (on SQLite a fresh one, PRAGMAs and all).
+    core: bool = True
+
+
+def _result(_settings: Settings, principal: Principal, evaluation_id: str) -> Any:
+    return evaluations.read_result(principal, evaluation_id)
+
+
+SHORTCUTS = (
+    _Shortcut(
+        re.compile(rf"^{EVALUATIONS}/(?P<evaluation_id>[^/]+)/status$"),
+        f"{EVALUATIONS}/{{evaluation_id}}/status",
+        read_status,
+        TypeAdapter(Envelope[StatusPublic]),
+    ),
+    _Shortcut(
+        re.compile(rf"^{EVALUATIONS}/(?P<evaluation_id>[^/]+)$"),
+        f"{EVALUATIONS}/{{evaluation_id}}",
+        _result,
+        TypeAdapter(Envelope[EvaluationWithReviewResult]),
+        core=False,
+    ),
+)
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
 
 
@@ -48,25 +86,42 @@ class StatusFastPath:
     def __init__(self, app: ASGIApp, *, api: FastAPI) -> None:
         self.app = app
         self.api = api
-        # The route this answers for (the router sets it in the scope; the
-        # metrics label is its path template).
-        self.route = next(
-            r
-            for r in evaluations.router.routes
-            if getattr(r, "path", None) == f"{API_PREFIX}/evaluations/{{evaluation_id}}/status"
-        )
+        # The route each shortcut answers for (the router sets it in the scope;
+        # the metrics label is its path template).
+        routes = {getattr(r, "path", None): r for r in evaluations.router.routes}
+        self.shortcuts = [(s, routes[s.template]) for s in SHORTCUTS]
+        for shortcut in SHORTCUTS:  # a literal GET route the pattern would steal
+            for path, route in routes.items():
+                methods = getattr(route, "methods", None) or set()
+                if (
+                    "GET" in methods
+                    and path != shortcut.template
+                    and shortcut.path.match(path or "")
+                ):
+                    raise RuntimeError(f"the fast path for {shortcut.template} would answer {path}")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            found = STATUS_PATH.match(scope["path"])
-            if found is not None and len(found["evaluation_id"]) <= EVALUATION_ID_MAX:
-                await self._status(scope, receive, send, found["evaluation_id"])
-                return
+            for shortcut, route in self.shortcuts:
+                found = shortcut.path.match(scope["path"])
+                if found is not None:
+                    if len(found["evaluation_id"]) <= EVALUATION_ID_MAX:
+                        await self._answer(scope, receive, send, shortcut, route, found[1])
+                        return
+                    break  # the route refuses it (422)
         await self.app(scope, receive, send)
 
-    async def _status(self, scope: Scope, receive: Receive, send: Send, evaluation_id: str) -> None:
+    async def _answer(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        shortcut: _Shortcut,
+        route: Any,
+        evaluation_id: str,
+    ) -> None:
         # What the router would have set: the route (the metrics label) and its params.
-        scope["route"] = self.route
+        scope["route"] = route
         scope["path_params"] = {"evaluation_id": evaluation_id}
         request = Request(scope, receive)
         headers = Response()  # collects rate-limit headers and a refreshed CSRF cookie
@@ -78,12 +133,12 @@ class StatusFastPath:
             # Both reads at once (on the loop on SQLite, else one thread hop); the
             # caller is admitted (CSRF, rate limit) before a read error counts, as
             # with the route's dependencies.
-            principal, by_cookie, status = await read(
-                _credential_and_status, request, settings, evaluation_id
+            principal, by_cookie, found = await read(
+                _credential_and_read, shortcut, request, settings, evaluation_id
             )
             await admit(request, headers, settings, limiter, principal, by_cookie)
-            if isinstance(status, Exception):
-                raise status
+            if isinstance(found, Exception):
+                raise found
         except Exception as exc:
             handler = self._handler(exc)
             if handler is None:
@@ -93,7 +148,7 @@ class StatusFastPath:
                 answer = await answer
             await answer(scope, receive, send)
             return
-        response = Response(_ENVELOPE.dump_json(ok(status)), media_type="application/json")
+        response = Response(shortcut.envelope.dump_json(ok(found)), media_type="application/json")
         response.raw_headers.extend(headers.raw_headers)
         await response(scope, receive, send)
 
@@ -108,12 +163,20 @@ class StatusFastPath:
         return None
 
 
-def _credential_and_status(
-    request: Request, settings: Settings, evaluation_id: str
-) -> tuple[Principal, bool, StatusPublic | MemoError]:
-    with read_connection():  # one connection for both reads
+def _credential_and_read(
+    shortcut: _Shortcut, request: Request, settings: Settings, evaluation_id: str
+) -> tuple[Principal, bool, Any]:
+    with read_connection():  # the credential, and a Core read on the same connection
         principal, by_cookie = resolve_credential(request, settings)  # 401 raises at once
-        try:
-            return principal, by_cookie, read_status(settings, principal, evaluation_id)
-        except MemoError as exc:  # 404: raised after admit, as the route would
-            return principal, by_cookie, exc
+        if shortcut.core:
+            return principal, by_cookie, _attempt(shortcut, settings, principal, evaluation_id)
+    return principal, by_cookie, _attempt(shortcut, settings, principal, evaluation_id)
+
+
+def _attempt(
+    shortcut: _Shortcut, settings: Settings, principal: Principal, evaluation_id: str
+) -> Any:
+    try:
+        return shortcut.read(settings, principal, evaluation_id)
+    except MemoError as exc:  # 404 / 425: raised after admit, as the route would
+        return exc

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session as DbSession
+from sqlalchemy.orm import defer
 
 from memoai.models import Assignment, Evaluation, EvaluationStatus, Submission, new_id, utcnow
 from memoai.platform.identity import Principal
@@ -136,6 +137,9 @@ def get_owned_with_submission(
         select(Evaluation, Submission)
         .join(Submission, Submission.id == Evaluation.submission_id)
         .where(Evaluation.id == evaluation_id, principal.owns(Evaluation))
+        # The debug copies of the prompt and the answer (tens of KB when kept)
+        # are for the admin's debug view, never the writer's: not read here.
+        .options(defer(Evaluation.raw_prompt), defer(Evaluation.raw_response))
     ).first()
     return (row[0], row[1]) if row else None
 
