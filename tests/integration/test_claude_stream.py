@@ -216,6 +216,44 @@ def test_a_stream_with_no_message_start_is_bad_output(served: Served) -> None:
         provider(served.url).generate_structured(request())
 
 
+@pytest.mark.parametrize(
+    "bad",
+    [
+        # A delta for a block that was never started, one without its text,
+        # and an event whose data is not JSON.
+        sse(
+            "content_block_delta",
+            {
+                "type": "content_block_delta",
+                "index": 3,
+                "delta": {"type": "text_delta", "text": "x"},
+            },
+        ),
+        sse(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta"}},
+        ),
+        b"event: content_block_delta\ndata: {not json\n\n",
+    ],
+    ids=["unknown-block", "no-text", "not-json"],
+)
+def test_a_malformed_event_is_bad_output_not_a_crash(served: Served, bad: bytes) -> None:
+    served.body = (
+        start()
+        + sse(
+            "content_block_start",
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+        )
+        + bad
+    )
+    with pytest.raises(LlmBadOutput, match="malformed content_block_delta"):
+        provider(served.url).generate_structured(request())
+
+
 def test_a_connection_broken_mid_stream_is_unavailable_not_a_crash(served: Served) -> None:
     served.cut = True
     served.body = start() + sse(

@@ -76,48 +76,56 @@ def assemble(events: Iterator[Any], on_delta: DeltaSink | None = None) -> Stream
             except ValueError:
                 body = sse.data
             raise StreamError(body)
-        data = json.loads(sse.data)
-        if kind == "content_block_delta":
-            if message is None:
-                raise StreamIncomplete("a delta arrived before message_start")
-            block = message.content[data["index"]]
-            delta = data["delta"]
-            if delta["type"] == "text_delta":
-                piece = delta["text"]
-                block.parts.append(piece)
-                if on_delta is not None:
-                    on_delta("text", piece)
-            elif delta["type"] == "input_json_delta":
-                piece = delta["partial_json"]
-                block.parts.append(piece)
-                if on_delta is not None:
-                    on_delta("input_json", piece)
-        elif kind == "message_start":
-            start = data["message"]
-            message = StreamedMessage(model=start.get("model") or "")
-            _update_usage(message.usage, start.get("usage") or {}, first=True)
-        elif message is None:
-            raise StreamIncomplete(f"{kind} arrived before message_start")
-        elif kind == "content_block_start":
-            started = data["content_block"]
-            message.content.append(
-                StreamedBlock(
-                    type=started.get("type", ""),
-                    text=started.get("text") or "",
-                    name=started.get("name") or "",
-                    input=started.get("input"),
-                )
-            )
-        elif kind == "content_block_stop":
-            _finish_block(message.content[data["index"]])
-        elif kind == "message_delta":
-            message.stop_reason = (data.get("delta") or {}).get("stop_reason")
-            _update_usage(message.usage, data.get("usage") or {}, first=False)
+        try:
+            message = _apply(message, kind, json.loads(sse.data), on_delta)
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise StreamIncomplete(f"a malformed {kind} event ({type(exc).__name__})") from exc
     if message is None:
         raise StreamIncomplete("the stream ended before message_start")
     for block in message.content:
         if block.parts:  # a block the stream never closed: keep what arrived
             _finish_block(block)
+    return message
+
+
+def _apply(
+    message: StreamedMessage | None, kind: str, data: Any, on_delta: DeltaSink | None
+) -> StreamedMessage:
+    """One event into the message; the message (a new one at message_start)."""
+    if kind == "message_start":
+        start = data["message"]
+        fresh = StreamedMessage(model=start.get("model") or "")
+        _update_usage(fresh.usage, start.get("usage") or {}, first=True)
+        return fresh
+    if message is None:
+        raise StreamIncomplete(f"{kind} arrived before message_start")
+    if kind == "content_block_delta":
+        block = message.content[data["index"]]
+        delta = data["delta"]
+        if delta["type"] == "text_delta":
+            piece = delta["text"]
+        elif delta["type"] == "input_json_delta":
+            piece = delta["partial_json"]
+        else:
+            return message  # citations, thinking, signatures: not used here
+        block.parts.append(piece)
+        if on_delta is not None:
+            on_delta("text" if delta["type"] == "text_delta" else "input_json", piece)
+    elif kind == "content_block_start":
+        opened = data["content_block"]
+        message.content.append(
+            StreamedBlock(
+                type=opened.get("type", ""),
+                text=opened.get("text") or "",
+                name=opened.get("name") or "",
+                input=opened.get("input"),
+            )
+        )
+    elif kind == "content_block_stop":
+        _finish_block(message.content[data["index"]])
+    elif kind == "message_delta":
+        message.stop_reason = (data.get("delta") or {}).get("stop_reason")
+        _update_usage(message.usage, data.get("usage") or {}, first=False)
     return message
 
 
