@@ -6,7 +6,7 @@ runs for `--duration` seconds: `--users` virtual users each create a session
 and loop submit → poll status every second → fetch the result → fetch their
 history → think for `--think-time` seconds. A status-poll-only burst follows,
 then dedicated phases that measure API CPU per request for each endpoint class
-(status, result, submit). It prints and writes JSON: evaluations per minute and
+(status, result, history, submit). It prints and writes JSON: evaluations per minute and
 the ratio to the ideal, server-side overhead, API latency per endpoint, errors,
 lost evaluations, CPU per process class, database growth and peak RSS.
 
