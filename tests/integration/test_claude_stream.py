@@ -68,6 +68,13 @@ def block(index: int, content: dict[str, Any], pieces: list[str]) -> bytes:
     return out + sse("content_block_stop", {"type": "content_block_stop", "index": index})
 
 
+# A text block opened and never closed: what a stream cut short has sent.
+TEXT_OPENED = sse(
+    "content_block_start",
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+)
+
+
 def end(output_tokens: int, stop: str = "end_turn", **usage: int) -> bytes:
     return sse(
         "message_delta",
@@ -196,14 +203,7 @@ def test_an_error_event_mid_stream_maps_like_its_status(
 ) -> None:
     served.body = (
         start()
-        + sse(
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        )
+        + TEXT_OPENED
         + sse("error", {"type": "error", "error": {"type": kind, "message": "Busy now"}})
     )
     with pytest.raises(error, match="Busy now"):
@@ -238,28 +238,14 @@ def test_a_stream_with_no_message_start_is_bad_output(served: Served) -> None:
     ids=["unknown-block", "no-text", "not-json"],
 )
 def test_a_malformed_event_is_bad_output_not_a_crash(served: Served, bad: bytes) -> None:
-    served.body = (
-        start()
-        + sse(
-            "content_block_start",
-            {
-                "type": "content_block_start",
-                "index": 0,
-                "content_block": {"type": "text", "text": ""},
-            },
-        )
-        + bad
-    )
+    served.body = start() + TEXT_OPENED + bad
     with pytest.raises(LlmBadOutput, match="malformed content_block_delta"):
         provider(served.url).generate_structured(request())
 
 
 def test_a_connection_broken_mid_stream_is_unavailable_not_a_crash(served: Served) -> None:
     served.cut = True
-    served.body = start() + sse(
-        "content_block_start",
-        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-    )
+    served.body = start() + TEXT_OPENED
     with pytest.raises(LlmUnavailable, match="broke in the middle"):
         provider(served.url).generate_structured(request())
 
