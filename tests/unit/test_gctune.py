@@ -11,8 +11,9 @@ from memoai.platform import gctune
 
 
 @pytest.fixture
-def restore_gc() -> Iterator[None]:
+def restore_gc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     before = gc.get_threshold()
+    monkeypatch.setattr(gctune, "_tuned", False)
     yield
     gc.unfreeze()
     gc.set_threshold(*before)
@@ -59,3 +60,16 @@ def test_off_leaves_the_collector_alone(restore_gc: None, monkeypatch: pytest.Mo
     gctune.tune_after_startup("test")
     assert gc.get_threshold() == (700, 10, 10)
     assert gc.get_freeze_count() == 0
+
+
+def test_only_the_first_call_of_a_process_tunes(
+    restore_gc: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GC_THRESHOLDS", "12345,7,3")
+    gc.unfreeze()
+    gctune.tune_after_startup("first")
+    frozen = gc.get_freeze_count()
+    monkeypatch.setenv("GC_THRESHOLDS", "700,10,10")
+    gctune.tune_after_startup("second")
+    assert gc.get_threshold() == (12345, 7, 3)
+    assert gc.get_freeze_count() == frozen

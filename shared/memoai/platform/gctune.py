@@ -46,11 +46,19 @@ def thresholds(raw: str | None) -> tuple[int, int, int] | None:
     return values[0], values[1], values[2]
 
 
+_tuned = False
+
+
 def tune_after_startup(process: str) -> None:
-    """Call once the process has imported and built what it keeps for its life."""
+    """Call once the process has imported and built what it keeps for its life.
+
+    Once per process: a process that builds many apps (the test suite) would
+    otherwise run a full collection for each."""
+    global _tuned
     chosen = thresholds(os.environ.get("GC_THRESHOLDS"))
-    if chosen is None:
+    if chosen is None or _tuned:
         return
+    _tuned = True
     gc.collect()  # start-up's own garbage goes now, not into the permanent generation
     gc.freeze()
     gc.set_threshold(*chosen)
