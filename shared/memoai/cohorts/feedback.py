@@ -222,9 +222,7 @@ def list_own(
     Columns only, so it runs on a read connection as well as in a session."""
     page = evaluation_service.list_own(db, principal, limit=limit, offset=offset, status=status)
     in_assignments = [i for i in page.items if i.assignment_id]
-    snapshots = (
-        repo.released_snapshots(db, [i.id for i in in_assignments]) if in_assignments else {}
-    )
+    snapshots = repo.released_snapshots(db, [i.id for i in in_assignments])
     releases = repo.feedback_releases(
         db, {i.assignment_id for i in in_assignments if i.assignment_id}
     )

@@ -355,12 +355,9 @@ def _map_status(exc: anthropic.APIError) -> LlmError:
     if isinstance(exc, anthropic.APIConnectionError):
         return LlmUnavailable("could not connect to Claude")
     if isinstance(exc, anthropic.APIStatusError):
-        status = exc.status_code
-        kind = _error_type(exc.body)
-        if status < 400:
-            # An error event in the middle of a stream arrives with the stream's 200.
-            status = _STREAM_ERROR_STATUS.get(kind, 500)
-        return _for_status(status, kind, _error_detail(exc.body), _retry_after(exc))
+        # (An error event inside a stream is read by claude_stream: _stream_error.)
+        detail = _error_detail(exc.body)
+        return _for_status(exc.status_code, _error_type(exc.body), detail, _retry_after(exc))
     return LlmUnavailable(f"Claude call failed: {type(exc).__name__}")
 
 
