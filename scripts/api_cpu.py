@@ -1,6 +1,7 @@
 """API CPU per request, per endpoint class (issue 14): `python -m scripts.api_cpu`.
 
-Starts `memoai api` + `memoai worker` (SQLite, embedded broker, offline LLM)
+Starts `memoai api` + `memoai worker` (SQLite and the embedded broker, or
+`--backend postgres` with Redis; offline LLM)
 with tests/support/stack.py, then sends bounded batches of status polls,
 result reads, submits and history pages from a fixed number of concurrent clients, and
 divides the API process's CPU time (/proc/<pid>/stat utime + stime) by the
@@ -127,11 +128,18 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--polls", type=int, default=4000)
     parser.add_argument("--profile", type=Path)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--like-bench",
+        action="store_true",
+        help="bench.load's configuration: rate limits off, log level WARNING",
+    )
     args = parser.parse_args()
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
     memos = [m["text"] for m in load_memos()]
-    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), "sqlite") as stack:
+    overrides = {"RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"} if args.like_bench else {}
+    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), args.backend, **overrides) as stack:
         pid = stack.procs["api"].pid
         sessions = [stack.new_session() for _ in range(args.users)]
         owned = [(s, stack.submit(s, memos[i % len(memos)])) for i, s in enumerate(sessions)]

@@ -21,6 +21,7 @@ from memoai.documents.schemas import Limits
 from memoai.operations import state_metrics
 from memoai.platform import gctune
 from memoai.platform.asgi import RequestContextMiddleware
+from memoai.platform.db import dispose_async_engine
 from memoai.platform.httpsecurity import SecurityHeadersMiddleware
 from memoai.platform.logging import configure_logging
 from memoai.platform.ratelimit import RateLimiter
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, fast_paths: bool = True) -> 
         gctune.tune_after_startup("api")
         yield
         api_threads.shutdown()
+        await dispose_async_engine()  # in this loop, which its connections belong to
 
     app = FastAPI(
         title=docs.title,

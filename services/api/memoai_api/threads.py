@@ -5,8 +5,9 @@ and dependency, costs about three times the CPU of `loop.run_in_executor` per
 call (capacity limiter, cancel scope, run-vars; measured for issue 14), and a
 status poll made several such hops. The hot routes and the credential lookup
 use this pool instead; it is sized like anyio's (API_THREADS / thread_count).
-On SQLite, short reads skip even that hop (`read`): under concurrency each hop
-costs GIL hand-offs worth more CPU than the read (0.45 ms a status poll).
+Short reads skip even that hop (`read`): under concurrency each hop costs GIL
+hand-offs worth more CPU than the read (0.45 ms a status poll on SQLite, about
+0.4 ms on Postgres, where the read awaits psycopg's async connection instead).
 """
 
 from __future__ import annotations
@@ -18,7 +19,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
-from memoai.platform.db import WouldBlock, reads_inline, run_read_inline
+from memoai.platform.db import (
+    WouldBlock,
+    reads_async,
+    reads_inline,
+    run_read_async,
+    run_read_inline,
+)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,12 +59,15 @@ async def in_thread(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
 
 
 async def read(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-    """A short database read: on the event loop where the database allows it
-    (SQLite, see db.reads_inline), else in the pool; one that must wait for a
-    lock or write moves to the pool and runs again from the start."""
-    if reads_inline():
-        try:
+    """A short database read on the event loop: SQLite's file directly (see
+    db.reads_inline), Postgres through the async driver (db.reads_async); one
+    that must wait for a lock or write moves to the pool and runs again from
+    the start."""
+    try:
+        if reads_inline():
             return run_read_inline(fn, *args, **kwargs)
-        except WouldBlock:
-            pass
+        if reads_async():
+            return await run_read_async(fn, *args, **kwargs)
+    except WouldBlock:
+        pass
     return await in_thread(fn, *args, **kwargs)

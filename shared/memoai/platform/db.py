@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
@@ -13,6 +16,7 @@ from typing import Any, ParamSpec, TypeVar
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from memoai.config import Settings, get_settings
@@ -32,6 +36,14 @@ _inline_factory: sessionmaker[Session] | None = None
 _inline: ContextVar[bool] = ContextVar("memoai_db_inline", default=False)
 # The read connection open in this context, reused by nested read_connection().
 _reading: ContextVar[Connection | None] = ContextVar("memoai_db_reading", default=None)
+# Set while a read runs on the loop through the async driver (run_read_async):
+# the greenlet's connection, which ORM sessions opened by that read bind to.
+_async_conn: ContextVar[Connection | None] = ContextVar("memoai_db_async_conn", default=None)
+# Postgres reads on the loop: one engine per event loop (a driver's connection
+# belongs to the loop that opened it; tests run several loops in one process).
+_async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
+    weakref.WeakKeyDictionary()
+)
 # On the loop a read may wait this long for a lock before it moves to a thread.
 INLINE_BUSY_TIMEOUT_MS = 20
 _pid: int | None = None
@@ -61,19 +73,39 @@ def build_engine(settings: Settings, url: str | None = None) -> Engine:
         _configure_sqlite(engine, settings)
         return engine
     return create_engine(
-        url,
-        hide_parameters=True,
+        url, pool_size=conn.pool_size, max_overflow=conn.max_overflow, **_postgres_options(settings)
+    )
+
+
+def _build_async_engine(settings: Settings, engine: Engine) -> AsyncEngine:
+    """Postgres through psycopg's asyncio connection, for reads on the event loop.
+
+    Connections open as concurrency needs them, up to pool_size, kept: no
+    overflow, as an overflow connection is closed on return and opening one
+    costs more than many reads (a burst queues for the pool, awaiting, instead).
+    """
+    conn = settings.database.connection
+    return create_async_engine(
+        engine.url,
         pool_size=conn.pool_size,
-        max_overflow=conn.max_overflow,
-        pool_timeout=conn.pool_timeout,
-        pool_recycle=conn.pool_recycle,
+        max_overflow=0,
+        **_postgres_options(settings),
+    ).execution_options(memoai_read_only=True)
+
+
+def _postgres_options(settings: Settings) -> dict[str, Any]:
+    conn = settings.database.connection
+    return {
+        "hide_parameters": True,
+        "pool_timeout": conn.pool_timeout,
+        "pool_recycle": conn.pool_recycle,
         # A connection that died with a database restart is replaced, not handed out.
-        pool_pre_ping=True,
-        connect_args={
+        "pool_pre_ping": True,
+        "connect_args": {
             "connect_timeout": 5,
             "options": f"-c statement_timeout={settings.database.performance.query_timeout * 1000}",
         },
-    )
+    }
 
 
 def _configure_sqlite(
@@ -115,6 +147,7 @@ def get_engine() -> Engine:
         with _lock:
             if _engine is None or _pid != os.getpid():
                 _write_lock = None  # a flock inherited through fork is shared: reopen
+                _drop_async_engines()
                 _engine = build_engine(get_settings())
                 _factory = sessionmaker(_engine, expire_on_commit=False)
                 # Same pool; the option tells SQLite's begin hook not to take the
@@ -171,9 +204,58 @@ def run_read_inline(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         _inline.reset(token)
 
 
-def _session_factory(write: bool) -> sessionmaker[Session]:
+def reads_async() -> bool:
+    """Whether short reads run on the event loop through the async driver
+    (Postgres): the read awaits the network instead of holding a thread, and
+    a thread hop under concurrency costs GIL hand-offs worth more CPU than
+    the read (docs/benchmarks.md)."""
+    return get_engine().dialect.name == "postgresql"
+
+
+def _loop_engine() -> AsyncEngine:
+    loop = asyncio.get_running_loop()
+    engine = _async_engines.get(loop)
+    if engine is None:
+        sync = get_engine()  # also forgets a parent's engines after fork
+        with _lock:
+            engine = _async_engines.get(loop)
+            if engine is None:
+                engine = _async_engines[loop] = _build_async_engine(get_settings(), sync)
+    return engine
+
+
+async def run_read_async(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """fn on the event loop, its statements sent through the async driver: fn
+    is the same sync code (SQLAlchemy runs it in a greenlet that awaits each
+    round trip). WouldBlock, as run_read_inline, if it must write."""
+    engine = _loop_engine()
+
+    def call(conn: Connection) -> R:
+        tokens = (_inline.set(True), _reading.set(conn), _async_conn.set(conn))
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            _async_conn.reset(tokens[2])
+            _reading.reset(tokens[1])
+            _inline.reset(tokens[0])
+
+    async with engine.connect() as conn:
+        return await conn.run_sync(call)
+
+
+async def dispose_async_engine() -> None:
+    """At the API's shutdown, in its loop: close the async pool's connections."""
+    engine = _async_engines.pop(asyncio.get_running_loop(), None)
+    if engine is not None:
+        await engine.dispose()
+
+
+def _session_factory(write: bool) -> Callable[[], Session]:
     get_engine()
     if _inline.get():  # session_scope has refused writes already
+        conn = _async_conn.get()
+        if conn is not None:  # an ORM read inside run_read_async: its connection
+            return functools.partial(Session, bind=conn, expire_on_commit=False)
         if _inline_factory is None:
             raise WouldBlock
         return _inline_factory
@@ -259,6 +341,15 @@ def dispose_engine() -> None:
         _engine = _factory = _ro_factory = _ro_engine = _pid = None
         _inline_engine = _inline_factory = None
         _write_lock = None
+        _drop_async_engines()
+
+
+def _drop_async_engines() -> None:
+    """Forget the async pools without closing them (outside their loops they
+    cannot be; after fork they are the parent's)."""
+    for engine in list(_async_engines.values()):
+        engine.sync_engine.dispose(close=False)
+    _async_engines.clear()
 
 
 def ping() -> None:

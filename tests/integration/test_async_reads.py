@@ -1,0 +1,116 @@
+"""Short reads on Postgres run on the event loop through psycopg's async driver.
+
+`memoai_api.threads.read` runs the same sync read functions there (SQLAlchemy
+drives them in a greenlet that awaits each round trip) instead of handing them
+to a thread; a read that turns out to write moves to the thread pool and runs
+again from the start. Real PostgreSQL, real event loops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvloop
+from sqlalchemy import select, text
+from sqlalchemy.exc import ProgrammingError
+
+from memoai.models import AppSetting
+from memoai.platform import db as db_module
+from memoai.platform.db import get_engine, read_connection, session_scope
+from memoai.platform.migrate import upgrade
+from memoai_api import threads
+from tests.integration.conftest import REPO, reset_process_state
+from tests.support.services import postgres_database
+
+pytestmark = [pytest.mark.integration, pytest.mark.postgres]
+
+
+@pytest.fixture
+def postgres(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    monkeypatch.setenv("CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
+    with postgres_database() as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        reset_process_state()
+        upgrade(get_engine())
+        with session_scope() as db:
+            db.add(AppSetting(key="probe", value="one"))
+        yield
+        reset_process_state()
+
+
+def _core_read() -> tuple[str, int]:
+    with read_connection() as conn:
+        value = conn.execute(text("SELECT value FROM app_settings WHERE key = 'probe'")).scalar()
+    return str(value), threading.get_ident()
+
+
+def _orm_read() -> tuple[str, int]:
+    with session_scope(write=False) as db:
+        row = db.scalars(select(AppSetting).where(AppSetting.key == "probe")).one()
+        return row.value, threading.get_ident()
+
+
+def _read_then_write() -> tuple[str, int]:
+    value, _ = _core_read()
+    with session_scope() as db:
+        db.add(AppSetting(key=f"written-{threading.get_ident()}", value=value))
+    return value, threading.get_ident()
+
+
+def _on_loop(fn: object) -> tuple[tuple[str, int], int]:
+    async def main() -> tuple[tuple[str, int], int]:
+        found = await threads.read(fn)  # type: ignore[arg-type]
+        return found, threading.get_ident()
+
+    return uvloop.run(main())
+
+
+def test_core_and_orm_reads_run_on_the_loop_without_a_thread(
+    postgres: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hops: list[object] = []
+    real = threads.in_thread
+
+    async def counted(fn: object, *args: object) -> object:
+        hops.append(fn)
+        return await real(fn, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(threads, "in_thread", counted)
+    (value, where), loop_thread = _on_loop(_core_read)
+    assert (value, where) == ("one", loop_thread)
+    (value, where), loop_thread = _on_loop(_orm_read)
+    assert (value, where) == ("one", loop_thread)
+    assert hops == []
+
+
+def test_a_read_that_writes_moves_to_the_pool_and_commits_there(postgres: None) -> None:
+    (value, where), loop_thread = _on_loop(_read_then_write)
+    assert value == "one"
+    assert where != loop_thread  # run again, from the start, in a pool thread
+    with session_scope(write=False) as db:
+        written = db.scalars(select(AppSetting.key).where(AppSetting.key.like("written-%"))).all()
+    assert written == [f"written-{where}"]  # once: the attempt on the loop wrote nothing
+
+
+def test_each_event_loop_gets_its_own_pool_and_errors_keep_their_type(postgres: None) -> None:
+    def broken() -> None:
+        with read_connection() as conn:
+            conn.execute(text("SELECT no_such_column FROM app_settings"))
+
+    async def twice() -> list[str]:
+        return [(await threads.read(_core_read))[0] for _ in range(2)]
+
+    assert asyncio.run(twice()) == ["one", "one"]
+    assert uvloop.run(twice()) == ["one", "one"]  # another loop: not the first one's pool
+    with pytest.raises(ProgrammingError):
+        asyncio.run(threads.read(broken))
+    # The failed read's connection went back to the pool usable.
+    assert asyncio.run(threads.read(_core_read))[0] == "one"
+    assert db_module.reads_async()
