@@ -18,9 +18,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from memoai.platform import metrics
+from memoai.platform.db import get_engine
+from memoai.platform.migrate import upgrade
 from memoai_api import fastpath
 from tests.integration.conftest import reset_process_state
 from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO
+from tests.support.services import postgres_database
+from tests.support.stack import BACKENDS
 
 pytestmark = pytest.mark.integration
 
@@ -28,14 +32,21 @@ Pair = tuple[TestClient, TestClient]
 VARYING = {"date", "x-request-id", "set-cookie"}
 
 
-@pytest.fixture
-def pair_factory(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Pair]]:
+@pytest.fixture(params=BACKENDS)
+def pair_factory(
+    request: pytest.FixtureRequest, app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Pair]]:
+    """On Postgres the reads run through the async driver, one pool per test
+    client's event loop (two loops here, at the same time)."""
     with ExitStack() as stack:
+        if request.param == "postgres":
+            monkeypatch.setenv("DATABASE_URL", stack.enter_context(postgres_database()))
 
         def make(**env: str) -> Pair:
             for name, value in env.items():
                 monkeypatch.setenv(name, value)
             reset_process_state()
+            upgrade(get_engine())
             from memoai_api.app import create_app
 
             fast = stack.enter_context(TestClient(create_app(), base_url="http://127.0.0.1"))
@@ -171,6 +182,12 @@ def test_a_logged_in_cookie_caller_gets_the_csrf_cookie_and_the_route_label(
     # A bearer token that is not valid is refused alike.
     bad = {"Authorization": "Bearer not-a-token"}
     assert _both(pair, statuses[0], **bad)["errors"][0]["code"] == "token_invalid"
+    # A cookie caller's submit without its CSRF token: the same 403 from both.
+    refused = _same(
+        fast.post("/api/v1/evaluations/submit", json={"text_content": MEMO}),
+        routed.post("/api/v1/evaluations/submit", json={"text_content": MEMO}),
+    )
+    assert refused["errors"][0]["code"].startswith("csrf")
 
 
 def test_the_result_read_answers_as_the_route_before_and_after_it_completes(
@@ -244,3 +261,112 @@ def test_a_literal_get_route_under_the_pattern_stops_the_app_at_start(
             pair_factory()
     finally:
         evaluations.router.routes.pop()
+
+
+def _same_submit(fast: httpx.Response, routed: httpx.Response) -> dict[str, Any]:
+    """As _same, but two accepted submits are two evaluations: their ids and
+    estimates differ, nothing else."""
+    if fast.status_code != 202:
+        return _same(fast, routed)
+    assert routed.status_code == 202, routed.text
+    one, two = fast.json()["data"], routed.json()["data"]
+    for data in (one, two):
+        assert data.pop("evaluation_id") and data.pop("submission_id")
+        assert data.pop("estimated_completion")
+    assert one == two
+    varying = VARYING | {"content-length"}  # the ids are random
+    assert {k: v for k, v in fast.headers.items() if k not in varying} == {
+        k: v for k, v in routed.headers.items() if k not in varying
+    }
+    return one  # type: ignore[no-any-return]
+
+
+def test_the_submit_answers_as_the_route_and_leaves_odd_bodies_to_it(
+    pair_factory: Callable[..., Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    taken: list[str] = []
+    shortcut = fastpath.limit_submissions
+
+    async def counted(request: Any, *args: Any) -> None:
+        taken.append(request.headers.get("x-probe", ""))
+        await shortcut(request, *args)
+
+    monkeypatch.setattr(fastpath, "limit_submissions", counted)
+    pair = pair_factory(SUBMISSIONS_PER_HOUR="16")
+    fast, routed = pair
+    # A session from each app (their per-IP counts stay equal); the first one submits.
+    sessions = [c.post("/api/v1/sessions").json()["data"]["session_id"] for c in pair]
+    session = sessions[0]
+    for client in pair:
+        client.cookies.clear()
+    submit = "/api/v1/evaluations/submit"
+
+    def both(probe: str, **kw: Any) -> dict[str, Any]:
+        headers = {"X-Session-ID": session, "X-Probe": probe, **kw.pop("headers", {})}
+        return _same_submit(
+            fast.post(submit, headers=headers, **kw), routed.post(submit, headers=headers, **kw)
+        )
+
+    accepted = both("plain", json={"text_content": MEMO})
+    assert accepted == {"status": "queued", "version_number": 1}
+    # Idempotent replays: a key per app (the keys live in the one database).
+    for key in ("k1", "k2"):
+        answers = [
+            c.post(
+                submit,
+                json={"text_content": MEMO},
+                headers={"X-Session-ID": session, "Idempotency-Key": key + str(i)},
+            )
+            for i, c in enumerate(pair)
+        ]
+        again = [
+            c.post(
+                submit,
+                json={"text_content": MEMO},
+                headers={"X-Session-ID": session, "Idempotency-Key": key + str(i)},
+            )
+            for i, c in enumerate(pair)
+        ]
+        for first, second in zip(answers, again, strict=True):
+            assert first.status_code == second.status_code == 202
+            assert "idempotent-replayed" not in first.headers
+            assert second.headers["idempotent-replayed"] == "true"
+            assert first.json()["data"]["evaluation_id"] == second.json()["data"]["evaluation_id"]
+        _same_submit(again[0], again[1])
+    # Refused by the service after the model accepted it: blank text, a
+    # revision of an unknown evaluation; no credential, a forged one.
+    blank = both("blank", json={"text_content": "   "})
+    assert blank["errors"][0]["code"] == "validation_error"
+    unknown = both("unknown", json={"text_content": MEMO, "previous_evaluation_id": "nope"})
+    assert unknown["errors"][0]["code"] == "not_found"
+    assert both("none", headers={"X-Session-ID": ""}, json={"text_content": MEMO})["errors"][0][
+        "code"
+    ] in ("session_required", "session_invalid")
+    forged = both("forged", headers={"X-Session-ID": "forged"}, json={"text_content": MEMO})
+    assert forged["errors"][0]["code"] == "session_invalid"
+    # Left to the route, before anything is counted: not JSON, broken JSON,
+    # not an object, a field the model refuses, no body.
+    odd = {
+        "text": {"content": b"memo", "headers": {"Content-Type": "text/plain"}},
+        "broken": {
+            "content": b'{"text_content": ',
+            "headers": {"Content-Type": "application/json"},
+        },
+        "list": {"json": [MEMO]},
+        "extra": {"json": {"text_content": MEMO, "surprise": 1}},
+        "number": {"json": {"text_content": 5}},
+        "empty": {"content": b"", "headers": {"Content-Type": "application/json"}},
+    }
+    for probe, kw in odd.items():
+        code = both(probe, **kw)["errors"][0]["code"]
+        assert code in ("unsupported_media_type", "malformed_json", "validation_error"), probe
+    # The submission limit (16 an hour; the route counts a body it then
+    # refuses too) ends in the same 429 with the same headers.
+    codes = [
+        (both("limit", json={"text_content": MEMO}) or {}).get("status", "refused")
+        for _ in range(10)
+    ]
+    assert codes[-1] == "refused" and "queued" in codes
+    # The fast app counted the accepted bodies itself (the refused credentials
+    # stop before the submission limit); the odd bodies reached the route.
+    assert set(taken) == {"plain", "", "blank", "unknown", "limit"}

@@ -1,4 +1,5 @@
-"""The status poll and the result read without the router and the dependency solver.
+"""The status poll, the result read and the submit without the router and the
+dependency solver.
 
 A client polls `GET /api/v1/evaluations/{id}/status` about once a second while
 its memo is evaluated, so this is most of the API's traffic, and then reads
@@ -18,28 +19,37 @@ not installed.
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
-from pydantic import TypeAdapter
-from starlette.types import ASGIApp, Receive, Scope, Send
+from pydantic import TypeAdapter, ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memoai.cohorts import submissions
 from memoai.cohorts.schemas import EvaluationWithReviewResult
 from memoai.config import Settings, get_settings
-from memoai.evaluation.schemas import StatusPublic
+from memoai.evaluation.schemas import EvaluationSubmit, StatusPublic, SubmitResult
 from memoai.platform.db import read_connection
 from memoai.platform.errors import MemoError
 from memoai.platform.identity import Principal
-from memoai_api.deps import admit, limit_requests_by_ip, resolve_credential
-from memoai_api.envelope import Envelope, ok
+from memoai_api.deps import (
+    admit,
+    limit_requests_by_ip,
+    limit_submissions,
+    resolve_credential,
+)
+from memoai_api.envelope import Envelope, ok, request_id
 from memoai_api.routes import API_PREFIX, evaluations
 from memoai_api.routes.evaluations import EVALUATION_ID_MAX, read_status
-from memoai_api.threads import read
+from memoai_api.threads import in_thread, read
 
 EVALUATIONS = f"{API_PREFIX}/evaluations"
+SUBMIT = f"{EVALUATIONS}/submit"
+SUBMITTED = TypeAdapter(Envelope[SubmitResult])
 Reader = Callable[[Settings, Principal, str], Any]
 
 
@@ -88,8 +98,17 @@ class StatusFastPath:
         self.api = api
         # The route each shortcut answers for (the router sets it in the scope;
         # the metrics label is its path template).
-        routes = {getattr(r, "path", None): r for r in evaluations.router.routes}
+        routes = {
+            getattr(r, "path", None): r
+            for r in evaluations.router.routes
+            if "GET" in (getattr(r, "methods", None) or ())
+        }
         self.shortcuts = [(s, routes[s.template]) for s in SHORTCUTS]
+        self.submit_route = next(
+            r
+            for r in evaluations.router.routes
+            if getattr(r, "path", None) == SUBMIT and "POST" in getattr(r, "methods", ())
+        )
         for shortcut in SHORTCUTS:  # a literal GET route the pattern would steal
             for path, route in routes.items():
                 methods = getattr(route, "methods", None) or set()
@@ -109,7 +128,63 @@ class StatusFastPath:
                         await self._answer(scope, receive, send, shortcut, route, found[1])
                         return
                     break  # the route refuses it (422)
+        elif scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == SUBMIT:
+            await self._submit(scope, receive, send)
+            return
         await self.app(scope, receive, send)
+
+    async def _submit(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _is_json(scope):
+            await self.app(scope, receive, send)  # the route's 415
+            return
+        messages, raw = await _read_body(receive)
+        body = _submission(raw) if raw is not None else None
+        if body is None:
+            await self.app(scope, _replay(messages, receive), send)
+            return
+        scope["route"] = self.submit_route
+        scope["path_params"] = {}
+        request = Request(scope, _replay(messages, receive))
+        headers = Response()
+        del headers.headers["content-length"]
+        settings = get_settings()
+        limiter = self.api.state.limiter
+        try:
+            # The route's dependencies in the route's order: the per-IP limit,
+            # the caller (credential, CSRF, scope, its limit), the submission limit.
+            await limit_requests_by_ip(request, headers, limiter)
+            principal, by_cookie = await read(resolve_credential, request, settings)
+            principal = await admit(request, headers, settings, limiter, principal, by_cookie)
+            await limit_submissions(request, headers, principal, limiter)
+            result, replayed = await in_thread(
+                submissions.submit,
+                settings,
+                principal,
+                body,
+                request_id(),
+                request.headers.get("idempotency-key"),
+            )
+        except Exception as exc:  # noqa: BLE001 - _fail re-raises what has no handler
+            await self._fail(scope, receive, send, request, exc)
+            return
+        if replayed:
+            headers.headers["Idempotent-Replayed"] = "true"
+        response = Response(
+            SUBMITTED.dump_json(ok(result)), status_code=202, media_type="application/json"
+        )
+        response.raw_headers.extend(headers.raw_headers)
+        await response(scope, receive, send)
+
+    async def _fail(
+        self, scope: Scope, receive: Receive, send: Send, request: Request, exc: Exception
+    ) -> None:
+        handler = self._handler(exc)
+        if handler is None:
+            raise exc  # as from a route: ServerErrorMiddleware logs it and answers 500
+        answer = handler(request, exc)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        await answer(scope, receive, send)
 
     async def _answer(
         self,
@@ -139,14 +214,8 @@ class StatusFastPath:
             await admit(request, headers, settings, limiter, principal, by_cookie)
             if isinstance(found, Exception):
                 raise found
-        except Exception as exc:
-            handler = self._handler(exc)
-            if handler is None:
-                raise  # as from a route: ServerErrorMiddleware logs it and answers 500
-            answer = handler(request, exc)
-            if inspect.isawaitable(answer):
-                answer = await answer
-            await answer(scope, receive, send)
+        except Exception as exc:  # noqa: BLE001 - _fail re-raises what has no handler
+            await self._fail(scope, receive, send, request, exc)
             return
         response = Response(shortcut.envelope.dump_json(ok(found)), media_type="application/json")
         response.raw_headers.extend(headers.raw_headers)
@@ -180,3 +249,52 @@ def _attempt(
         return shortcut.read(settings, principal, evaluation_id)
     except MemoError as exc:  # 404 / 425: raised after admit, as the route would
         return exc
+
+
+def _is_json(scope: Scope) -> bool:
+    """A type both require_json and FastAPI's body parser take as JSON:
+    application/json or application/*+json (others go to the route)."""
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            media: str = value.decode("latin-1").split(";", 1)[0].strip().lower()
+            return media == "application/json" or (
+                media.startswith("application/") and media.endswith("+json")
+            )
+    return False
+
+
+async def _read_body(receive: Receive) -> tuple[list[Message], bytes | None]:
+    """The request's messages, and its body (None if the client went away)."""
+    messages: list[Message] = []
+    chunks: list[bytes] = []
+    while True:
+        message = await receive()  # the body limit's wrapper raises past the limit
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages, None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return messages, b"".join(chunks)
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that gives the messages already read, then the real ones."""
+    pending = list(messages)
+
+    async def again() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
+
+    return again
+
+
+def _submission(raw: bytes) -> EvaluationSubmit | None:
+    """The body as the route would parse it (json.loads, then the model), or
+    None where the route would answer an error."""
+    if not raw:
+        return None
+    try:
+        return EvaluationSubmit.model_validate(json.loads(raw))
+    except (ValueError, ValidationError):  # JSONDecodeError and UnicodeDecodeError too
+        return None
