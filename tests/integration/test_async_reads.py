@@ -114,3 +114,23 @@ def test_each_event_loop_gets_its_own_pool_and_errors_keep_their_type(postgres: 
     # The failed read's connection went back to the pool usable.
     assert asyncio.run(threads.read(_core_read))[0] == "one"
     assert db_module.reads_async()
+
+
+def test_a_connection_killed_under_the_pool_costs_no_failed_read(postgres: None) -> None:
+    """No pre-ping on the loop: a read on a dead connection runs again in the
+    pool, whose engine pings, and the dead connection is discarded."""
+    import psycopg
+
+    url = get_engine().url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    async def main() -> list[str]:
+        values = [(await threads.read(_core_read))[0]]
+        with psycopg.connect(url, autocommit=True) as admin:  # a restart, for our connections
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        values += [(await threads.read(_core_read))[0] for _ in range(3)]
+        return values
+
+    assert uvloop.run(main()) == ["one"] * 4

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,9 +41,9 @@ _reading: ContextVar[Connection | None] = ContextVar("memoai_db_reading", defaul
 _async_conn: ContextVar[Connection | None] = ContextVar("memoai_db_async_conn", default=None)
 # Postgres reads on the loop: one engine per event loop (a driver's connection
 # belongs to the loop that opened it; tests run several loops in one process).
-_async_engines: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncEngine] = (
-    weakref.WeakKeyDictionary()
-)
+_async_engines: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, tuple[AsyncEngine, asyncio.Semaphore]
+] = weakref.WeakKeyDictionary()
 # On the loop a read may wait this long for a lock before it moves to a thread.
 INLINE_BUSY_TIMEOUT_MS = 20
 _pid: int | None = None
@@ -77,19 +77,39 @@ def build_engine(settings: Settings, url: str | None = None) -> Engine:
     )
 
 
+ASYNC_POOL_SIZE = 10
+
+
+def _async_pool_size(settings: Settings) -> int:
+    return min(settings.database.connection.pool_size, ASYNC_POOL_SIZE)
+
+
 def _build_async_engine(settings: Settings, engine: Engine) -> AsyncEngine:
     """Postgres through psycopg's asyncio connection, for reads on the event loop.
 
-    Connections open as concurrency needs them, up to pool_size, kept: no
-    overflow, as an overflow connection is closed on return and opening one
-    costs more than many reads (a burst queues for the pool, awaiting, instead).
+    Connections open as concurrency needs them and are kept: no overflow, as
+    an overflow connection is closed on return and opening one costs more
+    than many reads. At most ASYNC_POOL_SIZE (or pool_size if smaller): more
+    reads at once than Postgres has cores to run them only finish in a less
+    fair order. A burst queues in front of the pool (run_read_async's
+    semaphore, first come first served: the pool's own queue lets a newcomer
+    take a returned connection before a waiter, and some reads of a burst
+    waited a second).
+
+    Each round trip of a read on the loop waits its turn behind every task
+    ready to run, so a read sends as few as it can: autocommit (reads at READ
+    COMMITTED see a fresh snapshot per statement anyway, so a transaction
+    adds only its BEGIN and ROLLBACK) and no pre-ping: a connection that died
+    with a database restart fails its read, which then runs again in the
+    thread pool, whose engine pings (run_read_async).
     """
-    conn = settings.database.connection
+    options = {**_postgres_options(settings), "pool_pre_ping": False}
     return create_async_engine(
         engine.url,
-        pool_size=conn.pool_size,
+        pool_size=_async_pool_size(settings),
         max_overflow=0,
-        **_postgres_options(settings),
+        isolation_level="AUTOCOMMIT",
+        **options,
     ).execution_options(memoai_read_only=True)
 
 
@@ -212,23 +232,26 @@ def reads_async() -> bool:
     return get_engine().dialect.name == "postgresql"
 
 
-def _loop_engine() -> AsyncEngine:
+def _loop_engine() -> tuple[AsyncEngine, asyncio.Semaphore]:
     loop = asyncio.get_running_loop()
-    engine = _async_engines.get(loop)
-    if engine is None:
+    found = _async_engines.get(loop)
+    if found is None:
         sync = get_engine()  # also forgets a parent's engines after fork
         with _lock:
-            engine = _async_engines.get(loop)
-            if engine is None:
-                engine = _async_engines[loop] = _build_async_engine(get_settings(), sync)
-    return engine
+            found = _async_engines.get(loop)
+            if found is None:
+                settings = get_settings()
+                engine = _build_async_engine(settings, sync)
+                turn = asyncio.Semaphore(_async_pool_size(settings))
+                found = _async_engines[loop] = (engine, turn)
+    return found
 
 
 async def run_read_async(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
     """fn on the event loop, its statements sent through the async driver: fn
     is the same sync code (SQLAlchemy runs it in a greenlet that awaits each
     round trip). WouldBlock, as run_read_inline, if it must write."""
-    engine = _loop_engine()
+    engine, turn = _loop_engine()
 
     def call(conn: Connection) -> R:
         tokens = (_inline.set(True), _reading.set(conn), _async_conn.set(conn))
@@ -239,15 +262,20 @@ async def run_read_async(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
             _reading.reset(tokens[1])
             _inline.reset(tokens[0])
 
-    async with engine.connect() as conn:
-        return await conn.run_sync(call)
+    try:
+        async with turn, engine.connect() as conn:
+            return await conn.run_sync(call)
+    except DBAPIError as exc:
+        if exc.connection_invalidated:  # a stale connection, now discarded
+            raise WouldBlock from exc
+        raise
 
 
 async def dispose_async_engine() -> None:
     """At the API's shutdown, in its loop: close the async pool's connections."""
-    engine = _async_engines.pop(asyncio.get_running_loop(), None)
-    if engine is not None:
-        await engine.dispose()
+    found = _async_engines.pop(asyncio.get_running_loop(), None)
+    if found is not None:
+        await found[0].dispose()
 
 
 def _session_factory(write: bool) -> Callable[[], Session]:
@@ -347,7 +375,7 @@ def dispose_engine() -> None:
 def _drop_async_engines() -> None:
     """Forget the async pools without closing them (outside their loops they
     cannot be; after fork they are the parent's)."""
-    for engine in list(_async_engines.values()):
+    for engine, _turn in list(_async_engines.values()):
         engine.sync_engine.dispose(close=False)
     _async_engines.clear()
 
