@@ -34,7 +34,7 @@ from memoai.platform.identity import Principal
 from memoai.platform.ratelimit import Decision, RateLimiter, Scope
 from memoai.sessions import service as sessions
 from memoai.tokens import service as api_tokens
-from memoai_api.threads import in_thread, read
+from memoai_api.threads import read
 
 
 async def settings_dependency() -> Settings:
@@ -97,10 +97,8 @@ def apply_rate_headers(request: Request, response: Response, decision: Decision)
 async def enforce(
     limiter: RateLimiter, scope: Scope, *, caller: str | None, ip: str | None, cost: int = 1
 ) -> Decision:
-    """limiter.enforce, inline when counted in memory, in a thread when it talks to Redis."""
-    if limiter.in_memory:
-        return limiter.enforce(scope, caller=caller, ip=ip, cost=cost)
-    return await in_thread(limiter.enforce, scope, caller=caller, ip=ip, cost=cost)
+    """limiter.enforce, inline when counted in memory, awaiting Redis otherwise."""
+    return await limiter.enforce_async(scope, caller=caller, ip=ip, cost=cost)
 
 
 async def limit_requests_by_ip(request: Request, response: Response, limiter: LimiterDep) -> None:

@@ -14,6 +14,11 @@ Without Redis every API process counts on its own: with N processes a client
 gets up to N times each limit (the per-account lockout, in the database, still
 holds). Production runs Redis, so limits hold across processes and replicas.
 
+In the API the per-request checks await Redis on the event loop
+(`enforce_async`, limits' asyncio storage on redis-py's asyncio client, one
+per event loop) rather than hopping to a thread: the same keys, scripts and
+counts as the sync storage, which the rest (batches, logins) keeps using.
+
 Failed logins use `reserve`: a slot is taken atomically *before* the password
 is checked and handed back only if the login succeeds, so concurrent attempts
 (across processes too) can never exceed the limit. Checking first and counting
@@ -22,10 +27,12 @@ after the ~0.25 s bcrypt check would let a burst of parallel guesses through.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +40,8 @@ from typing import Any
 
 import structlog
 from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute
+from limits.aio.storage import RedisStorage as AsyncRedisStorage
+from limits.aio.strategies import MovingWindowRateLimiter as AsyncMovingWindow
 from limits.storage import RedisStorage, Storage
 from limits.strategies import MovingWindowRateLimiter
 
@@ -184,6 +193,12 @@ class RateLimiter:
         self._strategy = MovingWindowRateLimiter(self.storage) if self.storage is not None else None
         self._last_error_log = 0.0
         self._error_lock = threading.Lock()
+        self._redis_url = settings.redis_url if self.storage is not None else None
+        self._prefix = f"{settings.backend.queue.key_prefix}:ratelimit"
+        # One asyncio client per event loop: its connections belong to that loop.
+        self._aio: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncMovingWindow] = (
+            weakref.WeakKeyDictionary()
+        )
 
     @property
     def in_memory(self) -> bool:
@@ -276,6 +291,22 @@ class RateLimiter:
             decisions.append(self.hit(scope, ip, per_ip=True, cost=cost))
         if caller:
             decisions.append(self.hit(scope, caller, cost=cost))
+        return self._tightest(scope, decisions)
+
+    async def enforce_async(
+        self, scope: Scope, *, caller: str | None, ip: str | None, cost: int = 1
+    ) -> Decision:
+        """enforce, with Redis awaited on the running event loop (no thread)."""
+        if self.in_memory:
+            return self.enforce(scope, caller=caller, ip=ip, cost=cost)
+        decisions: list[Decision] = []
+        if ip:
+            decisions.append(await self._hit_async(scope, ip, True, cost))
+        if caller:
+            decisions.append(await self._hit_async(scope, caller, False, cost))
+        return self._tightest(scope, decisions)
+
+    def _tightest(self, scope: Scope, decisions: list[Decision]) -> Decision:
         if not decisions:
             item = self._items[scope]
             return Decision(scope, True, item.amount, item.amount, 0)
@@ -283,6 +314,34 @@ class RateLimiter:
             if not decision.allowed:
                 raise limited(decision)
         return min(decisions, key=lambda d: (d.remaining, -d.reset_after))
+
+    async def _hit_async(self, scope: Scope, key: str, per_ip: bool, cost: int) -> Decision:
+        item = self.item(scope, per_ip)
+        ids = (scope.value, _kind(per_ip), key)
+        try:
+            strategy = self._loop_strategy()
+            allowed = await strategy.hit(item, *ids, cost=cost)
+            stats = await strategy.get_window_stats(item, *ids)
+        except Exception as exc:  # noqa: BLE001 - fail open, as _run does
+            self._log_storage_error(exc)
+            return Decision(scope, True, item.amount, item.amount, 0)
+        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+        return Decision(scope, allowed, item.amount, max(0, stats.remaining), reset_after)
+
+    def _loop_strategy(self) -> AsyncMovingWindow:
+        loop = asyncio.get_running_loop()
+        strategy = self._aio.get(loop)
+        if strategy is None:
+            assert self._redis_url is not None
+            storage = AsyncRedisStorage(
+                "async+" + self._redis_url,
+                implementation="redispy",
+                key_prefix=self._prefix,
+                socket_connect_timeout=0.5,
+                socket_timeout=0.5,
+            )
+            strategy = self._aio[loop] = AsyncMovingWindow(storage)
+        return strategy
 
 
 def limited(decision: Decision, message: str | None = None) -> RateLimited:
