@@ -8,14 +8,12 @@ again from the start. Real PostgreSQL, real event loops.
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvloop
 from sqlalchemy import select, text
 from sqlalchemy.exc import ProgrammingError
 
@@ -25,6 +23,7 @@ from memoai.platform.db import get_engine, read_connection, session_scope
 from memoai.platform.migrate import upgrade
 from memoai_api import threads
 from tests.integration.conftest import REPO, reset_process_state
+from tests.support import aio
 from tests.support.services import postgres_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres]
@@ -69,7 +68,7 @@ def _on_loop(fn: object) -> tuple[tuple[str, int], int]:
         found = await threads.read(fn)  # type: ignore[arg-type]
         return found, threading.get_ident()
 
-    return uvloop.run(main())
+    return aio.run_uvloop(main())
 
 
 def test_core_and_orm_reads_run_on_the_loop_without_a_thread(
@@ -107,12 +106,12 @@ def test_each_event_loop_gets_its_own_pool_and_errors_keep_their_type(postgres: 
     async def twice() -> list[str]:
         return [(await threads.read(_core_read))[0] for _ in range(2)]
 
-    assert asyncio.run(twice()) == ["one", "one"]
-    assert uvloop.run(twice()) == ["one", "one"]  # another loop: not the first one's pool
+    assert aio.run(twice()) == ["one", "one"]
+    assert aio.run_uvloop(twice()) == ["one", "one"]  # another loop: not the first one's pool
     with pytest.raises(ProgrammingError):
-        asyncio.run(threads.read(broken))
+        aio.run(threads.read(broken))
     # The failed read's connection went back to the pool usable.
-    assert asyncio.run(threads.read(_core_read))[0] == "one"
+    assert aio.run(threads.read(_core_read))[0] == "one"
     assert db_module.reads_async()
 
 
@@ -133,4 +132,4 @@ def test_a_connection_killed_under_the_pool_costs_no_failed_read(postgres: None)
         values += [(await threads.read(_core_read))[0] for _ in range(3)]
         return values
 
-    assert uvloop.run(main()) == ["one"] * 4
+    assert aio.run_uvloop(main()) == ["one"] * 4

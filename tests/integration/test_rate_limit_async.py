@@ -15,12 +15,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-import uvloop
 
 from memoai.config import load_settings
 from memoai.platform.errors import RateLimited
 from memoai.platform.ratelimit import Decision, RateLimiter, Scope
 from tests.integration.conftest import REPO
+from tests.support import aio
 from tests.support.services import delete_redis_prefix, free_port, redis_url
 
 pytestmark = [pytest.mark.integration, pytest.mark.redis]
@@ -51,12 +51,12 @@ def test_async_and_sync_counts_share_one_window_and_refuse_alike(tmp_path: Path)
         async def submit() -> Decision:
             return await limiter.enforce_async(Scope.SUBMISSIONS, caller="alice", ip="10.0.0.1")
 
-        first = asyncio.run(submit())
+        first = aio.run(submit())
         assert (first.allowed, first.limit, first.remaining) == (True, 5, 2)
-        assert uvloop.run(submit()).remaining == 1
-        assert asyncio.run(submit()).remaining == 0
+        assert aio.run_uvloop(submit()).remaining == 1
+        assert aio.run(submit()).remaining == 0
         with pytest.raises(RateLimited) as refused:
-            asyncio.run(submit())
+            aio.run(submit())
         assert refused.value.details == {"scope": "submissions", "limit": 5}
         assert int(refused.value.headers["Retry-After"]) >= 1
         # The sync path sees the async counts: alice is full, the IP (x2) is not;
@@ -92,6 +92,6 @@ def test_an_unreachable_redis_fails_open_without_stalling_the_loop(tmp_path: Pat
         assert ticks >= 1
         return decisions, time.monotonic() - started
 
-    decisions, elapsed = uvloop.run(main())
+    decisions, elapsed = aio.run_uvloop(main())
     assert all(d.allowed for d in decisions)  # over the limit of 1, yet allowed: fail open
     assert elapsed < 5

@@ -17,3 +17,11 @@ T = TypeVar("T")
 def run(coro: Coroutine[Any, Any, T]) -> T:
     with ThreadPoolExecutor(1, thread_name_prefix="test-asyncio") as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def run_uvloop(coro: Coroutine[Any, Any, T]) -> T:
+    """run, on uvloop (the API's loop)."""
+    import uvloop
+
+    with ThreadPoolExecutor(1, thread_name_prefix="test-uvloop") as pool:
+        return pool.submit(uvloop.run, coro).result()
