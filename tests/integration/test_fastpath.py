@@ -309,24 +309,20 @@ def test_the_submit_answers_as_the_route_and_leaves_odd_bodies_to_it(
 
     accepted = both("plain", json={"text_content": MEMO})
     assert accepted == {"status": "queued", "version_number": 1}
+
     # Idempotent replays: a key per app (the keys live in the one database).
+    def keyed(key: str) -> list[httpx.Response]:
+        return [
+            c.post(
+                submit,
+                json={"text_content": MEMO},
+                headers={"X-Session-ID": session, "Idempotency-Key": key + str(i)},
+            )
+            for i, c in enumerate(pair)
+        ]
+
     for key in ("k1", "k2"):
-        answers = [
-            c.post(
-                submit,
-                json={"text_content": MEMO},
-                headers={"X-Session-ID": session, "Idempotency-Key": key + str(i)},
-            )
-            for i, c in enumerate(pair)
-        ]
-        again = [
-            c.post(
-                submit,
-                json={"text_content": MEMO},
-                headers={"X-Session-ID": session, "Idempotency-Key": key + str(i)},
-            )
-            for i, c in enumerate(pair)
-        ]
+        answers, again = keyed(key), keyed(key)
         for first, second in zip(answers, again, strict=True):
             assert first.status_code == second.status_code == 202
             assert "idempotent-replayed" not in first.headers
