@@ -139,7 +139,10 @@ def main() -> None:
         args.profile.mkdir(parents=True, exist_ok=True)
     memos = [m["text"] for m in load_memos()]
     overrides = {"RATE_LIMIT_ENABLED": "false", "LOG_LEVEL": "WARNING"} if args.like_bench else {}
-    with tempfile.TemporaryDirectory() as tmp, running_stack(Path(tmp), args.backend, **overrides) as stack:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_stack(Path(tmp), args.backend, **overrides) as stack,
+    ):
         pid = stack.procs["api"].pid
         sessions = [stack.new_session() for _ in range(args.users)]
         owned = [(s, stack.submit(s, memos[i % len(memos)])) for i, s in enumerate(sessions)]
