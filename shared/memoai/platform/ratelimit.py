@@ -51,6 +51,8 @@ from memoai.platform.errors import RateLimited
 from memoai.platform.windows import MovingWindows
 
 log = structlog.get_logger(__name__)
+# A slow Redis must not stall requests; past this the limiter fails open.
+REDIS_TIMEOUT = 0.5
 
 
 class Scope(StrEnum):
@@ -130,7 +132,7 @@ class _Reservations:
             import redis
 
             self._redis = redis.Redis.from_url(
-                redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
+                redis_url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
             )
             self._script = self._redis.register_script(_RESERVE_LUA)
 
@@ -194,7 +196,7 @@ class RateLimiter:
         self._last_error_log = 0.0
         self._error_lock = threading.Lock()
         self._redis_url = settings.redis_url if self.storage is not None else None
-        self._prefix = f"{settings.backend.queue.key_prefix}:ratelimit"
+        self._prefix = _redis_prefix(settings)
         # One asyncio client per event loop: its connections belong to that loop.
         self._aio: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncMovingWindow] = (
             weakref.WeakKeyDictionary()
@@ -268,8 +270,7 @@ class RateLimiter:
             # stay protected by the per-account lockout, which lives in the database.
             self._log_storage_error(exc)
             return Decision(scope, True, item.amount, item.amount, 0)
-        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
-        return Decision(scope, allowed, item.amount, max(0, stats.remaining), reset_after)
+        return _window_decision(scope, item, allowed, stats)
 
     def _log_storage_error(self, exc: Exception) -> None:
         with self._error_lock:
@@ -325,8 +326,7 @@ class RateLimiter:
         except Exception as exc:  # noqa: BLE001 - fail open, as _run does
             self._log_storage_error(exc)
             return Decision(scope, True, item.amount, item.amount, 0)
-        reset_after = max(0, math.ceil(stats.reset_time - time.time()))
-        return Decision(scope, allowed, item.amount, max(0, stats.remaining), reset_after)
+        return _window_decision(scope, item, allowed, stats)
 
     def _loop_strategy(self) -> AsyncMovingWindow:
         loop = asyncio.get_running_loop()
@@ -337,8 +337,8 @@ class RateLimiter:
                 "async+" + self._redis_url,
                 implementation="redispy",
                 key_prefix=self._prefix,
-                socket_connect_timeout=0.5,
-                socket_timeout=0.5,
+                socket_connect_timeout=REDIS_TIMEOUT,
+                socket_timeout=REDIS_TIMEOUT,
             )
             strategy = self._aio[loop] = AsyncMovingWindow(storage)
         return strategy
@@ -352,6 +352,16 @@ def limited(decision: Decision, message: str | None = None) -> RateLimited:
         details={"scope": decision.scope.value, "limit": decision.limit},
         headers=decision.headers(),
     )
+
+
+def _window_decision(scope: Scope, item: RateLimitItem, allowed: bool, stats: Any) -> Decision:
+    """A Decision from limits' window stats (the sync and the asyncio strategy's)."""
+    reset_after = max(0, math.ceil(stats.reset_time - time.time()))
+    return Decision(scope, allowed, item.amount, max(0, stats.remaining), reset_after)
+
+
+def _redis_prefix(settings: Settings) -> str:
+    return f"{settings.backend.queue.key_prefix}:ratelimit"
 
 
 def _kind(per_ip: bool) -> str:
@@ -383,13 +393,12 @@ def _storage(settings: Settings) -> tuple[Storage | None, str]:
             ]
         )
     if redis_url and implementation in ("auto", "redis"):
-        prefix = f"{settings.backend.queue.key_prefix}:ratelimit"
+        prefix = _redis_prefix(settings)
         storage = RedisStorage(
             redis_url,
             key_prefix=prefix,
-            # A slow Redis must not stall requests; past this the limiter fails open.
-            socket_connect_timeout=0.5,
-            socket_timeout=0.5,
+            socket_connect_timeout=REDIS_TIMEOUT,
+            socket_timeout=REDIS_TIMEOUT,
         )
         return storage, "redis"
     return None, "memory"
