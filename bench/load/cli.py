@@ -81,7 +81,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--phase-requests", type=int, default=1000, help="per status/result phase")
     p.add_argument("--phase-submits", type=int, default=200)
     p.add_argument("--phase-concurrency", type=int, default=10)
-    p.add_argument("--profile", action="store_true", help="py-spy the API in the main phase")
+    p.add_argument(
+        "--profile", action="store_true", help="py-spy the API and the worker in the main phase"
+    )
     return p
 
 

@@ -69,8 +69,9 @@ def print_report(r: dict[str, Any]) -> None:
             if got is not None:
                 verdict = "met" if got <= goal else "NOT met"
                 print(f"goal {name} ≤ {goal:g} ms: {got:.2f} ms, {verdict}")
-    p = r.get("profile")
-    if p and p.get("top_own_time"):
-        print("\npy-spy, API, top 10 frames by own time (share of samples)")
-        for f in p["top_own_time"]:
-            print(f"  {f['share']:>6.1%}  {f['samples']:>6}  {f['frame']}")
+    for key, who in (("profile", "API"), ("profile_worker", "worker")):
+        p = r.get(key)
+        if p and p.get("top_own_time"):
+            print(f"\npy-spy, {who}, top 10 frames by own time (share of samples)")
+            for f in p["top_own_time"]:
+                print(f"  {f['share']:>6.1%}  {f['samples']:>6}  {f['frame']}")

@@ -116,10 +116,12 @@ def _measure(
     sampler.start()
     m: dict[str, Any] = {"loadavg_before": procs.loadavg()}
     db_before = dbsize.footprint(stack.env)
-    spy = None
-    spy_out = Path(stack.root) / "py-spy.raw"
+    spies: dict[str, Any] = {}
     if args.profile:
-        spy = profile.start(stack.procs["api"].pid, args.duration, spy_out)
+        # The API and the worker each cost about half of an evaluation's CPU.
+        for name in ("api", "worker"):
+            out = Path(stack.root) / f"py-spy-{name}.raw"
+            spies[name] = (profile.start(stack.procs[name].pid, args.duration, out), out)
     cpu_before = procs.cpu_by_class(roots)
     machine_before = procs.machine_busy_seconds()
     print(
@@ -134,7 +136,8 @@ def _measure(
         m["machine_busy"] = procs.machine_busy_seconds() - machine_before
         m["worker_peak_rss_mb"] = sampler.peak_class.get("worker", 0.0)
         m["peak_rss_mb"] = dict(sampler.peak)
-        m["profile"] = profile.finish(spy, spy_out)
+        m["profile"] = profile.finish(*spies["api"]) if "api" in spies else None
+        m["profile_worker"] = profile.finish(*spies["worker"]) if "worker" in spies else None
         # Drain: everything submitted must end completed or failed.
         deadline = time.monotonic() + 60
         side = dbsize.server_side(stack.env)
@@ -235,4 +238,5 @@ def _result(
         "db": m["db"],
         "cpu_per_class": m["phases"],
         "profile": m["profile"],
+        "profile_worker": m.get("profile_worker"),
     }

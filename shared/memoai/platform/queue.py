@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import SessionTransaction, SessionTransactionOrigin
 
 from memoai.config import Settings, get_settings
-from memoai.platform import broker
+from memoai.platform import broker, broker_redis
 from memoai.platform.db import AFTER_RELEASE
 
 log = structlog.get_logger(__name__)
@@ -116,6 +116,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         broker_url = broker.url_for(settings.broker_url)
         transport_options = {"polling_interval": q.embedded_polling_interval}
     else:
+        broker_redis.register()  # one Redis client per channel, not one per publish
         broker_url = settings.broker_url
         transport_options = {
             # A message not acked within this window is redelivered; it must exceed
