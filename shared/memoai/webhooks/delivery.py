@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import structlog
-from sqlalchemy import or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 
 from memoai.cohorts import feedback
 from memoai.config import Settings, get_settings
@@ -33,7 +33,7 @@ from memoai.models import (
     WebhookEndpoint,
     utcnow,
 )
-from memoai.platform.db import session_scope
+from memoai.platform.db import read_connection, session_scope
 from memoai.platform.outbound import allow_list, safe_client
 from memoai.platform.queue import TaskName, enqueue_after_commit, publish
 from memoai.webhooks import cohort_events
@@ -56,31 +56,48 @@ def subscribe() -> None:
     cohort_events.subscribe()
 
 
+_EVAL = cast(Table, Evaluation.__table__)
+_ENDPOINT = cast(Table, WebhookEndpoint.__table__)
+# Who hears of one evaluation's final state, in one prebuilt read (this runs
+# after every evaluation, and nearly always finds no one): the evaluation's
+# status and callback URL, with each active endpoint of its owner (a user's
+# endpoints cover all their sessions), or one row with no endpoint.
+_TARGETS = (
+    select(
+        _EVAL.c.status,
+        _EVAL.c.callback_url,
+        _ENDPOINT.c.id.label("endpoint_id"),
+        _ENDPOINT.c.url,
+        _ENDPOINT.c.events,
+    )
+    .select_from(
+        _EVAL.outerjoin(
+            _ENDPOINT,
+            and_(
+                _ENDPOINT.c.active.is_(True),
+                or_(
+                    and_(_EVAL.c.user_id.is_not(None), _ENDPOINT.c.user_id == _EVAL.c.user_id),
+                    and_(_EVAL.c.user_id.is_(None), _ENDPOINT.c.session_id == _EVAL.c.session_id),
+                ),
+            ),
+        )
+    )
+    .where(_EVAL.c.id == bindparam("evaluation_id"))
+)
+
+
 def schedule(evaluation_id: str) -> int:
     """Create the deliveries an evaluation's final state calls for; returns how many."""
-    with session_scope(write=False) as db:
-        row = db.execute(
-            select(
-                Evaluation.status,
-                Evaluation.callback_url,
-                Evaluation.user_id,
-                Evaluation.session_id,
-            ).where(Evaluation.id == evaluation_id)
-        ).one()
-        event = f"evaluation.{row.status}"
-        owner = (
-            WebhookEndpoint.user_id == row.user_id
-            if row.user_id
-            else WebhookEndpoint.session_id == row.session_id
-        )
-        endpoints = db.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.events).where(
-                owner, WebhookEndpoint.active.is_(True)
-            )
-        ).all()
-    targets: list[tuple[str | None, str]] = [(e.id, e.url) for e in endpoints if event in e.events]
-    if row.callback_url:
-        targets.append((None, row.callback_url))
+    with read_connection() as conn:
+        rows = conn.execute(_TARGETS, {"evaluation_id": evaluation_id}).all()
+    if not rows:
+        return 0  # deleted in the meantime: no one to tell
+    event = f"evaluation.{rows[0].status}"
+    targets: list[tuple[str | None, str]] = [
+        (r.endpoint_id, r.url) for r in rows if r.endpoint_id is not None and event in r.events
+    ]
+    if rows[0].callback_url:
+        targets.append((None, rows[0].callback_url))
     if not targets:
         return 0  # the common case costs one read, no write
     with session_scope() as db:
