@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm import defer
 
@@ -16,6 +16,65 @@ from memoai.platform.identity import Principal
 from memoai.platform.storable import storable
 
 Q = EvaluationStatus
+_EVAL = cast(Table, Evaluation.__table__)
+_SUBMISSION = cast(Table, Submission.__table__)
+
+
+def _submission_values(
+    db: DbSession,
+    principal: Principal,
+    text: str,
+    text_sha256: str,
+    title: str | None,
+    language: str | None,
+    previous: Submission | None,
+) -> dict[str, Any]:
+    if previous is None:
+        lineage_id = new_id()
+        version = 1
+    else:
+        lineage_id = previous.lineage_id
+        latest = db.scalar(
+            select(func.max(Submission.version_number)).where(Submission.lineage_id == lineage_id)
+        )
+        version = (latest or 0) + 1
+    # Ids are made here, not at flush: the evaluation can point at its memo and
+    # the caller set enqueued_at with no flush, so a submit writes each row once.
+    return {
+        "id": new_id(),
+        "session_id": principal.session_fk,
+        "user_id": principal.user_id,
+        "text_content": text,
+        "text_sha256": text_sha256,
+        "char_count": len(text),
+        "title": title,
+        "language": language,
+        "lineage_id": lineage_id,
+        "version_number": version,
+        "previous_submission_id": previous.id if previous else None,
+    }
+
+
+def _evaluation_values(
+    principal: Principal,
+    submission_id: str,
+    request_id: str | None,
+    batch_id: str | None,
+    callback_url: str | None,
+    assignment_id: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": new_id(),
+        "submission_id": submission_id,
+        "session_id": principal.session_fk,
+        "user_id": principal.user_id,
+        "status": Q.QUEUED.value,
+        "progress_percentage": 0,
+        "request_id": request_id,
+        "batch_id": batch_id,
+        "callback_url": callback_url,
+        "assignment_id": assignment_id,
+    }
 
 
 def add_submission(
@@ -28,29 +87,8 @@ def add_submission(
     language: str | None,
     previous: Submission | None,
 ) -> Submission:
-    if previous is None:
-        lineage_id = new_id()
-        version = 1
-    else:
-        lineage_id = previous.lineage_id
-        latest = db.scalar(
-            select(func.max(Submission.version_number)).where(Submission.lineage_id == lineage_id)
-        )
-        version = (latest or 0) + 1
-    # Ids are made here, not at flush: the evaluation can point at its memo and
-    # the caller set enqueued_at with no flush, so a submit writes each row once.
     row = Submission(
-        id=new_id(),
-        session_id=principal.session_fk,
-        user_id=principal.user_id,
-        text_content=text,
-        text_sha256=text_sha256,
-        char_count=len(text),
-        title=title,
-        language=language,
-        lineage_id=lineage_id,
-        version_number=version,
-        previous_submission_id=previous.id if previous else None,
+        **_submission_values(db, principal, text, text_sha256, title, language, previous)
     )
     db.add(row)
     return row
@@ -67,19 +105,51 @@ def add_evaluation(
     assignment_id: str | None = None,
 ) -> Evaluation:
     row = Evaluation(
-        id=new_id(),
-        submission_id=submission.id,
-        session_id=principal.session_fk,
-        user_id=principal.user_id,
-        status=Q.QUEUED.value,
-        progress_percentage=0,
-        request_id=request_id,
-        batch_id=batch_id,
-        callback_url=callback_url,
-        assignment_id=assignment_id,
+        **_evaluation_values(
+            principal, submission.id, request_id, batch_id, callback_url, assignment_id
+        )
     )
     db.add(row)
     return row
+
+
+@dataclass(frozen=True)
+class Submitted:
+    submission_id: str
+    evaluation_id: str
+    version_number: int
+
+
+def insert_submitted(
+    db: DbSession,
+    *,
+    principal: Principal,
+    text: str,
+    text_sha256: str,
+    title: str | None,
+    language: str | None,
+    previous: Submission | None,
+    request_id: str | None,
+    callback_url: str | None,
+    assignment_id: str | None,
+    enqueued_at: datetime | None,
+) -> Submitted:
+    """A memo and its queued evaluation as two Core INSERTs, for the submit.
+
+    The same rows as add_submission + add_evaluation, without the ORM's unit of
+    work (its flush of two new objects cost more CPU than the inserts). Rows
+    already pending in the session are flushed first, in the order the unit of
+    work would have written them (the new rows may point at them)."""
+    if db.new:
+        db.flush()
+    memo = _submission_values(db, principal, text, text_sha256, title, language, previous)
+    evaluation = _evaluation_values(
+        principal, memo["id"], request_id, None, callback_url, assignment_id
+    )
+    evaluation["enqueued_at"] = enqueued_at
+    db.execute(insert(_SUBMISSION), memo)
+    db.execute(insert(_EVAL), evaluation)
+    return Submitted(memo["id"], evaluation["id"], memo["version_number"])
 
 
 def get_owned(db: DbSession, principal: Principal, evaluation_id: str) -> Evaluation | None:
@@ -281,7 +351,6 @@ def _claimable(now: datetime) -> Any:
 # The worker's statements, built once: building an UPDATE with a dozen values
 # (coercing each, then the ORM's bulk-update bookkeeping) cost more CPU than
 # running it. Core statements on the table, so the ORM adds nothing at run time.
-_EVAL = cast(Table, Evaluation.__table__)
 _CLAIM = (
     update(_EVAL)
     .where(
@@ -304,7 +373,6 @@ _CLAIM = (
         error_message=None,
     )
 )
-_SUBMISSION = cast(Table, Submission.__table__)
 _CLAIMED = (
     select(
         _EVAL.c.created_at,

@@ -132,7 +132,7 @@ def submit(
             )
         previous = found[1]
     language, _ = detect_language(text)
-    submission = repo.add_submission(
+    created = repo.insert_submitted(
         db,
         principal=principal,
         text=text,
@@ -140,27 +140,22 @@ def submit(
         title=guess_title(text),
         language=language,
         previous=previous,
-    )
-    evaluation = repo.add_evaluation(
-        db,
-        principal=principal,
-        submission=submission,
         request_id=request_id,
         callback_url=body.callback_url,
         assignment_id=assignment_id,
+        # Set optimistically; cleared if the publish after commit fails (see queue.py).
+        enqueued_at=utcnow() if publish else None,
     )
     if publish:
-        # Set optimistically; cleared if the publish after commit fails (see queue.py).
-        evaluation.enqueued_at = utcnow()
         enqueue_after_commit(
-            db, TaskName.EVALUATE, evaluation_id=evaluation.id, request_id=request_id
+            db, TaskName.EVALUATE, evaluation_id=created.evaluation_id, request_id=request_id
         )
     return SubmitResult(
-        evaluation_id=evaluation.id,
+        evaluation_id=created.evaluation_id,
         status="queued",
         estimated_completion=utcnow() + timedelta(seconds=expected_seconds(db, settings)),
-        submission_id=submission.id,
-        version_number=submission.version_number,
+        submission_id=created.submission_id,
+        version_number=created.version_number,
     )
 
 
