@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import uvloop
 
 from bench.load.procs import cpu_by_class
 from bench.load.stats import summary_ms
@@ -74,9 +75,9 @@ def run_phase(
     # Unmeasured warm-up: every API process imports and compiles lazily on the
     # first requests of a kind, which is not the steady cost per request.
     warm = requests[: max(20, len(requests) // 10)]
-    asyncio.run(_phase(api, warm, concurrency, expect))
+    uvloop.run(_phase(api, warm, concurrency, expect))
     before = _api_cpu(roots)
-    elapsed, latencies, errors = asyncio.run(_phase(api, requests, concurrency, expect))
+    elapsed, latencies, errors = uvloop.run(_phase(api, requests, concurrency, expect))
     used = _api_cpu(roots) - before
     net = max(0.0, used - idle_per_s * elapsed)
     s = summary_ms(latencies)
