@@ -214,6 +214,53 @@ def get_owned_with_submission(
     return (row[0], row[1]) if row else None
 
 
+@dataclass(frozen=True)
+class MemoOfResult:
+    """The memo's columns a result shows (to_public reads these off a Submission)."""
+
+    id: str
+    text_content: str
+    version_number: int
+    previous_submission_id: str | None
+
+
+# The result read, built once: columns, not ORM objects (loading an Evaluation
+# and a Submission cost more CPU than the query), every column of the
+# evaluation but the debug copies of the prompt and the answer (tens of KB
+# when kept: the admin's debug view reads them, never the writer).
+_RESULT = (
+    select(
+        *(c for c in _EVAL.c if c.name not in ("raw_prompt", "raw_response")),
+        _SUBMISSION.c.text_content.label("memo_text"),
+        _SUBMISSION.c.version_number.label("memo_version"),
+        _SUBMISSION.c.previous_submission_id.label("memo_previous"),
+    )
+    .join(_SUBMISSION, _SUBMISSION.c.id == _EVAL.c.submission_id)
+    .where(_EVAL.c.id == bindparam("evaluation_id"))
+)
+_RESULT_OF_USER = _RESULT.where(_EVAL.c.user_id == bindparam("owner"))
+_RESULT_OF_SESSION = _RESULT.where(_EVAL.c.session_id == bindparam("owner"))
+
+
+def get_owned_result(
+    db: DbSession | Connection, principal: Principal, evaluation_id: str
+) -> tuple[Any, MemoOfResult] | None:
+    """(the evaluation's columns as a Row, its memo) for the caller, or None.
+
+    Owned as Principal.owns says: a user's rows span sessions."""
+    if not storable(evaluation_id):
+        return None
+    if principal.user_id:
+        query, owner = _RESULT_OF_USER, principal.user_id
+    else:
+        query, owner = _RESULT_OF_SESSION, principal.session_id
+    row = db.execute(query, {"evaluation_id": evaluation_id, "owner": owner}).first()
+    if row is None:
+        return None
+    memo = MemoOfResult(row.submission_id, row.memo_text, row.memo_version, row.memo_previous)
+    return row, memo
+
+
 def delete_owned(db: DbSession, principal: Principal, evaluation_id: str) -> bool:
     """Delete the caller's evaluation, and its memo unless another evaluation uses it.
 

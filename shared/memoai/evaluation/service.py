@@ -237,7 +237,7 @@ def retry(
 
 
 def result(db: DbSession, principal: Principal, evaluation_id: str) -> EvaluationPublic:
-    found = repo.get_owned_with_submission(db, principal, evaluation_id)
+    found = repo.get_owned_result(db, principal, evaluation_id)
     if found is None:
         raise NotFound("Evaluation not found.", field="evaluation_id")
     evaluation, submission = found
@@ -258,7 +258,10 @@ def delete_own(db: DbSession, principal: Principal, evaluation_id: str) -> None:
         raise NotFound("Evaluation not found.", field="evaluation_id")
 
 
-def to_public(evaluation: Evaluation, submission: Submission) -> EvaluationPublic:
+def to_public(
+    evaluation: Evaluation | Any, submission: Submission | repo.MemoOfResult
+) -> EvaluationPublic:
+    """The public view of an evaluation (an ORM object, or a Row of its columns)."""
     offline = evaluation.llm_provider == "offline"
     return EvaluationPublic(
         id=evaluation.id,
@@ -291,7 +294,7 @@ def to_public(evaluation: Evaluation, submission: Submission) -> EvaluationPubli
     )
 
 
-def _usage(evaluation: Evaluation) -> dict[str, Any]:
+def _usage(evaluation: Evaluation | Any) -> dict[str, Any]:
     return {
         "input_tokens": evaluation.input_tokens,
         "output_tokens": evaluation.output_tokens,
