@@ -12,7 +12,7 @@ from typing import Any
 
 import bench.load
 from bench.load import RESULTS
-from bench.load.procs import ensure_open_files, loadavg
+from bench.load.procs import calibration_ms, ensure_open_files, loadavg
 from bench.load.report import print_report
 from bench.load.run import run_backend
 from bench.load.stats import core_share_table, cost_table, cpu_sweep_table, knee_line
@@ -108,6 +108,7 @@ def main() -> None:
         "machine": {
             "cpus": os.cpu_count(),
             "loadavg_before": loadavg(),
+            "calibration_ms": calibration_ms(),
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
@@ -116,7 +117,11 @@ def main() -> None:
         "knee_sweep": [],
         "failed_runs": [],
     }
-    print(f"machine: {os.cpu_count()} cores, loadavg {report['machine']['loadavg_before']}")
+    machine = report["machine"]
+    print(
+        f"machine: {os.cpu_count()} cores, loadavg {machine['loadavg_before']}, calibration "
+        f"{machine['calibration_ms']} ms (CPU of a fixed Python loop: higher is slower)"
+    )
     think = args.think_time if args.think_time is not None else (SWEEP_THINK_S if sweep else 0.0)
     plan = [(b.strip(), n, think, "results") for b in backends for n in (sweep or [args.users])]
     plan += [(b.strip(), n, 0.0, "knee_sweep") for b in backends for n in knee_counts]

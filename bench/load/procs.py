@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import resource
+import statistics
 import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,6 +124,25 @@ def machine_busy_seconds() -> float:
     idle = fields[3] + fields[4]  # idle + iowait
     # guest time is already inside user; counting only the first 8 fields avoids it twice
     return (sum(fields[:8]) - idle) / TICK
+
+
+CALIBRATION_LOOP = 1_000_000
+
+
+def calibration_ms(rounds: int = 5) -> float:
+    """CPU ms of a fixed pure-Python loop (median of `rounds`): how fast this
+    machine runs Python right now. On a shared host the same code costs more
+    CPU per request when a neighbour loads the physical cores (seen here: 2×
+    between two minutes of the same day), so CPU figures of runs on different
+    days compare only after dividing by this."""
+    times = []
+    for _ in range(rounds):
+        started = time.process_time()
+        total = 0
+        for i in range(CALIBRATION_LOOP):
+            total += i * i
+        times.append((time.process_time() - started) * 1000)
+    return round(statistics.median(times), 1)
 
 
 def loadavg() -> list[float]:

@@ -12,7 +12,8 @@ def print_report(r: dict[str, Any]) -> None:
         f"\n== {r['backend']}: {r['users']} users, {r['duration_s']} s "
         f"(warm-up {r['warmup_s']} s), LLM {r['llm_latency_s']} s, think {r['think_time_s']} s, "
         f"api×{r['api_processes']}, worker×{r['worker_processes']} "
-        f"(concurrency {r['worker_concurrency']}); loadavg before {r['loadavg_before']}"
+        f"(concurrency {r['worker_concurrency']}); loadavg before {r['loadavg_before']}, "
+        f"calibration {r.get('calibration_ms')} ms"
     )
     print(
         f"evaluations/min      {r['evaluations_per_minute']:>8}  (ideal {r['ideal_per_minute']}, "

@@ -115,7 +115,10 @@ def _measure(
     roots = {n: p.pid for n, p in stack.procs.items()} | {"fake_llm": fake.pid}
     sampler = procs.RssSampler(roots)
     sampler.start()
-    m: dict[str, Any] = {"loadavg_before": procs.loadavg()}
+    m: dict[str, Any] = {
+        "loadavg_before": procs.loadavg(),
+        "calibration_ms": procs.calibration_ms(),
+    }
     db_before = dbsize.footprint(stack.env)
     spies: dict[str, Any] = {}
     if args.profile:
@@ -128,7 +131,8 @@ def _measure(
     print(
         f"[{stack.backend}] {args.users} users for {args.duration:.0f} s (LLM "
         f"{args.llm_latency} s, think {args.think_time} s, api×{args.api_processes}, "
-        f"worker×{args.workers}; loadavg {m['loadavg_before']})…",
+        f"worker×{args.workers}; loadavg {m['loadavg_before']}; "
+        f"calibration {m['calibration_ms']} ms)…",
         flush=True,
     )
     try:
@@ -204,6 +208,7 @@ def _result(
         "api_processes": args.api_processes,
         "llm_streaming": args.streaming == "true",
         "loadavg_before": m["loadavg_before"],
+        "calibration_ms": m.get("calibration_ms"),
         "evaluations_submitted": len(load.submitted),  # acknowledged to a user
         "evaluations_created": m["evaluations"],  # in the database, timed-out submits too
         "evaluations_completed": completed,

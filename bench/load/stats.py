@@ -181,13 +181,21 @@ SHARE_CLASSES = ("api", "worker", "beat", "fake_llm", "load_generator", "postgre
 
 def core_share_table(results: Sequence[dict[str, Any]], cores: int) -> str:
     """Share of one core per process class over the main phase, at each user count."""
-    header = ["users", *SHARE_CLASSES, f"this run (of {cores} cores)", "whole machine"]
+    header = [
+        "users",
+        *SHARE_CLASSES,
+        f"this run (of {cores} cores)",
+        "whole machine",
+        "calibration ms",
+    ]
     rows = []
     for r in sorted(results, key=lambda r: r["users"]):
         share = r["cpu_core_share"]
+        calibration = r.get("calibration_ms")
         rows.append(
             [f"{r['users']:,}"]
             + [f"{share.get(c, 0):.0%}" for c in SHARE_CLASSES]
             + [f"{r['cpu_utilisation']:.0%}", f"{r.get('machine_utilisation', 0):.0%}"]
+            + ["–" if calibration is None else f"{calibration:.0f}"]
         )
     return markdown_table(header, rows)

@@ -142,13 +142,15 @@ def test_core_share_and_cpu_sweep_tables_have_a_row_per_user_count() -> None:
             "cpu_core_share": {"api": 0.9, "postgres": 0.25},
             "cpu_utilisation": 0.6,
             "machine_utilisation": 0.97,
+            "calibration_ms": 61.4 if users == 10 else None,  # older JSON has none
             "cpu_per_class": {"status": {"api_cpu_ms_per_request": 0.75}},
         }
         for users in (100, 10)
     ]
     shares = core_share_table(runs, cores=2).splitlines()
-    assert shares[0].endswith("| this run (of 2 cores) | whole machine |")
-    assert shares[2] == "| 10 | 90% | 0% | 0% | 0% | 0% | 25% | 0% | 60% | 97% |"
+    assert shares[0].endswith("| this run (of 2 cores) | whole machine | calibration ms |")
+    assert shares[2] == "| 10 | 90% | 0% | 0% | 0% | 0% | 25% | 0% | 60% | 97% | 61 |"
+    assert shares[3].endswith("| 97% | – |")
     cpu = cpu_sweep_table(runs).splitlines()
     assert cpu[3] == "| 100 | 0.75 | – | – | – |"
     assert cpu[0].split(" | ")[1:] == [
