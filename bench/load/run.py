@@ -41,10 +41,13 @@ def _start(stack: Stack, args: argparse.Namespace) -> None:
 
 
 def _pool_env(args: argparse.Namespace) -> dict[str, dict[str, str]]:
-    """DB pool per role. Today's single-process runs keep 40 everywhere; with
-    more processes the pools share ~80 connections, so they stay under
-    Postgres's default max_connections = 100 with room for other clients. The
-    API gets most: its request threads each hold a connection for the whole
+    """DB pool per role. Single-process runs keep 40 everywhere. With more
+    processes the pools are cut so that, filled to the brim, they stay near
+    Postgres's default max_connections = 100: with api×2 and worker×2, each
+    API process 20 + 5 overflow for its threads and up to 10 for reads on its
+    event loop (min(DB_POOL_SIZE, 10)), each worker 10 + 3, beat 2 + 1: 99 in
+    all. Pools open connections on demand, so a run holds far fewer. The API
+    gets most: its request threads each hold a connection for the whole
     request, the worker's threads only briefly."""
     if args.api_processes + args.workers <= 2:
         same = {"DB_POOL_SIZE": "40"}
