@@ -72,4 +72,7 @@ def test_only_the_first_call_of_a_process_tunes(
     monkeypatch.setenv("GC_THRESHOLDS", "700,10,10")
     gctune.tune_after_startup("second")
     assert gc.get_threshold() == (12345, 7, 3)
-    assert gc.get_freeze_count() == frozen
+    # A second freeze would add every object made since the first (this test's
+    # own among them); frozen objects that were freed meanwhile leave the
+    # count, so it may fall a little but must not grow.
+    assert gc.get_freeze_count() <= frozen
