@@ -113,6 +113,10 @@ def add_evaluation(
     return row
 
 
+_INSERT_SUBMISSION = insert(_SUBMISSION)
+_INSERT_EVALUATION = insert(_EVAL)
+
+
 @dataclass(frozen=True)
 class Submitted:
     submission_id: str
@@ -147,8 +151,8 @@ def insert_submitted(
         principal, memo["id"], request_id, None, callback_url, assignment_id
     )
     evaluation["enqueued_at"] = enqueued_at
-    db.execute(insert(_SUBMISSION), memo)
-    db.execute(insert(_EVAL), evaluation)
+    db.execute(_INSERT_SUBMISSION, memo)
+    db.execute(_INSERT_EVALUATION, evaluation)
     return Submitted(memo["id"], evaluation["id"], memo["version_number"])
 
 
@@ -183,6 +187,12 @@ _STATUS_OF_SESSION = select(*STATUS_COLUMNS).where(
 )
 
 
+def _owned(principal: Principal, evaluation_id: str) -> dict[str, Any]:
+    """Parameters of the prebuilt "this caller's evaluation" statements: the
+    owner is the user when there is one (their rows span sessions), else the session."""
+    return {"evaluation_id": evaluation_id, "owner": principal.user_id or principal.session_id}
+
+
 def get_owned_status(
     db: DbSession | Connection, principal: Principal, evaluation_id: str
 ) -> Any | None:
@@ -191,11 +201,8 @@ def get_owned_status(
     Owned as Principal.owns says: a user's rows span sessions."""
     if not storable(evaluation_id):
         return None
-    if principal.user_id:
-        query, owner = _STATUS_OF_USER, principal.user_id
-    else:
-        query, owner = _STATUS_OF_SESSION, principal.session_id
-    return db.execute(query, {"evaluation_id": evaluation_id, "owner": owner}).first()
+    query = _STATUS_OF_USER if principal.user_id else _STATUS_OF_SESSION
+    return db.execute(query, _owned(principal, evaluation_id)).first()
 
 
 def get_owned_with_submission(
@@ -250,11 +257,8 @@ def get_owned_result(
     Owned as Principal.owns says: a user's rows span sessions."""
     if not storable(evaluation_id):
         return None
-    if principal.user_id:
-        query, owner = _RESULT_OF_USER, principal.user_id
-    else:
-        query, owner = _RESULT_OF_SESSION, principal.session_id
-    row = db.execute(query, {"evaluation_id": evaluation_id, "owner": owner}).first()
+    query = _RESULT_OF_USER if principal.user_id else _RESULT_OF_SESSION
+    row = db.execute(query, _owned(principal, evaluation_id)).first()
     if row is None:
         return None
     memo = MemoOfResult(row.submission_id, row.memo_text, row.memo_version, row.memo_previous)
