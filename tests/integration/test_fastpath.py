@@ -263,13 +263,78 @@ def test_the_result_read_answers_as_the_route_before_and_after_it_completes(
     )
     too_long = "/api/v1/evaluations/" + "e" * 65
     assert _both(pair, too_long, **own)["errors"][0]["code"] == "validation_error"
-    # The history list and the comparison are not shortcut; the status still is.
+    # The history page is shortcut too; the comparison is not; the status still is.
     assert _both(pair, "/api/v1/evaluations", **own)["data"]["total"] == 2
     _both(pair, f"{result}/comparison", **own)
     _both(pair, f"{result}/status", **own)
     readers = [name for name, _ in taken]
     assert readers.count("_result") == 6 and readers.count("read_status") == 1
+    assert readers.count("_history") == 1
     assert ("_result", "e" * 65) not in taken and ("_result", "nope") in taken
+
+
+def test_the_history_page_answers_as_the_route_and_leaves_odd_queries_to_it(
+    pair_factory: Callable[..., Pair], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from memoai.evaluation import pipeline
+
+    taken: list[Any] = []
+    shortcut = fastpath._credential_and_read
+
+    def counted(found: Any, request: Any, settings: Any, key: Any) -> Any:
+        taken.append(key)
+        return shortcut(found, request, settings, key)
+
+    monkeypatch.setattr(fastpath, "_credential_and_read", counted)
+    pair = pair_factory()
+    answers = [c.post("/api/v1/sessions").json()["data"]["session_id"] for c in pair]
+    own = {"X-Session-ID": answers[0]}
+    for client in pair:
+        client.cookies.clear()
+    ids = []  # each memo on both apps (their rate-limit counts stay equal): six rows
+    for n in range(3):
+        body = {"text_content": f"{MEMO}\n\nVersion {n}."}
+        for client in pair:
+            answer = client.post("/api/v1/evaluations/submit", json=body, headers=own)
+            ids.append(answer.json()["data"]["evaluation_id"])
+    assert pipeline.process(ids[0]) == "completed"
+    shortcut_queries = {
+        "": (20, 0, None),
+        "?limit=2": (2, 0, None),
+        "?limit=2&offset=1": (2, 1, None),
+        "?status=completed": (20, 0, "completed"),
+        "?status=queued&limit=100&offset=0": (100, 0, "queued"),
+        "?limit=5&unknown=x": (5, 0, None),
+        "?offset=1000000": (20, 1_000_000, None),
+    }
+    routed_queries = [
+        "?limit=0",
+        "?limit=101",
+        "?limit=abc",
+        "?limit=",
+        "?limit=010",
+        "?limit=%2B5",
+        "?limit=2&limit=3",
+        "?offset=-1",
+        "?offset=1000001",
+        "?status=done",
+        "?status=",
+    ]
+    for query, page in shortcut_queries.items():
+        taken.clear()
+        data = _both(pair, f"/api/v1/evaluations{query}", **own)["data"]
+        assert taken == [page], query
+        assert data["total"] == {None: 6, "completed": 1, "queued": 5}[page[2]], query
+    newest = _both(pair, "/api/v1/evaluations?limit=2&offset=1", **own)["data"]["items"]
+    assert [i["id"] for i in newest] == [ids[4], ids[3]]
+    for query in routed_queries:
+        taken.clear()
+        _both(pair, f"/api/v1/evaluations{query}", **own)
+        assert taken == [], query
+    # The credential's errors are the route's.
+    assert _both(pair, "/api/v1/evaluations")["errors"][0]["code"] == "session_required"
+    forged = _both(pair, "/api/v1/evaluations", **{"X-Session-ID": "forged"})
+    assert forged["errors"][0]["code"] == "session_invalid"
 
 
 def test_a_literal_get_route_under_the_pattern_stops_the_app_at_start(

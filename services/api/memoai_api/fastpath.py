@@ -1,9 +1,10 @@
-"""The status poll, the result read and the submit without the router and the
-dependency solver.
+"""The status poll, the result read, the history page and the submit without
+the router and the dependency solver.
 
 A client polls `GET /api/v1/evaluations/{id}/status` about once a second while
 its memo is evaluated, so this is most of the API's traffic, and then reads
-`GET /api/v1/evaluations/{id}` once; both take only the caller. Through FastAPI
+`GET /api/v1/evaluations/{id}` and its history page (`GET /api/v1/evaluations`)
+once; these take only the caller (and the page's plain query parameters). Through FastAPI
 the request walks every included router's patterns and solves eight
 dependencies, which cost more CPU than the database read itself (the profile in
 docs/benchmarks.md). Here the same steps run directly, in the same order and
@@ -24,13 +25,14 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from pydantic import TypeAdapter, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from memoai.cohorts import submissions
-from memoai.cohorts.schemas import EvaluationWithReviewResult
+from memoai.cohorts import feedback, submissions
+from memoai.cohorts.schemas import EvaluationWithReviewResult, SummaryPage
 from memoai.config import Settings, get_settings
 from memoai.evaluation.schemas import EvaluationSubmit, StatusPublic, SubmitResult
 from memoai.platform.db import read_connection
@@ -50,12 +52,16 @@ from memoai_api.threads import in_thread, read
 EVALUATIONS = f"{API_PREFIX}/evaluations"
 SUBMIT = f"{EVALUATIONS}/submit"
 SUBMITTED = TypeAdapter(Envelope[SubmitResult])
-Reader = Callable[[Settings, Principal, str], Any]
+# The reader gets the evaluation id, or the history page's parsed query.
+Reader = Callable[[Settings, Principal, Any], Any]
+# The history page's query parameters, as the route declares them.
+HISTORY_STATUSES = frozenset({"queued", "processing", "completed", "failed"})
+PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,6})")
 
 
 @dataclass(frozen=True)
 class _Shortcut:
-    """One GET route taking only the caller and an evaluation id."""
+    """One GET route taking only the caller and an evaluation id (or a plain query)."""
 
     path: re.Pattern[str]
     template: str  # the route's path (its metrics label)
@@ -65,10 +71,40 @@ class _Shortcut:
     # opens its session after that connection is back in the pool: nested, it
     # would take a second connection (on SQLite a fresh one, PRAGMAs and all).
     core: bool = True
+    # The query string parsed as the route would, or None to leave the
+    # request to the route (anything it would refuse or read differently).
+    query: Callable[[bytes], Any] | None = None
 
 
 def _result(_settings: Settings, principal: Principal, evaluation_id: str) -> Any:
     return evaluations.read_result(principal, evaluation_id)
+
+
+def _history(_settings: Settings, principal: Principal, page: tuple[int, int, str | None]) -> Any:
+    limit, offset, status = page
+    with read_connection() as db:
+        return feedback.list_own(db, principal, limit=limit, offset=offset, status=status)
+
+
+def _history_query(raw: bytes) -> tuple[int, int, str | None] | None:
+    """limit (1-100, default 20), offset (0-1,000,000, default 0) and status as
+    plain values, each at most once; None for anything else, which the route
+    answers (a 422, or a value pydantic reads more leniently)."""
+    values: dict[str, str] = {}
+    for key, value in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if key in ("limit", "offset", "status"):
+            if key in values:
+                return None
+            values[key] = value
+    limit, offset = values.get("limit", "20"), values.get("offset", "0")
+    status = values.get("status")
+    if not (PLAIN_INT.fullmatch(limit) and PLAIN_INT.fullmatch(offset)):
+        return None
+    if not (1 <= int(limit) <= 100 and int(offset) <= 1_000_000):
+        return None
+    if status is not None and status not in HISTORY_STATUSES:
+        return None
+    return int(limit), int(offset), status
 
 
 SHORTCUTS = (
@@ -84,6 +120,13 @@ SHORTCUTS = (
         _result,
         TypeAdapter(Envelope[EvaluationWithReviewResult]),
         core=False,
+    ),
+    _Shortcut(
+        re.compile(rf"^{EVALUATIONS}$"),
+        EVALUATIONS,
+        _history,
+        TypeAdapter(Envelope[SummaryPage]),
+        query=_history_query,
     ),
 )
 Handler = Callable[[Request, Any], Response | Awaitable[Response]]
@@ -123,11 +166,17 @@ class StatusFastPath:
         if scope["type"] == "http" and scope["method"] == "GET":
             for shortcut, route in self.shortcuts:
                 found = shortcut.path.match(scope["path"])
-                if found is not None:
-                    if len(found["evaluation_id"]) <= EVALUATION_ID_MAX:
-                        await self._answer(scope, receive, send, shortcut, route, found[1])
+                if found is None:
+                    continue
+                if shortcut.query is not None:
+                    page = shortcut.query(scope["query_string"])
+                    if page is not None:
+                        await self._answer(scope, receive, send, shortcut, route, page)
                         return
-                    break  # the route refuses it (422)
+                elif len(found["evaluation_id"]) <= EVALUATION_ID_MAX:
+                    await self._answer(scope, receive, send, shortcut, route, found[1])
+                    return
+                break  # the route refuses it (422)
         elif scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == SUBMIT:
             await self._submit(scope, receive, send)
             return
@@ -193,11 +242,11 @@ class StatusFastPath:
         send: Send,
         shortcut: _Shortcut,
         route: Any,
-        evaluation_id: str,
+        key: Any,
     ) -> None:
         # What the router would have set: the route (the metrics label) and its params.
         scope["route"] = route
-        scope["path_params"] = {"evaluation_id": evaluation_id}
+        scope["path_params"] = {} if shortcut.query is not None else {"evaluation_id": key}
         request = Request(scope, receive)
         headers = Response()  # collects rate-limit headers and a refreshed CSRF cookie
         del headers.headers["content-length"]
@@ -209,7 +258,7 @@ class StatusFastPath:
             # caller is admitted (CSRF, rate limit) before a read error counts, as
             # with the route's dependencies.
             principal, by_cookie, found = await read(
-                _credential_and_read, shortcut, request, settings, evaluation_id
+                _credential_and_read, shortcut, request, settings, key
             )
             await admit(request, headers, settings, limiter, principal, by_cookie)
             if isinstance(found, Exception):
@@ -233,20 +282,18 @@ class StatusFastPath:
 
 
 def _credential_and_read(
-    shortcut: _Shortcut, request: Request, settings: Settings, evaluation_id: str
+    shortcut: _Shortcut, request: Request, settings: Settings, key: Any
 ) -> tuple[Principal, bool, Any]:
     with read_connection():  # the credential, and a Core read on the same connection
         principal, by_cookie = resolve_credential(request, settings)  # 401 raises at once
         if shortcut.core:
-            return principal, by_cookie, _attempt(shortcut, settings, principal, evaluation_id)
-    return principal, by_cookie, _attempt(shortcut, settings, principal, evaluation_id)
+            return principal, by_cookie, _attempt(shortcut, settings, principal, key)
+    return principal, by_cookie, _attempt(shortcut, settings, principal, key)
 
 
-def _attempt(
-    shortcut: _Shortcut, settings: Settings, principal: Principal, evaluation_id: str
-) -> Any:
+def _attempt(shortcut: _Shortcut, settings: Settings, principal: Principal, key: Any) -> Any:
     try:
-        return shortcut.read(settings, principal, evaluation_id)
+        return shortcut.read(settings, principal, key)
     except MemoError as exc:  # 404 / 425: raised after admit, as the route would
         return exc
 

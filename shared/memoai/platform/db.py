@@ -6,6 +6,7 @@ import asyncio
 import functools
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,9 +73,49 @@ def build_engine(settings: Settings, url: str | None = None) -> Engine:
         )
         _configure_sqlite(engine, settings)
         return engine
-    return create_engine(
-        url, pool_size=conn.pool_size, max_overflow=conn.max_overflow, **_postgres_options(settings)
+    engine = create_engine(
+        url,
+        pool_size=conn.pool_size,
+        max_overflow=conn.max_overflow,
+        **{**_postgres_options(settings), "pool_pre_ping": False},
     )
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled connection back from work less than this long ago is handed out
+# without a ping: under load every checkout is one, and the ping (a round
+# trip, two autocommit switches) cost about 3 % of the worker's CPU and a
+# statement per unit of work on Postgres. A connection that died with a
+# database restart in that second fails its statement, which invalidates the
+# pool; the worker retries such units of work (pipeline._with_db_retry).
+IDLE_PING_SECONDS = 1.0
+# When an async read last found its connection dead (monotonic): the sync
+# pool's connections returned before then are pinged whatever their idle time,
+# as the read that failed runs again on one of them (run_read_async).
+_suspect_since = 0.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """pool_pre_ping, but only for a connection idle in the pool a while."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_conn: Any, record: Any) -> None:
+        record.info["memoai_returned"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("memoai_returned")
+        if returned is None:
+            return  # new
+        if time.monotonic() - returned < IDLE_PING_SECONDS and returned > _suspect_since:
+            return  # just used, and no restart seen since
+        try:
+            alive = engine.dialect.do_ping(dbapi_conn)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DisconnectionError("stale pooled connection") from exc
+        if not alive:
+            raise DisconnectionError("stale pooled connection")
 
 
 ASYNC_POOL_SIZE = 10
@@ -119,7 +160,8 @@ def _postgres_options(settings: Settings) -> dict[str, Any]:
         "hide_parameters": True,
         "pool_timeout": conn.pool_timeout,
         "pool_recycle": conn.pool_recycle,
-        # A connection that died with a database restart is replaced, not handed out.
+        # A connection that died with a database restart is replaced, not handed
+        # out (the sync engine pings only a connection idle a while: _ping_when_idle).
         "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": 5,
@@ -267,6 +309,8 @@ async def run_read_async(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
             return await conn.run_sync(call)
     except DBAPIError as exc:
         if exc.connection_invalidated:  # a stale connection, now discarded
+            global _suspect_since
+            _suspect_since = time.monotonic()  # the thread's pool pings before the rerun
             raise WouldBlock from exc
         raise
 
