@@ -579,7 +579,15 @@ def test_the_coach_edits_and_deletes_ai_comments_reverts_a_score_and_releases_ag
     released = final["review"]["comments"]
     assert edited_text in [c["comment"] for c in released]
     assert ai[1]["comment"] not in [c["comment"] for c in released]
-    app = signed_in(browser, stack, writer_name, route=f"#/assignments/{fx.a1['id']}")
+    # Instant scrolling: a Next click must not land while the memo still
+    # scrolls smoothly to the previous comment (a click lost under load).
+    app = signed_in(
+        browser,
+        stack,
+        writer_name,
+        route=f"#/assignments/{fx.a1['id']}",
+        reduced_motion="reduce",
+    )
     page = app.page
     feedback = page.locator("#writer-feedback")
     expect(feedback.locator("[data-slot='notice-title']")).to_have_text("Reviewed by your coach")
