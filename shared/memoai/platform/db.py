@@ -305,14 +305,40 @@ async def run_read_async(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) 
             _inline.reset(tokens[0])
 
     try:
-        async with turn, engine.connect() as conn:
-            return await conn.run_sync(call)
+        async with turn:
+            return await _on_async_connection(engine, call)
     except DBAPIError as exc:
         if exc.connection_invalidated:  # a stale connection, now discarded
             global _suspect_since
             _suspect_since = time.monotonic()  # the thread's pool pings before the rerun
             raise WouldBlock from exc
         raise
+
+
+async def _on_async_connection(engine: AsyncEngine, call: Callable[[Connection], R]) -> R:
+    """call on a pooled connection, checked out and returned without a detour
+    through the loop.
+
+    SQLAlchemy's `async with engine.connect()` suspends the caller on the way
+    in and runs the close in a task of its own on the way out (so that a
+    cancellation cannot abandon it halfway): about 18 loop iterations per
+    read here, each behind every task ready to run. Under 1,000 users that
+    was most of the time a connection stayed out of the pool, and the reads
+    queued for it (docs/benchmarks.md, seventh pass). A pooled connection in
+    autocommit is handed out and taken back with no I/O, so nothing can
+    interrupt either; only after a failure (a cancellation mid-statement, an
+    error) is the close shielded as SQLAlchemy does it, and the pool's reset
+    then discards a connection left mid-command.
+    """
+    conn = engine.connect()
+    await conn.start()
+    try:
+        result = await conn.run_sync(call)
+    except BaseException:
+        await asyncio.shield(conn.close())
+        raise
+    await conn.close()
+    return result
 
 
 async def dispose_async_engine() -> None:
