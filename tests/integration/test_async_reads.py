@@ -8,10 +8,12 @@ again from the start. Real PostgreSQL, real event loops.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -133,3 +135,57 @@ def test_a_connection_killed_under_the_pool_costs_no_failed_read(postgres: None)
         return values
 
     assert aio.run_uvloop(main()) == ["one"] * 4
+
+
+class _Suspensions:
+    """Awaits a coroutine and counts the times it suspended (gave the loop back)."""
+
+    def __init__(self, coroutine: Any) -> None:
+        self.coroutine = coroutine
+        self.count = 0
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        steps = self.coroutine.__await__()
+        message = None
+        while True:
+            try:
+                signal = steps.send(message)
+            except StopIteration as stop:
+                return stop.value
+            self.count += 1
+            message = yield signal
+
+
+def test_a_read_gives_the_loop_back_only_for_its_round_trip(postgres: None) -> None:
+    """A one-statement read suspends once, while Postgres answers. Through
+    SQLAlchemy's `async with engine.connect()` it suspended twice (the close
+    ran in a task of its own): under load each suspension waits behind every
+    task ready to run (docs/benchmarks.md, seventh pass)."""
+
+    async def main() -> tuple[int, str]:
+        await threads.read(_core_read)  # the pool's connection exists now
+        counted = _Suspensions(threads.read(_core_read))
+        value, _ = await counted
+        return counted.count, value
+
+    suspensions, value = aio.run_uvloop(main())
+    assert value == "one"
+    assert suspensions == 1, suspensions
+
+
+def test_a_read_cancelled_mid_statement_leaves_a_usable_pool(postgres: None) -> None:
+    def slow() -> None:
+        with read_connection() as conn:
+            conn.execute(text("SELECT pg_sleep(5)"))
+
+    async def main() -> list[str]:
+        task = asyncio.create_task(threads.read(slow))
+        await asyncio.sleep(0.3)  # the statement is on its way
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        # Every connection of the pool answers the next reads correctly.
+        found = await asyncio.gather(*(threads.read(_core_read) for _ in range(12)))
+        return [value for value, _ in found]
+
+    assert aio.run_uvloop(main()) == ["one"] * 12

@@ -240,7 +240,9 @@ def test_slow_uploads_never_hold_the_threads_other_routes_need(
         root, "sqlite", services=("api",), UPLOAD_EXTRACTION_TIMEOUT="3", API_THREADS="4"
     ) as stack:
         session = {"X-Session-ID": stack.new_session()}
-        data = slow_pdf()
+        # Three times the usual work: on a fast machine one extraction of the
+        # usual PDF finished inside its 3 s and was refused as too long instead.
+        data = slow_pdf(300_000)
         results: list[httpx.Response] = []
 
         def send() -> None:
