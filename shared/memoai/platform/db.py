@@ -323,9 +323,8 @@ async def _on_async_connection(engine: AsyncEngine, call: Callable[[Connection],
     its own (so that a cancellation cannot abandon it halfway) and suspends
     the caller until that task is done: a second suspension per read beside
     its round trip, and under load each waits behind every task ready to
-    run. At 1,000 users that kept connections out of the pool long enough
-    for the reads to queue for them (docs/benchmarks.md, seventh pass:
-    88 → 100 % of ideal, status p50 340 → 85 ms). A pooled connection in
+    run, with the connection held out of the pool (docs/benchmarks.md,
+    seventh pass). A pooled connection in
     autocommit is handed out and taken back with no I/O, so nothing can
     interrupt either; only after a failure (a cancellation mid-statement, an
     error) is the close shielded as SQLAlchemy does it, and the pool's reset
