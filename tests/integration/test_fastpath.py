@@ -109,17 +109,25 @@ def _both(pair: Pair, path: str, **headers: str) -> dict[str, Any]:
     return _same(fast.get(path, headers=headers), routed.get(path, headers=headers))
 
 
+def _record_shortcuts(
+    monkeypatch: pytest.MonkeyPatch, entry: Callable[[Any, Any], Any] = lambda _s, key: key
+) -> list[Any]:
+    """What the fast path answered: entry(shortcut, key) per shortcut taken."""
+    taken: list[Any] = []
+    shortcut = fastpath._credential_and_read
+
+    def counted(found: Any, request: Any, settings: Any, key: Any) -> Any:
+        taken.append(entry(found, key))
+        return shortcut(found, request, settings, key)
+
+    monkeypatch.setattr(fastpath, "_credential_and_read", counted)
+    return taken
+
+
 def test_anonymous_status_errors_and_odd_ids_answer_as_the_route(
     pair_factory: Callable[..., Pair], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    taken: list[str] = []
-    shortcut = fastpath._credential_and_read
-
-    def counted(found: Any, request: Any, settings: Any, evaluation_id: str) -> Any:
-        taken.append(evaluation_id)
-        return shortcut(found, request, settings, evaluation_id)
-
-    monkeypatch.setattr(fastpath, "_credential_and_read", counted)
+    taken = _record_shortcuts(monkeypatch)
     pair = pair_factory(RATE_LIMIT_PER_MINUTE="12")
     fast, routed = pair
     # The same requests on both, from the same session, so the per-IP and the
@@ -220,14 +228,7 @@ def test_the_result_read_answers_as_the_route_before_and_after_it_completes(
 ) -> None:
     from memoai.evaluation import pipeline
 
-    taken: list[tuple[str, str]] = []
-    shortcut = fastpath._credential_and_read
-
-    def counted(found: Any, request: Any, settings: Any, evaluation_id: str) -> Any:
-        taken.append((found.read.__name__, evaluation_id))
-        return shortcut(found, request, settings, evaluation_id)
-
-    monkeypatch.setattr(fastpath, "_credential_and_read", counted)
+    taken = _record_shortcuts(monkeypatch, lambda found, key: (found.read.__name__, key))
     pair = pair_factory()
 
     def on_both(method: str, path: str, **kw: Any) -> Any:
@@ -278,14 +279,7 @@ def test_the_history_page_answers_as_the_route_and_leaves_odd_queries_to_it(
 ) -> None:
     from memoai.evaluation import pipeline
 
-    taken: list[Any] = []
-    shortcut = fastpath._credential_and_read
-
-    def counted(found: Any, request: Any, settings: Any, key: Any) -> Any:
-        taken.append(key)
-        return shortcut(found, request, settings, key)
-
-    monkeypatch.setattr(fastpath, "_credential_and_read", counted)
+    taken = _record_shortcuts(monkeypatch)
     pair = pair_factory()
     answers = [c.post("/api/v1/sessions").json()["data"]["session_id"] for c in pair]
     own = {"X-Session-ID": answers[0]}
