@@ -35,6 +35,7 @@ from memoai.cohorts import feedback, submissions
 from memoai.cohorts.schemas import EvaluationWithReviewResult, SummaryPage
 from memoai.config import Settings, get_settings
 from memoai.evaluation.schemas import EvaluationSubmit, StatusPublic, SubmitResult
+from memoai.models import EvaluationStatus
 from memoai.platform.db import read_connection
 from memoai.platform.errors import MemoError
 from memoai.platform.identity import Principal
@@ -55,7 +56,7 @@ SUBMITTED = TypeAdapter(Envelope[SubmitResult])
 # The reader gets the evaluation id, or the history page's parsed query.
 Reader = Callable[[Settings, Principal, Any], Any]
 # The history page's query parameters, as the route declares them.
-HISTORY_STATUSES = frozenset({"queued", "processing", "completed", "failed"})
+HISTORY_STATUSES = frozenset(s.value for s in EvaluationStatus)
 PLAIN_INT = re.compile(r"(?:0|[1-9][0-9]{0,6})")
 
 

@@ -77,7 +77,7 @@ def build_engine(settings: Settings, url: str | None = None) -> Engine:
         url,
         pool_size=conn.pool_size,
         max_overflow=conn.max_overflow,
-        **{**_postgres_options(settings), "pool_pre_ping": False},
+        **_postgres_options(settings),
     )
     _ping_when_idle(engine)
     return engine
@@ -144,7 +144,7 @@ def _build_async_engine(settings: Settings, engine: Engine) -> AsyncEngine:
     with a database restart fails its read, which then runs again in the
     thread pool, whose engine pings (run_read_async).
     """
-    options = {**_postgres_options(settings), "pool_pre_ping": False}
+    options = _postgres_options(settings)
     return create_async_engine(
         engine.url,
         pool_size=_async_pool_size(settings),
@@ -160,9 +160,8 @@ def _postgres_options(settings: Settings) -> dict[str, Any]:
         "hide_parameters": True,
         "pool_timeout": conn.pool_timeout,
         "pool_recycle": conn.pool_recycle,
-        # A connection that died with a database restart is replaced, not handed
-        # out (the sync engine pings only a connection idle a while: _ping_when_idle).
-        "pool_pre_ping": True,
+        # No pool_pre_ping: the sync engine pings only a connection idle a
+        # while (_ping_when_idle), the async one never (run_read_async).
         "connect_args": {
             "connect_timeout": 5,
             "options": f"-c statement_timeout={settings.database.performance.query_timeout * 1000}",
