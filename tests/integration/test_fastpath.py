@@ -10,20 +10,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
 
 from memoai.platform import metrics
 from memoai.platform.db import get_engine
 from memoai.platform.migrate import upgrade
 from memoai_api import fastpath
 from tests.integration.conftest import reset_process_state
-from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO
+from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO, USER_PASSWORD
 from tests.support.services import postgres_database
 from tests.support.stack import BACKENDS
 
@@ -221,6 +222,137 @@ def test_a_logged_in_cookie_caller_gets_the_csrf_cookie_and_the_route_label(
         routed.post("/api/v1/evaluations/submit", json={"text_content": MEMO}),
     )
     assert refused["errors"][0]["code"].startswith("csrf")
+
+
+@contextmanager
+def _statements() -> Iterator[list[str]]:
+    """The SQL statements run meanwhile, on any engine (the async one's
+    included); not SQLite's BEGIN, which opens the transaction and is no query."""
+    seen: list[str] = []
+
+    def record(*args: Any) -> None:
+        if args[2] != "BEGIN":
+            seen.append(args[2])
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+def _counted(pair: Pair, path: str, headers: dict[str, str]) -> tuple[int, int, dict[str, Any]]:
+    """(statements the fast app ran, the routed app's, the answer both gave)."""
+    fast, routed = pair
+    with _statements() as one:
+        answer = fast.get(path, headers=headers)
+    with _statements() as two:
+        routed_answer = routed.get(path, headers=headers)
+    return len(one), len(two), _same(answer, routed_answer)
+
+
+def _on_both(pair: Pair, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """The same set-up request to both apps (their rate limiters count alike);
+    the fast one's answer. Both answer from the one database, so the second
+    app's copy only keeps the counts equal (a second login, user or memo)."""
+    fast, routed = pair
+    answer = fast.request(method, path, **kwargs)
+    routed.request(method, path, **kwargs)
+    return answer
+
+
+@pytest.mark.parametrize("mode", ["jwt_session", "session_only"])
+def test_a_login_s_status_poll_reads_the_caller_and_the_evaluation_in_one_statement(
+    pair_factory: Callable[..., Pair], app_env: Path, mode: str
+) -> None:
+    auth_file = app_env / "config" / "auth.yaml"
+    auth_file.write_text(auth_file.read_text().replace('"jwt_session"', f'"{mode}"'))
+    pair = pair_factory(
+        AUTH_ENABLED="true",
+        JWT_SECRET_KEY=JWT_SECRET,
+        ADMIN_USERNAME=ADMIN_USERNAME,
+        ADMIN_PASSWORD=ADMIN_PASSWORD,
+        BCRYPT_ROUNDS="4",
+    )
+
+    def log_in(username: str, password: str) -> dict[str, str]:
+        body = {"username": username, "password": password}
+        response = _on_both(pair, "POST", "/api/v1/auth/login", json=body)
+        assert response.status_code == 200, response.text
+        for client in pair:
+            client.cookies.clear()  # the bearer token only
+        return {"Authorization": f"Bearer {response.json()['data']['access_token']}"}
+
+    admin = log_in(ADMIN_USERNAME, ADMIN_PASSWORD)
+    fast, routed = pair
+    created = fast.post(
+        "/api/v1/users", json={"username": "writer", "password": USER_PASSWORD}, headers=admin
+    )
+    assert created.status_code == 201, created.text
+    routed.get("/api/v1/users", headers=admin)  # counted alike
+    writer = log_in("writer", USER_PASSWORD)
+    memo = {"text_content": MEMO}
+    submitted = _on_both(pair, "POST", "/api/v1/evaluations/submit", json=memo, headers=writer)
+    assert submitted.status_code == 202, submitted.text
+    status = f"/api/v1/evaluations/{submitted.json()['data']['evaluation_id']}/status"
+    assert _on_both(pair, "GET", status, headers=writer).status_code == 200  # estimate cached
+
+    # The writer's own: one statement on the fast path, two through the route.
+    fast_count, routed_count, body = _counted(pair, status, writer)
+    assert body["data"]["status"] in ("queued", "processing", "completed")
+    assert (fast_count, routed_count) == (1, 2)
+    # Another login's (the admin's is not theirs either): the same 404, one statement.
+    fast_count, _, body = _counted(pair, status, admin)
+    assert body["errors"][0]["code"] == "not_found" and fast_count == 1
+    # An unknown id: the same 404.
+    unknown = _counted(pair, "/api/v1/evaluations/nope/status", writer)[2]
+    assert unknown["errors"][0]["code"] == "not_found"
+    # A personal API token: read in two steps, the same answer.
+    token = _on_both(pair, "POST", "/api/v1/tokens", json={"name": "ci"}, headers=writer)
+    assert token.status_code == 201, token.text
+    by_token = {"Authorization": f"Bearer {token.json()['data']['token']}"}
+    answered = _counted(pair, status, by_token)[2]["data"]
+    assert answered["status"] in ("queued", "processing", "completed")
+    # Logged out: the token is refused alike, before any evaluation is read.
+    assert fast.post("/api/v1/auth/logout", headers=writer).status_code == 200
+    routed.get(status, headers=admin)  # counted alike
+    assert _counted(pair, status, writer)[2]["errors"][0]["code"] == "token_invalid"
+
+
+def test_an_anonymous_status_poll_reads_the_session_and_the_evaluation_in_one_statement(
+    pair_factory: Callable[..., Pair],
+) -> None:
+    pair = pair_factory()
+    made = _on_both(pair, "POST", "/api/v1/sessions")
+    session = made.json()["data"]["session_id"]
+    cookies = dict(pair[0].cookies)
+    own = {"X-Session-ID": session}
+    for client in pair:
+        client.cookies.clear()
+    memo = {"text_content": MEMO}
+    submitted = _on_both(pair, "POST", "/api/v1/evaluations/submit", json=memo, headers=own)
+    assert submitted.status_code == 202, submitted.text
+    evaluation = submitted.json()["data"]["evaluation_id"]
+    status = f"/api/v1/evaluations/{evaluation}/status"
+    assert _on_both(pair, "GET", status, headers=own).status_code == 200  # estimate cached
+
+    assert _counted(pair, status, own)[:2] == (1, 2)
+    # By the session cookie: the same, one statement.
+    for client in pair:
+        client.cookies.update(cookies)
+    fast_count, routed_count, body = _counted(pair, status, {})
+    assert body["data"]["evaluation_id"] == evaluation
+    assert (fast_count, routed_count) == (1, 2)
+    for client in pair:
+        client.cookies.clear()
+    # Another session's evaluation: 404, one statement; an unknown session: 401.
+    other = _on_both(pair, "POST", "/api/v1/sessions").json()["data"]["session_id"]
+    for client in pair:
+        client.cookies.clear()
+    fast_count, _, body = _counted(pair, status, {"X-Session-ID": other})
+    assert body["errors"][0]["code"] == "not_found" and fast_count == 1
+    fast_count, _, body = _counted(pair, status, {"X-Session-ID": "forged"})
+    assert body["errors"][0]["code"] == "session_invalid" and fast_count == 1
 
 
 def test_the_result_read_answers_as_the_route_before_and_after_it_completes(

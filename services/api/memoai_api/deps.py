@@ -20,7 +20,9 @@ database lookup (and a Redis rate limiter) go to a thread.
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyHeader, HTTPBearer
@@ -193,8 +195,18 @@ def _check_csrf(
 # ------------------------------------------------------------------ identity
 
 
-def resolve_credential(request: Request, settings: Settings) -> tuple[Principal, bool]:
-    """(principal, authenticated by cookie); raises 401 for a bad or missing credential."""
+@dataclass(frozen=True)
+class Credential:
+    """The credential a request carries, by the precedence above (not yet looked up)."""
+
+    kind: Literal["api_token", "access", "session"]
+    token: str
+    method: str  # how an access token came: "bearer" or "cookie"
+    by_cookie: bool
+
+
+def credential_of(request: Request, settings: Settings) -> Credential:
+    """The request's credential; raises 401 for a malformed or missing one."""
     auth = request.headers.get("authorization")
     if auth is not None:
         scheme, _, token = auth.strip().partition(" ")
@@ -204,17 +216,17 @@ def resolve_credential(request: Request, settings: Settings) -> tuple[Principal,
             )
         token = token.strip()
         if api_tokens.looks_like_api_token(token):
-            return _from_api_token(token, settings), False
-        return _from_access_token(token, "bearer", settings), False
+            return Credential("api_token", token, "bearer", False)
+        return Credential("access", token, "bearer", False)
     header = request.headers.get(SESSION_HEADER)
     if header:
-        return _from_session_token(header.strip(), settings), False
+        return Credential("session", header.strip(), "session", False)
     access_cookie = request.cookies.get(settings.authentication.jwt.cookie_name)
     if access_cookie:
-        return _from_access_token(access_cookie, "cookie", settings), True
+        return Credential("access", access_cookie, "cookie", True)
     session_cookie = request.cookies.get(settings.authentication.session.cookie_name)
     if session_cookie:
-        return _from_session_token(session_cookie, settings), True
+        return Credential("session", session_cookie, "session", True)
     if settings.authentication.enabled:
         raise Unauthorized(
             "Log in with POST /api/v1/auth/login and send the access token "
@@ -228,10 +240,29 @@ def resolve_credential(request: Request, settings: Settings) -> tuple[Principal,
     )
 
 
+def resolve_credential(request: Request, settings: Settings) -> tuple[Principal, bool]:
+    """(principal, authenticated by cookie); raises 401 for a bad or missing credential."""
+    credential = credential_of(request, settings)
+    if credential.kind == "api_token":
+        return _from_api_token(credential.token, settings), False
+    if credential.kind == "access":
+        return _from_access_token(credential.token, credential.method, settings), (
+            credential.by_cookie
+        )
+    return _from_session_token(credential.token, settings), credential.by_cookie
+
+
 def _from_access_token(token: str, method: str, settings: Settings) -> Principal:
-    timeout = settings.authentication.session.timeout
     with read_connection() as db:
         found = principal_for_token(db, settings, token, method)
+    return login_principal(found, settings)
+
+
+def login_principal(
+    found: tuple[Principal, datetime, bool] | None, settings: Settings
+) -> Principal:
+    """The caller from principal_for_token's answer: 401 for None, and the
+    session's activity recorded when it is due."""
     if found is None:
         raise Unauthorized(
             "The access token is invalid, expired or revoked; log in again.",
@@ -240,7 +271,7 @@ def _from_access_token(token: str, method: str, settings: Settings) -> Principal
     principal, _expires, needs_touch = found
     if needs_touch:
         with session_scope() as db:
-            sessions.touch(db, principal.session_id, timeout)
+            sessions.touch(db, principal.session_id, settings.authentication.session.timeout)
     return principal
 
 
@@ -263,24 +294,16 @@ def _from_api_token(token: str, settings: Settings) -> Principal:
     return principal
 
 
-def _require_write_scope(principal: Principal) -> None:
-    if principal.is_api_token and "write" not in principal.scopes:
-        raise Forbidden(
-            "This API token is read-only: this needs a token with the 'write' scope.",
-            code="insufficient_scope",
-        )
-
-
-def _check_scope(request: Request, principal: Principal) -> None:
-    if request.method not in SAFE_METHODS:
-        _require_write_scope(principal)
-
-
 def _from_session_token(token: str, settings: Settings) -> Principal:
-    timeout = settings.authentication.session.timeout
     with read_connection() as db:
         row = sessions.lookup_token(db, token)
-        needs_touch = row is not None and sessions.needs_touch(row)
+    return session_principal(row, settings)
+
+
+def session_principal(row: sessions.TokenSession | None, settings: Settings) -> Principal:
+    """The anonymous caller from sessions.lookup_token's answer: 401 for None
+    (or a login's session, or with anonymous sessions off), and the session's
+    activity recorded when it is due."""
     if row is None or row.kind != "anonymous":
         raise Unauthorized("The session is unknown or has expired.", code="session_invalid")
     if settings.authentication.enabled:
@@ -289,9 +312,9 @@ def _from_session_token(token: str, settings: Settings) -> Principal:
             "POST /api/v1/auth/login.",
             code="login_required",
         )
-    if needs_touch:
+    if sessions.needs_touch(row):
         with session_scope() as db:
-            sessions.touch(db, row.id, timeout)
+            sessions.touch(db, row.id, settings.authentication.session.timeout)
     return Principal(session_id=row.id, auth_method="session")
 
 
@@ -307,6 +330,19 @@ async def current_principal(
     # The credential is looked up in the database (on the loop on SQLite).
     principal, by_cookie = await read(resolve_credential, request, settings)
     return await admit(request, response, settings, limiter, principal, by_cookie)
+
+
+def _require_write_scope(principal: Principal) -> None:
+    if principal.is_api_token and "write" not in principal.scopes:
+        raise Forbidden(
+            "This API token is read-only: this needs a token with the 'write' scope.",
+            code="insufficient_scope",
+        )
+
+
+def _check_scope(request: Request, principal: Principal) -> None:
+    if request.method not in SAFE_METHODS:
+        _require_write_scope(principal)
 
 
 async def admit(

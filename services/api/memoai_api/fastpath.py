@@ -29,21 +29,31 @@ from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request, Response
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import and_, bindparam, select
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from memoai.auth import repository as auth_repo
+from memoai.auth import service as auth_service
 from memoai.cohorts import feedback, submissions
 from memoai.cohorts.schemas import EvaluationWithReviewResult, SummaryPage
 from memoai.config import Settings, get_settings
+from memoai.evaluation import repository as eval_repo
+from memoai.evaluation import service as evaluation_service
 from memoai.evaluation.schemas import EvaluationSubmit, StatusPublic, SubmitResult
-from memoai.models import EvaluationStatus
+from memoai.models import Evaluation, EvaluationStatus, Session, User
 from memoai.platform.db import read_connection
 from memoai.platform.errors import MemoError
 from memoai.platform.identity import Principal
+from memoai.platform.storable import storable
+from memoai.sessions import service as sessions
 from memoai_api.deps import (
     admit,
+    credential_of,
     limit_requests_by_ip,
     limit_submissions,
+    login_principal,
     resolve_credential,
+    session_principal,
 )
 from memoai_api.envelope import Envelope, ok, request_id
 from memoai_api.routes import API_PREFIX, evaluations
@@ -285,11 +295,91 @@ class StatusFastPath:
 def _credential_and_read(
     shortcut: _Shortcut, request: Request, settings: Settings, key: Any
 ) -> tuple[Principal, bool, Any]:
+    if shortcut.read is read_status:
+        found = _credential_and_status(request, settings, key)
+        if found is not None:
+            return found
     with read_connection():  # the credential, and a Core read on the same connection
         principal, by_cookie = resolve_credential(request, settings)  # 401 raises at once
         if shortcut.core:
             return principal, by_cookie, _attempt(shortcut, settings, principal, key)
     return principal, by_cookie, _attempt(shortcut, settings, principal, key)
+
+
+# The status poll's credential and its evaluation in one statement: the
+# credential's own lookup, with the caller's evaluation LEFT JOINed (all NULL
+# when it is not theirs). One round trip instead of two, on the request
+# that is most of the API's traffic (docs/benchmarks.md, eighth pass).
+def _status_along(*credential: Any) -> Any:
+    return select(*credential, *eval_repo.STATUS_COLUMNS)
+
+
+_SESSION_AND_STATUS = (
+    _status_along(*sessions.LOOKUP_COLUMNS)
+    .select_from(Session)
+    .outerjoin(
+        Evaluation,
+        and_(Evaluation.id == bindparam("evaluation_id"), Evaluation.session_id == Session.id),
+    )
+    .where(*sessions.LOOKUP_WHERE)
+)
+
+
+def _login_and_status(where: tuple[Any, ...]) -> Any:
+    return (
+        _status_along(*auth_repo.LOGIN_COLUMNS)
+        .select_from(Session)
+        .join(User, User.id == Session.user_id)
+        .outerjoin(
+            Evaluation,
+            and_(Evaluation.id == bindparam("evaluation_id"), Evaluation.user_id == User.id),
+        )
+        .where(*where)
+    )
+
+
+_LOGIN_BY_ID_AND_STATUS = _login_and_status(auth_repo.LOGIN_BY_ID_WHERE)
+_LOGIN_BY_HASH_AND_STATUS = _login_and_status(auth_repo.LOGIN_BY_HASH_WHERE)
+
+
+def _credential_and_status(
+    request: Request, settings: Settings, evaluation_id: str
+) -> tuple[Principal, bool, Any] | None:
+    """resolve_credential and read_status in one statement, or None to read
+    them in two (an API token, an id no row can have). The same answers: the
+    credential's 401s raise at once, the status's 404 is returned."""
+    credential = credential_of(request, settings)
+    if credential.kind == "api_token" or not storable(evaluation_id):
+        return None
+    with read_connection() as db:
+        if credential.kind == "session":
+            parameters = sessions.lookup_parameters(credential.token)
+            row = None
+            if parameters is not None:
+                parameters["evaluation_id"] = evaluation_id
+                row = db.execute(_SESSION_AND_STATUS, parameters).first()
+            principal = session_principal(sessions.token_session(row), settings)
+        else:
+            key = auth_service.login_key(settings, credential.token)
+            row = None
+            if key is not None:
+                statement = (
+                    _LOGIN_BY_HASH_AND_STATUS if key.session_id is None else _LOGIN_BY_ID_AND_STATUS
+                )
+                row = db.execute(
+                    statement, {**key.parameters, "evaluation_id": evaluation_id}
+                ).first()
+            found = (
+                None
+                if key is None
+                else auth_service.principal_of_login(row, key, credential.method)
+            )
+            principal = login_principal(found, settings)
+        try:
+            status: Any = evaluation_service.status_of_row(db, settings, row)
+        except MemoError as exc:  # the 404, raised after admit as the route would
+            status = exc
+    return principal, credential.by_cookie, status
 
 
 def _attempt(shortcut: _Shortcut, settings: Settings, principal: Principal, key: Any) -> Any:

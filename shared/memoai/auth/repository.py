@@ -141,7 +141,7 @@ def add_user_session(
 
 # What a request needs of a login: columns, not ORM objects, by a statement
 # built once (building a select() costs more CPU than running it).
-_LOGIN_COLUMNS = (
+LOGIN_COLUMNS = (
     Session.id.label("session_id"),
     Session.current_jti,
     Session.expires_at,
@@ -157,15 +157,19 @@ _LIVE = (
     Session.expires_at > bindparam("now"),
     User.is_active.is_(True),
 )
+# Public, with LOGIN_COLUMNS, so that a read can ride along in the same
+# statement (memoai_api.fastpath: the status poll's); join User on Session.user_id.
+LOGIN_BY_ID_WHERE = (
+    Session.id == bindparam("session_id"),
+    Session.user_id == bindparam("user_id"),
+    *_LIVE,
+)
+LOGIN_BY_HASH_WHERE = (Session.token_hash == bindparam("token_hash"), *_LIVE)
 _LOGIN_BY_ID = (
-    select(*_LOGIN_COLUMNS)
-    .join(User, User.id == Session.user_id)
-    .where(Session.id == bindparam("session_id"), Session.user_id == bindparam("user_id"), *_LIVE)
+    select(*LOGIN_COLUMNS).join(User, User.id == Session.user_id).where(*LOGIN_BY_ID_WHERE)
 )
 _LOGIN_BY_HASH = (
-    select(*_LOGIN_COLUMNS)
-    .join(User, User.id == Session.user_id)
-    .where(Session.token_hash == bindparam("token_hash"), *_LIVE)
+    select(*LOGIN_COLUMNS).join(User, User.id == Session.user_id).where(*LOGIN_BY_HASH_WHERE)
 )
 
 

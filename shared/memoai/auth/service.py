@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import Connection
@@ -222,22 +223,55 @@ def _record_failure(user: User | None, username: str, client: ClientInfo, reason
         _add_failure_event(db, user, username, client, reason)
 
 
-def principal_for_token(
-    db: DbSession | Connection, settings: Settings, token: str, auth_method: str
-) -> tuple[Principal, datetime, bool] | None:
-    """(principal, session expiry, needs a touch) for a live access token, else None."""
+@dataclass(frozen=True)
+class LoginKey:
+    """How an access token's login is looked up: by the JWT's claims (session
+    and user), or by the hash of an opaque session_only token."""
+
+    jti: str
+    session_id: str | None = None  # None: by token_hash
+    user_id: str | None = None
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        """The bind parameters of repo.LOGIN_BY_ID_WHERE or LOGIN_BY_HASH_WHERE."""
+        if self.session_id is None:
+            return {"token_hash": self.jti, "now": utcnow()}
+        return {"session_id": self.session_id, "user_id": self.user_id, "now": utcnow()}
+
+
+def login_key(settings: Settings, token: str) -> LoginKey | None:
+    """The key of an access token's login, or None for a token that has none
+    (forged, expired, malformed)."""
     if tokens.looks_like_jwt(token):
         claims = tokens.decode_access_token(settings, token)
         if claims is None:
             return None
-        row = repo.live_login(db, claims.session_id, claims.user_id)
-        jti = claims.jti
-    else:  # an opaque session_only token (any mode: tokens outlive a mode switch)
-        if not token or len(token) > 256:
-            return None
-        jti = tokens.opaque_hash(token)
-        row = repo.live_login_by_token_hash(db, jti)
-    if row is None or row.current_jti != jti:
+        return LoginKey(claims.jti, claims.session_id, claims.user_id)
+    if not token or len(token) > 256:  # an opaque session_only token (any mode)
+        return None
+    return LoginKey(tokens.opaque_hash(token))
+
+
+def principal_for_token(
+    db: DbSession | Connection, settings: Settings, token: str, auth_method: str
+) -> tuple[Principal, datetime, bool] | None:
+    """(principal, session expiry, needs a touch) for a live access token, else None."""
+    key = login_key(settings, token)
+    if key is None:
+        return None
+    if key.session_id is None:
+        row = repo.live_login_by_token_hash(db, key.jti)
+    else:
+        row = repo.live_login(db, key.session_id, key.user_id or "")
+    return principal_of_login(row, key, auth_method)
+
+
+def principal_of_login(
+    row: Any, key: LoginKey, auth_method: str
+) -> tuple[Principal, datetime, bool] | None:
+    """principal_for_token's answer from a row of repo.LOGIN_COLUMNS (None: no live login)."""
+    if row is None or row.current_jti != key.jti:
         return None  # unknown, or logged out, or replaced by /auth/refresh
     principal = Principal(
         session_id=row.session_id,
@@ -246,7 +280,7 @@ def principal_for_token(
         is_admin=row.is_admin,
         role=row.role,
         auth_method=auth_method,
-        token_id=jti,
+        token_id=key.jti,
     )
     return principal, row.expires_at, needs_touch(row)
 

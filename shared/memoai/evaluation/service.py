@@ -183,10 +183,15 @@ def expected_seconds(db: DbSession | Connection, settings: Settings) -> float:
 def status(
     db: DbSession | Connection, settings: Settings, principal: Principal, evaluation_id: str
 ) -> StatusPublic:
-    evaluation = repo.get_owned_status(db, principal, evaluation_id)
-    if evaluation is None:
+    return status_of_row(db, settings, repo.get_owned_status(db, principal, evaluation_id))
+
+
+def status_of_row(db: DbSession | Connection, settings: Settings, row: Any) -> StatusPublic:
+    """status() from a row of repo.STATUS_COLUMNS, however it was read (None,
+    or a row whose columns are all NULL from an outer join: not the caller's)."""
+    if row is None or row.id is None:
         raise NotFound("Evaluation not found.", field="evaluation_id")
-    return _status_of(db, settings, evaluation)
+    return _status_of(db, settings, row)
 
 
 def _status_of(db: DbSession | Connection, settings: Settings, evaluation: Any) -> StatusPublic:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session as DbSession
@@ -66,19 +66,35 @@ class TokenSession:
 
 
 # Built once: building a select() costs more CPU than running it (docs/benchmarks.md).
-_LOOKUP = select(Session.id, Session.kind, Session.last_activity_at).where(
+# The columns and the condition are public so that a read can ride along in
+# the same statement (memoai_api.fastpath: the status poll's).
+LOOKUP_COLUMNS = (Session.id.label("session_id"), Session.kind, Session.last_activity_at)
+LOOKUP_WHERE = (
     Session.token_hash == bindparam("token_hash"),
     Session.revoked_at.is_(None),
     Session.expires_at > bindparam("now"),
 )
+_LOOKUP = select(*LOOKUP_COLUMNS).where(*LOOKUP_WHERE)
+
+
+def lookup_parameters(token: str) -> dict[str, object] | None:
+    """The bind parameters of LOOKUP_WHERE, or None for a value no session has."""
+    if not token or len(token) > 256:
+        return None
+    return {"token_hash": hash_token(token), "now": utcnow()}
 
 
 def lookup_token(db: DbSession | Connection, token: str) -> TokenSession | None:
     """resolve_token for the per-request credential check (a few columns, no ORM row)."""
-    if not token or len(token) > 256:
+    parameters = lookup_parameters(token)
+    if parameters is None:
         return None
-    row = db.execute(_LOOKUP, {"token_hash": hash_token(token), "now": utcnow()}).first()
-    return TokenSession(row.id, row.kind, row.last_activity_at) if row else None
+    return token_session(db.execute(_LOOKUP, parameters).first())
+
+
+def token_session(row: Any) -> TokenSession | None:
+    """A row of LOOKUP_COLUMNS (None: no live session) as a TokenSession."""
+    return TokenSession(row.session_id, row.kind, row.last_activity_at) if row else None
 
 
 class Active(Protocol):
