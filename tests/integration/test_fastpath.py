@@ -355,6 +355,39 @@ def test_an_anonymous_status_poll_reads_the_session_and_the_evaluation_in_one_st
     assert body["errors"][0]["code"] == "session_invalid" and fast_count == 1
 
 
+def test_the_history_page_reads_its_rows_and_its_total_in_one_statement(
+    pair_factory: Callable[..., Pair],
+) -> None:
+    pair = pair_factory()
+    session = _on_both(pair, "POST", "/api/v1/sessions").json()["data"]["session_id"]
+    own = {"X-Session-ID": session}
+    for client in pair:
+        client.cookies.clear()
+    for _ in range(3):  # on both apps: six evaluations
+        memo = {"text_content": MEMO}
+        answer = _on_both(pair, "POST", "/api/v1/evaluations/submit", json=memo, headers=own)
+        assert answer.status_code == 202, answer.text
+    history = "/api/v1/evaluations"
+
+    # The credential, then the page with its total: two statements, both ways.
+    fast_count, routed_count, body = _counted(pair, f"{history}?limit=4", own)
+    assert (len(body["data"]["items"]), body["data"]["total"]) == (4, 6)
+    assert (fast_count, routed_count) == (2, 2)
+    fast_count, _, body = _counted(pair, f"{history}?limit=4&offset=4", own)
+    assert (len(body["data"]["items"]), body["data"]["total"], fast_count) == (2, 6, 2)
+    # A page past the end has no row to carry the total: one count more.
+    fast_count, _, body = _counted(pair, f"{history}?offset=10", own)
+    assert (body["data"]["items"], body["data"]["total"], fast_count) == ([], 6, 3)
+    # Filtered by a status none has, and a session with nothing yet: total 0.
+    fast_count, _, body = _counted(pair, f"{history}?status=failed", own)
+    assert (body["data"]["items"], body["data"]["total"], fast_count) == ([], 0, 2)
+    other = _on_both(pair, "POST", "/api/v1/sessions").json()["data"]["session_id"]
+    for client in pair:
+        client.cookies.clear()
+    fast_count, _, body = _counted(pair, history, {"X-Session-ID": other})
+    assert (body["data"]["items"], body["data"]["total"], fast_count) == ([], 0, 2)
+
+
 def test_the_result_read_answers_as_the_route_before_and_after_it_completes(
     pair_factory: Callable[..., Pair], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -313,15 +313,19 @@ def _summary_statements(owner: Any, by_status: bool) -> tuple[Any, Any]:
     where = [owner == bindparam("owner")]
     if by_status:
         where.append(Evaluation.status == bindparam("status"))
+    count = select(func.count()).select_from(Evaluation).where(*where)
+    # The total rides along as an uncorrelated subquery: run once per
+    # statement (Postgres's InitPlan), the page keeps its own plan, and one
+    # round trip serves both. Only a page past the end has no row to carry it.
     page = (
-        select(*SUMMARY_COLUMNS)
+        select(*SUMMARY_COLUMNS, count.scalar_subquery().label("total"))
         .join(Submission, Submission.id == Evaluation.submission_id)
         .where(*where)
         .order_by(Evaluation.created_at.desc(), Evaluation.id.desc())
         .limit(bindparam("limit"))
         .offset(bindparam("offset"))
     )
-    return page, select(func.count()).select_from(Evaluation).where(*where)
+    return page, count
 
 
 # Built once (building a select and its cache key cost more than running it):
@@ -343,14 +347,17 @@ def list_owned(
     offset: int,
     status: str | None = None,
 ) -> tuple[Sequence[Any], int]:
-    """A page of SUMMARY_COLUMNS rows, newest first, and the total."""
+    """A page of SUMMARY_COLUMNS rows (and a `total` column), newest first, and the total."""
     page, count = _SUMMARIES[(bool(principal.user_id), bool(status))]
     params: dict[str, Any] = {"owner": principal.user_id or principal.session_id}
     if status:
         params["status"] = status
-    total = db.execute(count, params).scalar() or 0
     rows = db.execute(page, {**params, "limit": limit, "offset": offset}).all()
-    return rows, total
+    if rows:
+        return rows, rows[0].total
+    if offset == 0:
+        return rows, 0  # no row at all
+    return rows, db.execute(count, params).scalar() or 0  # past the end
 
 
 def mark_enqueued(db: DbSession, evaluation_ids: Sequence[str]) -> None:
