@@ -24,7 +24,13 @@ from memoai.platform.db import get_engine
 from memoai.platform.migrate import upgrade
 from memoai_api import fastpath
 from tests.integration.conftest import reset_process_state
-from tests.support.auth import ADMIN_PASSWORD, ADMIN_USERNAME, JWT_SECRET, MEMO, USER_PASSWORD
+from tests.support.auth import (
+    ADMIN_PASSWORD,
+    ADMIN_USERNAME,
+    MEMO,
+    USER_PASSWORD,
+    auth_overrides,
+)
 from tests.support.services import postgres_database
 from tests.support.stack import BACKENDS
 
@@ -178,13 +184,7 @@ def test_anonymous_status_errors_and_odd_ids_answer_as_the_route(
 def test_a_logged_in_cookie_caller_gets_the_csrf_cookie_and_the_route_label(
     pair_factory: Callable[..., Pair],
 ) -> None:
-    pair = pair_factory(
-        AUTH_ENABLED="true",
-        JWT_SECRET_KEY=JWT_SECRET,
-        ADMIN_USERNAME=ADMIN_USERNAME,
-        ADMIN_PASSWORD=ADMIN_PASSWORD,
-        BCRYPT_ROUNDS="4",
-    )
+    pair = pair_factory(**auth_overrides(BCRYPT_ROUNDS="4"))
     statuses: list[str] = []
     for client in pair:
         login = client.post(
@@ -267,13 +267,7 @@ def test_a_login_s_status_poll_reads_the_caller_and_the_evaluation_in_one_statem
 ) -> None:
     auth_file = app_env / "config" / "auth.yaml"
     auth_file.write_text(auth_file.read_text().replace('"jwt_session"', f'"{mode}"'))
-    pair = pair_factory(
-        AUTH_ENABLED="true",
-        JWT_SECRET_KEY=JWT_SECRET,
-        ADMIN_USERNAME=ADMIN_USERNAME,
-        ADMIN_PASSWORD=ADMIN_PASSWORD,
-        BCRYPT_ROUNDS="4",
-    )
+    pair = pair_factory(**auth_overrides(BCRYPT_ROUNDS="4"))
 
     def log_in(username: str, password: str) -> dict[str, str]:
         body = {"username": username, "password": password}
