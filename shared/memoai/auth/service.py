@@ -248,7 +248,8 @@ def login_key(settings: Settings, token: str) -> LoginKey | None:
         if claims is None:
             return None
         return LoginKey(claims.jti, claims.session_id, claims.user_id)
-    if not token or len(token) > 256:  # an opaque session_only token (any mode)
+    # An opaque session_only token (any mode: tokens outlive a mode switch).
+    if not token or len(token) > 256:
         return None
     return LoginKey(tokens.opaque_hash(token))
 
